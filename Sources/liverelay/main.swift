@@ -1,1 +1,3 @@
-print("liverelay")
+import LiveRelayApp
+
+await LiveRelayCommand.main()

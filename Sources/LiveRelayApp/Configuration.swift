@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import Yams
+
+/// Everything an operator can set. Embedded defaults run a complete server; a YAML file, then `LIVERELAY_*`
+/// environment variables, then command-line flags override them, in that order.
+public struct Configuration: Sendable, Codable, Equatable {
+    public struct HTTP: Sendable, Codable, Equatable {
+        public var host = "0.0.0.0"
+        public var port = 8080
+        /// The base URL viewers reach this node at, used in logged links; derived from host/port when empty.
+        public var publicURL = ""
+        public init() {}
+    }
+
+    public struct RTMP: Sendable, Codable, Equatable {
+        public var host = "0.0.0.0"
+        public var port = 1935
+        public var application = "live"
+        public var maximumChunkSize = 65536
+        public var maximumMessageLength = 8 * 1024 * 1024
+        public var maximumChunkStreams = 64
+        public var idleTimeoutSeconds = 4.0
+        public var maximumConnections = 256
+        public init() {}
+    }
+
+    public struct Storage: Sendable, Codable, Equatable {
+        /// Empty: SQLite in the data directory. `postgres://user:password@host:5432/db` for several nodes.
+        public var url = ""
+        public init() {}
+    }
+
+    public struct Admin: Sendable, Codable, Equatable {
+        /// Bearer token for the admin API. Empty: generated once, stored in the data directory and printed.
+        public var token = ""
+        public init() {}
+    }
+
+    public struct Log: Sendable, Codable, Equatable {
+        public var level = "info"
+        /// `auto` (text on a terminal, JSON otherwise), `text` or `json`.
+        public var format = "auto"
+        public init() {}
+    }
+
+    public struct Demo: Sendable, Codable, Equatable {
+        public var enabled = false
+        public var stream = "demo"
+        public var width = 1280
+        public var height = 720
+        public var fps = 30
+        public init() {}
+    }
+
+    public var http = HTTP()
+    public var rtmp = RTMP()
+    public var database = Storage()
+    public var admin = Admin()
+    public var log = Log()
+    public var demo = Demo()
+    public var dataDirectory = "./data"
+
+    public init() {}
+}
+
+public enum ConfigurationError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case invalid(path: String, reason: String)
+    case badValue(name: String, value: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): return "cannot read config file \(path): \(reason)"
+        case .invalid(let path, let reason): return "config file \(path) is not valid: \(reason)"
+        case .badValue(let name, let value): return "\(name)=\(value) is not a valid value"
+        }
+    }
+}
+
+extension Configuration {
+    /// Reads a YAML file; keys left out keep their defaults, unknown keys are an error (a typo must not be ignored).
+    public static func load(path: String) throws -> Configuration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError.unreadable(path: path, reason: "\(error.localizedDescription)")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    public static func parse(yaml text: String, source: String = "<config>") throws -> Configuration {
+        do {
+            guard let fileNode = try Yams.compose(yaml: text) else { return Configuration() }
+            let defaults = try YAMLEncoder().encode(Configuration())
+            guard let defaultsNode = try Yams.compose(yaml: defaults) else { return Configuration() }
+            let merged = try overlay(fileNode, on: defaultsNode, path: "")
+            return try YAMLDecoder().decode(Configuration.self, from: merged)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError.invalid(path: source, reason: "\(error)")
+        }
+    }
+
+    /// The defaults with every key the file sets replaced, recursively through mappings.
+    private static func overlay(_ file: Node, on defaults: Node, path: String) throws -> Node {
+        guard case .mapping(let defaultMapping) = defaults else { return file }
+        guard case .mapping(let fileMapping) = file else {
+            throw ConfigurationError.badValue(name: path.isEmpty ? "<root>" : path, value: "expected a mapping")
+        }
+        var result = defaultMapping
+        for (key, value) in fileMapping {
+            guard let name = key.string else { continue }
+            let keyPath = path.isEmpty ? name : "\(path).\(name)"
+            guard let current = defaultMapping[key] else {
+                throw ConfigurationError.badValue(name: keyPath, value: "unknown setting")
+            }
+            result[key] = try overlay(value, on: current, path: keyPath)
+        }
+        return .mapping(result)
+    }
+
+    /// Applies `LIVERELAY_*` environment variables.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws {
+        func string(_ name: String, _ apply: (String) -> Void) {
+            if let value = environment[name], !value.isEmpty { apply(value) }
+        }
+        func int(_ name: String, _ apply: (Int) -> Void) throws {
+            guard let value = environment[name], !value.isEmpty else { return }
+            guard let number = Int(value) else { throw ConfigurationError.badValue(name: name, value: value) }
+            apply(number)
+        }
+        string("LIVERELAY_HTTP_HOST") { http.host = $0 }
+        try int("LIVERELAY_HTTP_PORT") { http.port = $0 }
+        string("LIVERELAY_PUBLIC_URL") { http.publicURL = $0 }
+        string("LIVERELAY_RTMP_HOST") { rtmp.host = $0 }
+        try int("LIVERELAY_RTMP_PORT") { rtmp.port = $0 }
+        string("LIVERELAY_DATABASE_URL") { database.url = $0 }
+        string("LIVERELAY_ADMIN_TOKEN") { admin.token = $0 }
+        string("LIVERELAY_LOG_LEVEL") { log.level = $0 }
+        string("LIVERELAY_LOG_FORMAT") { log.format = $0 }
+        string("LIVERELAY_DATA_DIR") { dataDirectory = $0 }
+        if let value = environment["LIVERELAY_DEMO"], !value.isEmpty {
+            demo.enabled = ["1", "true", "yes", "on"].contains(value.lowercased())
+        }
+    }
+
+    /// Rejects settings that cannot work, before anything binds a port.
+    public func validate() throws {
+        func port(_ name: String, _ value: Int) throws {
+            guard (0...65535).contains(value) else { throw ConfigurationError.badValue(name: name, value: "\(value)") }
+        }
+        try port("http.port", http.port)
+        try port("rtmp.port", rtmp.port)
+        guard Logger.Level(rawValue: log.level) != nil else { throw ConfigurationError.badValue(name: "log.level", value: log.level) }
+        guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }
+        guard rtmp.maximumChunkSize >= 128 else { throw ConfigurationError.badValue(name: "rtmp.maximumChunkSize", value: "\(rtmp.maximumChunkSize)") }
+        guard rtmp.idleTimeoutSeconds > 0 else { throw ConfigurationError.badValue(name: "rtmp.idleTimeoutSeconds", value: "\(rtmp.idleTimeoutSeconds)") }
+        guard demo.width >= 16, demo.height >= 16, demo.width % 2 == 0, demo.height % 2 == 0, (1...120).contains(demo.fps) else {
+            throw ConfigurationError.badValue(name: "demo", value: "\(demo.width)x\(demo.height)@\(demo.fps)")
+        }
+    }
+}

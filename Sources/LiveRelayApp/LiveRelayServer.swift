@@ -1,0 +1,207 @@
+import DTLS
+import DemoSource
+import Foundation
+import HTTPServer
+import Hummingbird
+import Logging
+import MediaRouter
+import NIOConcurrencyHelpers
+import NIOCore
+import RTMPIngest
+import SRTP
+import ServiceLifecycle
+import Storage
+import Transcode
+
+/// Where a running server can be reached; ports are the bound ones (configuration may ask for port 0).
+public struct ServerEndpoints: Sendable {
+    public var httpPort: Int
+    public var rtmpPort: Int
+    public var adminToken: String
+}
+
+/// One LiveRelay node: storage, RTMP ingest, media router, HTTP API, optional demo source, under one service group.
+public final class LiveRelayServer: Sendable {
+    public let configuration: Configuration
+    public let router: MediaRouter
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    struct State {
+        var group: ServiceGroup?
+        var endpoints: ServerEndpoints?
+        var waiters: [CheckedContinuation<ServerEndpoints, any Error>] = []
+        var failure: (any Error)?
+    }
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var routerLogger = Logger(label: "liverelay.router")
+        routerLogger.logLevel = logger.logLevel
+        self.router = MediaRouter(logger: routerLogger)
+    }
+
+    /// Runs until SIGTERM/SIGINT (when `handleSignals`) or `shutdown()`, then stops gracefully: ingest stops
+    /// accepting, publishers are ended, HTTP drains, the database closes.
+    public func run(handleSignals: Bool = true) async throws {
+        do {
+            try await runServices(handleSignals: handleSignals)
+        } catch {
+            fail(error)
+            throw error
+        }
+    }
+
+    /// Waits until every listener is bound.
+    public func endpoints() async throws -> ServerEndpoints {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLockedValue { state in
+                if let endpoints = state.endpoints {
+                    continuation.resume(returning: endpoints)
+                } else if let failure = state.failure {
+                    continuation.resume(throwing: failure)
+                } else {
+                    state.waiters.append(continuation)
+                }
+            }
+        }
+    }
+
+    public func shutdown() async {
+        let group = state.withLockedValue { $0.group }
+        await group?.triggerGracefulShutdown()
+    }
+
+    private func runServices(handleSignals: Bool) async throws {
+        let configuration = self.configuration
+        try configuration.validate()
+        logger.info("LiveRelay starting", metadata: [
+            "libavcodec": "\(NativeLibraryVersions.libavcodec)", "libvpx": "\(NativeLibraryVersions.libvpx)",
+            "libopus": "\(NativeLibraryVersions.libopus)", "libsrtp": "\(SRTPLibrary.version)", "openssl": "\(OpenSSLLibrary.version)",
+        ])
+
+        let database = try await Database.open(url: configuration.database.url, dataDirectory: configuration.dataDirectory,
+                                               logger: childLogger("liverelay.storage"))
+        do {
+            try await serve(database: database, handleSignals: handleSignals)
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        try await database.close()
+        logger.info("LiveRelay stopped")
+    }
+
+    private func serve(database: Database, handleSignals: Bool) async throws {
+        let configuration = self.configuration
+        let store = StreamStore(database: database)
+        let keys = PublishKeyIndex()
+        keys.load(try await store.list())
+
+        let admin = try AdminToken.resolve(configured: configuration.admin.token, dataDirectory: configuration.dataDirectory)
+        if admin.newlyGenerated {
+            // Printed once, on the start that generated it; later starts read it from the file.
+            print("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)")
+        }
+
+        if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {
+            let record = try await store.create(name: configuration.demo.stream, isPrivate: false)
+            keys.set(record)
+        }
+
+        let rtmp = RTMPIngestServer(
+            configuration: RTMPIngestConfiguration(configuration.rtmp),
+            router: router,
+            authorize: { app, key in
+                app == configuration.rtmp.application ? keys.stream(forKey: key) : nil
+            },
+            logger: childLogger("liverelay.rtmp"))
+        let rtmpPort = try await rtmp.start()
+
+        let advertisedHost = Self.advertisedHost(configuration.http.host)
+        let httpRouter = Router(context: LiveRelayRequestContext.self)
+        httpRouter.add(middleware: JSONErrorMiddleware())
+        OperationsRoutes(registry: MetricsBootstrap.registry()).register(on: httpRouter)
+        StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
+                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
+            .register(on: httpRouter)
+
+        let httpLogger = childLogger("liverelay.http")
+        let http = Application(
+            router: httpRouter,
+            configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
+            onServerRunning: { [weak self] channel in
+                guard let self else { return }
+                let port = channel.localAddress?.port ?? configuration.http.port
+                self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, adminToken: admin.token))
+            },
+            logger: httpLogger)
+
+        var services: [any Service] = [http, rtmp]
+        if configuration.demo.enabled {
+            services.append(DemoSource(router: router, stream: configuration.demo.stream, width: configuration.demo.width,
+                                       height: configuration.demo.height, fps: configuration.demo.fps,
+                                       logger: childLogger("liverelay.demo")))
+        }
+        let group = ServiceGroup(services: services,
+                                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                                 logger: childLogger("liverelay.lifecycle"))
+        state.withLockedValue { $0.group = group }
+        try await group.run()
+        await rtmp.stop()
+    }
+
+    private func started(_ endpoints: ServerEndpoints) {
+        let configuration = self.configuration
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<ServerEndpoints, any Error>] in
+            state.endpoints = endpoints
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: endpoints) }
+        let host = Self.advertisedHost(configuration.http.host)
+        let base = configuration.http.publicURL.isEmpty ? "http://\(host):\(endpoints.httpPort)" : configuration.http.publicURL
+        logger.info("LiveRelay ready", metadata: [
+            "http": "\(base)", "rtmp": "rtmp://\(host):\(endpoints.rtmpPort)/\(configuration.rtmp.application)/<publish key>",
+        ])
+        if configuration.demo.enabled {
+            logger.info("demo stream live", metadata: ["status": "\(base)/api/streams/\(configuration.demo.stream)",
+                                                       "health": "\(base)/healthz", "metrics": "\(base)/metrics"])
+        }
+    }
+
+    private func fail(_ error: any Error) {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<ServerEndpoints, any Error>] in
+            state.failure = error
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// A logger per component, with the server's level (the process-wide log handler sets the format).
+    private func childLogger(_ label: String) -> Logger {
+        var child = Logger(label: label)
+        child.logLevel = logger.logLevel
+        return child
+    }
+
+    static func advertisedHost(_ bindHost: String) -> String {
+        bindHost == "0.0.0.0" || bindHost == "::" ? "localhost" : bindHost
+    }
+}
+
+extension RTMPIngestConfiguration {
+    init(_ settings: Configuration.RTMP) {
+        self.init()
+        host = settings.host
+        port = settings.port
+        application = settings.application
+        maximumChunkSize = settings.maximumChunkSize
+        maximumMessageLength = settings.maximumMessageLength
+        maximumChunkStreams = settings.maximumChunkStreams
+        idleTimeout = .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
+        maximumConnections = settings.maximumConnections
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// One schema change. Statements are plain SQL that both SQLite and PostgreSQL accept; where they differ the
+/// migration carries one list per backend.
+public struct Migration: Sendable {
+    public var version: Int
+    public var name: String
+    public var statements: @Sendable (Database.Backend) -> [String]
+
+    public init(version: Int, name: String, statements: @escaping @Sendable (Database.Backend) -> [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// LiveRelay's schema, in order. Append; never edit a migration that has shipped.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "streams") { _ in
+            [
+                """
+                CREATE TABLE IF NOT EXISTS streams (
+                    name TEXT PRIMARY KEY,
+                    publish_key TEXT NOT NULL UNIQUE,
+                    is_private INTEGER NOT NULL DEFAULT 0,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
+    ]
+}
+
+/// Applies pending migrations, each in a transaction, recording them in `schema_migrations`.
+struct Migrator {
+    let database: Database
+    let backend: Database.Backend
+    let logger: Logger
+
+    func migrate(_ migrations: [Migration]) async throws {
+        try await database.sql.raw("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at BIGINT NOT NULL
+            )
+            """).run()
+        let applied = Set(try await database.sql.raw("SELECT version FROM schema_migrations").all()
+            .map { try $0.decode(column: "version", as: Int.self) })
+        for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+            try await database.transaction { transaction in
+                for statement in migration.statements(backend) {
+                    try await transaction.raw(SQLQueryString(statement)).run()
+                }
+                // ON CONFLICT DO NOTHING: two nodes starting together against one PostgreSQL may race here.
+                try await transaction.raw("""
+                    INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Int64(Date.now.timeIntervalSince1970 * 1000)))
+                    ON CONFLICT (version) DO NOTHING
+                    """).run()
+            }
+            logger.info("database migrated", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import SQLKit
+
+/// A stream as the operator configured it: its name, whether viewers need a token, and the key its broadcaster
+/// publishes with.
+public struct StreamRecord: Sendable, Equatable {
+    public var name: String
+    public var publishKey: String
+    public var isPrivate: Bool
+    public var createdAt: Date
+
+    public init(name: String, publishKey: String, isPrivate: Bool, createdAt: Date) {
+        self.name = name
+        self.publishKey = publishKey
+        self.isPrivate = isPrivate
+        self.createdAt = createdAt
+    }
+}
+
+public enum StreamStoreError: Error, Equatable {
+    case alreadyExists(String)
+}
+
+/// Streams and their publish keys, persisted in the SQL layer.
+public struct StreamStore: Sendable {
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func create(name: String, isPrivate: Bool, publishKey: String = PublishKey.generate()) async throws -> StreamRecord {
+        let record = StreamRecord(name: name, publishKey: publishKey, isPrivate: isPrivate,
+                                  createdAt: Date(timeIntervalSince1970: (Date.now.timeIntervalSince1970 * 1000).rounded(.down) / 1000))
+        let inserted = try await database.sql.raw("""
+            INSERT INTO streams (name, publish_key, is_private, created_at)
+            VALUES (\(bind: record.name), \(bind: record.publishKey), \(bind: record.isPrivate ? 1 : 0), \(bind: Self.milliseconds(record.createdAt)))
+            ON CONFLICT (name) DO NOTHING
+            RETURNING name
+            """).all()
+        guard !inserted.isEmpty else { throw StreamStoreError.alreadyExists(name) }
+        return record
+    }
+
+    public func list() async throws -> [StreamRecord] {
+        try await database.sql.raw("SELECT name, publish_key, is_private, created_at FROM streams ORDER BY name").all()
+            .map(Self.record(from:))
+    }
+
+    public func get(_ name: String) async throws -> StreamRecord? {
+        try await database.sql.raw("SELECT name, publish_key, is_private, created_at FROM streams WHERE name = \(bind: name)")
+            .first().map(Self.record(from:))
+    }
+
+    /// Deletes the stream; false if it did not exist.
+    public func delete(_ name: String) async throws -> Bool {
+        !(try await database.sql.raw("DELETE FROM streams WHERE name = \(bind: name) RETURNING name").all()).isEmpty
+    }
+
+    /// Gives the stream a new publish key; the old one stops working. Nil if the stream does not exist.
+    public func rotateKey(_ name: String, newKey: String = PublishKey.generate()) async throws -> StreamRecord? {
+        try await database.sql.raw("""
+            UPDATE streams SET publish_key = \(bind: newKey) WHERE name = \(bind: name)
+            RETURNING name, publish_key, is_private, created_at
+            """).first().map(Self.record(from:))
+    }
+
+    private static func record(from row: any SQLRow) throws -> StreamRecord {
+        StreamRecord(name: try row.decode(column: "name", as: String.self),
+                     publishKey: try row.decode(column: "publish_key", as: String.self),
+                     isPrivate: try row.decode(column: "is_private", as: Int.self) != 0,
+                     createdAt: Date(timeIntervalSince1970: Double(try row.decode(column: "created_at", as: Int64.self)) / 1000))
+    }
+
+    private static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}
+
+/// Publish keys are bearer secrets typed into OBS: 128 random bits, URL- and RTMP-safe characters.
+public enum PublishKey {
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        // 57 symbols: 22 of them carry > 128 bits.
+        return "lr_" + String((0..<22).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import Testing
+@testable import Storage
+
+/// The same store behaviour, checked on the embedded SQLite database and on a real PostgreSQL server.
+@Suite("StreamStore")
+struct StreamStoreTests {
+    enum Backend: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite
+        case postgres
+        var testDescription: String { rawValue }
+    }
+
+    /// Opens a fresh database of the backend, runs `body`, then removes it.
+    func withDatabase(_ backend: Backend, _ body: (_ open: () async throws -> Database) async throws -> Void) async throws {
+        let logger = Logger(label: "test.storage")
+        switch backend {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-sqlite-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try await body { try await Database.open(url: nil, dataDirectory: directory, logger: logger) }
+        case .postgres:
+            let server = try PostgresTestServer()
+            defer { server.stop() }
+            try await body { try await Database.open(url: server.url, dataDirectory: "/nonexistent", logger: logger) }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func createListGetDelete(_ backend: Backend) async throws {
+        try await withDatabase(backend) { open in
+            let database = try await open()
+            let store = StreamStore(database: database)
+            let main = try await store.create(name: "main", isPrivate: false)
+            let secret = try await store.create(name: "backstage", isPrivate: true)
+            #expect(main.publishKey != secret.publishKey)
+            #expect(main.publishKey.hasPrefix("lr_") && main.publishKey.count == 25)
+
+            await #expect(throws: StreamStoreError.alreadyExists("main")) {
+                try await store.create(name: "main", isPrivate: true)
+            }
+            #expect(try await store.list().map(\.name) == ["backstage", "main"])
+            #expect(try await store.get("backstage") == secret)
+            #expect(try await store.get("nope") == nil)
+            #expect(try await store.delete("main"))
+            #expect(try await !store.delete("main"))
+            #expect(try await store.list().map(\.name) == ["backstage"])
+            try await database.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func rotatedKeyReplacesTheOldOne(_ backend: Backend) async throws {
+        try await withDatabase(backend) { open in
+            let database = try await open()
+            let store = StreamStore(database: database)
+            let created = try await store.create(name: "main", isPrivate: false)
+            let rotated = try #require(try await store.rotateKey("main"))
+            #expect(rotated.publishKey != created.publishKey)
+            #expect(rotated.name == "main" && rotated.createdAt == created.createdAt)
+            #expect(try await store.get("main")?.publishKey == rotated.publishKey)
+            #expect(try await store.rotateKey("nope") == nil)
+            try await database.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func streamsAndMigrationsSurviveReopening(_ backend: Backend) async throws {
+        try await withDatabase(backend) { open in
+            let first = try await open()
+            let created = try await StreamStore(database: first).create(name: "main", isPrivate: true)
+            try await first.close()
+
+            // A second start runs the migrations again: they must be recorded, not re-applied.
+            let second = try await open()
+            #expect(try await StreamStore(database: second).get("main") == created)
+            let versions = try await second.sql.raw("SELECT version FROM schema_migrations").all()
+                .map { try $0.decode(column: "version", as: Int.self) }
+            #expect(versions == Migrations.all.map(\.version))
+            try await second.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func failedTransactionLeavesNothingBehind(_ backend: Backend) async throws {
+        struct Abort: Error {}
+        try await withDatabase(backend) { open in
+            let database = try await open()
+            await #expect(throws: Abort.self) {
+                try await database.transaction { sql in
+                    try await sql.raw("INSERT INTO streams (name, publish_key, is_private, created_at) VALUES ('x', 'k', 0, 0)").run()
+                    throw Abort()
+                }
+            }
+            #expect(try await StreamStore(database: database).get("x") == nil)
+            try await database.close()
+        }
+    }
+
+    @Test func sqliteUsesWriteAheadLogging() async throws {
+        try await withDatabase(.sqlite) { open in
+            let database = try await open()
+            let mode = try await database.sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+            #expect(mode == "wal")
+            try await database.close()
+        }
+    }
+
+    @Test func unsupportedURLIsRejected() async throws {
+        await #expect(throws: DatabaseError.self) {
+            try await Database.open(url: "mysql://x@y/z", dataDirectory: "/tmp", logger: Logger(label: "test"))
+        }
+    }
+
+    @Test func passwordsAreRedactedInLogs() {
+        #expect(Database.redacted("postgres://user:secret@host:5432/db") == "postgres://user:***@host:5432/db")
+        #expect(Database.redacted("postgres://user@host/db") == "postgres://user@host/db")
+    }
+}
