@@ -17,4 +17,6 @@ static inline int lr_averror_eof(void) { return AVERROR_EOF; }
 static inline int64_t lr_av_nopts_value(void) { return AV_NOPTS_VALUE; }
 // av_err2str is a macro over a compound literal.
 static inline void lr_av_strerror(int err, char *buf, size_t size) { av_strerror(err, buf, size); }
+// AVERROR(ENOMEM) is a macro too; the Transcode wrappers report it as its own error case.
+static inline int lr_averror_enomem(void) { return AVERROR(ENOMEM); }
 #endif
