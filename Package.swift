@@ -90,6 +90,8 @@ let package = Package(
         .testTarget(name: "MediaRouterTests", dependencies: ["MediaRouter", "MediaCore"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "MediaCore"]),
+        .testTarget(name: "DemoSourceTests", dependencies: ["DemoSource", "MediaRouter", "MediaCore", "RTMP", "Transcode",
+                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "RTMP", "MediaRouter", "MediaCore",
                                                             .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LiveRelayAppTests", dependencies: ["LiveRelayApp", "MediaRouter", "MediaCore", "Storage",

@@ -22,6 +22,7 @@ final class EncoderContext {
     /// Allocates the encoder's context, lets `configure` fill in fields and options, then opens it.
     init(encoderName: String,
          configure: (EncoderContext) throws(TranscodeError) -> Void) throws(TranscodeError) {
+        LibAVLogging.errorsOnly
         guard let codec = avcodec_find_encoder_by_name(encoderName) else {
             throw .encoderUnavailable(name: encoderName)
         }
