@@ -1,0 +1,45 @@
+import RTMP
+
+public struct RTMPIngestConfiguration: Sendable {
+    public var host: String
+    /// 1935 by default; 0 picks a free port (tests).
+    public var port: Int
+    /// The application name encoders connect to (`rtmp://host:port/APPLICATION`, stream key after it).
+    public var application: String
+    /// Largest Set Chunk Size accepted from a publisher; larger claims close the connection.
+    public var maximumChunkSize: Int
+    /// Largest RTMP message (in practice: video keyframe) accepted.
+    public var maximumMessageLength: Int
+    public var maximumChunkStreams: Int
+    /// Bytes of partially received messages held per connection.
+    public var maximumBufferedBytes: Int
+    /// A connection that sends nothing for this long is closed and its stream ends. Encoders send audio every
+    /// ~20 ms, so 4 s of silence means the publisher is gone — and a dropped publisher is offline within 5 s.
+    public var idleTimeout: Duration
+    /// Time allowed from accept to a completed handshake, so that half-open probes do not hold slots.
+    public var handshakeTimeout: Duration
+    /// Connections served at once; more are closed on accept.
+    public var maximumConnections: Int
+
+    public init(host: String = "0.0.0.0", port: Int = 1935, application: String = "live", maximumChunkSize: Int = 65536,
+                maximumMessageLength: Int = 8 << 20, maximumChunkStreams: Int = 64, maximumBufferedBytes: Int = 16 << 20,
+                idleTimeout: Duration = .seconds(4), handshakeTimeout: Duration = .seconds(5), maximumConnections: Int = 256) {
+        self.host = host
+        self.port = port
+        self.application = application
+        self.maximumChunkSize = maximumChunkSize
+        self.maximumMessageLength = maximumMessageLength
+        self.maximumChunkStreams = maximumChunkStreams
+        self.maximumBufferedBytes = maximumBufferedBytes
+        self.idleTimeout = idleTimeout
+        self.handshakeTimeout = handshakeTimeout
+        self.maximumConnections = maximumConnections
+    }
+
+    var sessionConfiguration: RTMPSessionConfiguration {
+        RTMPSessionConfiguration(
+            application: application,
+            chunkLimits: RTMPChunkLimits(maximumChunkSize: maximumChunkSize, maximumMessageLength: maximumMessageLength,
+                                         maximumChunkStreams: maximumChunkStreams, maximumBufferedBytes: maximumBufferedBytes))
+    }
+}
