@@ -137,15 +137,8 @@ public struct FLVMediaDemuxer: Sendable {
     }
 
     private static func videoCodecName(_ id: UInt8) -> String {
-        switch id {
-        case 2: return "sorenson h263"
-        case 3: return "screen video"
-        case 4: return "vp6"
-        case 5: return "vp6 alpha"
-        case 6: return "screen video 2"
-        case 12: return "hevc (legacy flv codec id 12)"
-        default: return "flv codec id \(id)"
-        }
+        // Legacy FLV ids 2–6 (H.263, screen video, VP6) and the unofficial 12 (HEVC) are all named by number.
+        "flv codec id \(id)"
     }
 
     private static func audioCodecName(_ format: UInt8) -> String {
