@@ -159,17 +159,15 @@ public struct RTMPChunkDecoder: Sendable {
         chunkStreams[csid] = stream
 
         guard let message else { return .continueParsing }
-        if message.streamID == 0 || message.typeID == RTMPMessageType.setChunkSize || message.typeID == RTMPMessageType.abort {
-            switch message.typeID {
-            case RTMPMessageType.setChunkSize:
-                try applySetChunkSize(message.payload)
-                return .continueParsing
-            case RTMPMessageType.abort:
-                try applyAbort(message.payload)
-                return .continueParsing
-            default:
-                break
-            }
+        switch message.typeID {
+        case RTMPMessageType.setChunkSize:
+            try applySetChunkSize(message.payload)
+            return .continueParsing
+        case RTMPMessageType.abort:
+            try applyAbort(message.payload)
+            return .continueParsing
+        default:
+            break
         }
         return .message(message)
     }
