@@ -44,7 +44,7 @@ import Testing
         let expected = elapsed / .seconds(1) * Double(fps)
         #expect(Double(videoFrames.count) >= expected * 0.9 - 3, "\(videoFrames.count) frames in \(elapsed)")
         #expect(Double(videoFrames.count) <= expected * 1.1 + 3, "\(videoFrames.count) frames in \(elapsed)")
-        #expect((81...110).contains(videoFrames.count))
+        #expect(videoFrames.count >= 81, "about 90 frames in 3 s")
 
         // Every frame present, 1000/30 ms apart, and an IDR exactly every two seconds.
         let dts = videoFrames.map(\.dts)

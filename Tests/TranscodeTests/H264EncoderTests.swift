@@ -107,7 +107,8 @@ import Testing
     @Test func requestedKeyframeComesOnTheNextFrame() throws {
         let encoder = try H264Encoder(configuration: H264EncoderConfiguration(width: 160, height: 120,
                                                                               keyframeInterval: 300))
-        let frame = TestPatternRenderer(width: 160, height: 120).render(frameNumber: 0, time: TimeOfDay(hours: 1, minutes: 2, seconds: 3))
+        let frame = TestPatternRenderer(width: 160, height: 120)
+            .render(frameNumber: 0, time: TimeOfDay(hours: 1, minutes: 2, seconds: 3))
         var keyframes: [Int64] = []
         for pts in Int64(0)..<20 {
             if pts == 7 { encoder.requestKeyframe() }
