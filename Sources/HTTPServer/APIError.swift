@@ -17,11 +17,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        struct Body: Encodable {
-            let error: String
-            let detail: String
-        }
-        let data = try JSONEncoder().encode(Body(error: error, detail: detail))
+        let data = try JSONEncoder().encode(APIErrorBody(error: error, detail: detail))
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -74,4 +70,9 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         @unknown default: return "\(error)"
         }
     }
+}
+
+struct APIErrorBody: Encodable {
+    let error: String
+    let detail: String
 }

@@ -96,7 +96,7 @@ extension Configuration {
             let defaults = try YAMLEncoder().encode(Configuration())
             guard let defaultsNode = try Yams.compose(yaml: defaults) else { return Configuration() }
             let merged = try overlay(fileNode, on: defaultsNode, path: "")
-            return try YAMLDecoder().decode(Configuration.self, from: merged)
+            return try YAMLDecoder().decode(Configuration.self, from: try Yams.serialize(node: merged))
         } catch let error as ConfigurationError {
             throw error
         } catch {

@@ -76,10 +76,10 @@ public final class LiveRelayServer: Sendable {
     private func runServices(handleSignals: Bool) async throws {
         let configuration = self.configuration
         try configuration.validate()
-        logger.info("LiveRelay starting", metadata: [
-            "libavcodec": "\(NativeLibraryVersions.libavcodec)", "libvpx": "\(NativeLibraryVersions.libvpx)",
-            "libopus": "\(NativeLibraryVersions.libopus)", "libsrtp": "\(SRTPLibrary.version)", "openssl": "\(OpenSSLLibrary.version)",
-        ])
+        var libraries = NativeLibraryVersions.current.logFields.mapValues { Logger.MetadataValue.string($0) }
+        libraries["libsrtp"] = .string(SRTPLibrary.version)
+        libraries["openssl"] = .string(OpenSSLLibrary.version)
+        logger.info("LiveRelay starting", metadata: libraries)
 
         let database = try await Database.open(url: configuration.database.url, dataDirectory: configuration.dataDirectory,
                                                logger: childLogger("liverelay.storage"))

@@ -8,8 +8,7 @@ public enum LiveRelayVersion {
     public static func describe() -> String {
         """
         LiveRelay \(version)
-        libavcodec \(NativeLibraryVersions.libavcodec), libavformat \(NativeLibraryVersions.libavformat)
-        \(NativeLibraryVersions.libvpx), libopus \(NativeLibraryVersions.libopus)
+        \(NativeLibraryVersions.current)
         \(SRTPLibrary.version), \(OpenSSLLibrary.version)
         """
     }

@@ -107,7 +107,8 @@ public final class Database: Sendable {
                                                 logger: logger, on: eventLoopGroup)
         let sql = pool.database(logger: logger).sql(queryLogLevel: .trace)
         logger.info("database opened", metadata: ["backend": "postgres", "url": "\(redacted(url))"])
-        return Database(backend: .postgres, sql: sql, logger: logger) { try await pool.shutdownAsync() }
+        let owner = PoolOwner(pool: pool)
+        return Database(backend: .postgres, sql: sql, logger: logger) { try await owner.pool.shutdownAsync() }
     }
 
     /// The URL with its password replaced, for logs and errors.
@@ -116,4 +117,10 @@ public final class Database: Sendable {
         components.password = "***"
         return components.string ?? url
     }
+}
+
+/// The pool is thread-safe (it locks internally) but not marked Sendable; this box carries it into the close closure.
+private final class PoolOwner: @unchecked Sendable {
+    let pool: EventLoopGroupConnectionPool<PostgresConnectionSource>
+    init(pool: EventLoopGroupConnectionPool<PostgresConnectionSource>) { self.pool = pool }
 }

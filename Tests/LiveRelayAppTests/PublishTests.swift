@@ -4,7 +4,7 @@ import Testing
 @testable import LiveRelayApp
 
 /// Real encoders publish to a whole node; the API and the router must see what they sent.
-@Suite("Publishing over RTMP")
+@Suite("Publishing over RTMP", .serialized)
 struct PublishTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var width: Int
