@@ -39,24 +39,27 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
-            let code: String
-            switch error.status {
-            case .notFound: code = "not_found"
-            case .contentTooLarge: code = "body_too_large"
-            case .methodNotAllowed: code = "method_not_allowed"
-            case .unauthorized: code = "unauthorized"
-            default: code = error.status.code >= 500 ? "internal" : "bad_request"
-            }
             let detail = error.body ?? (error.status == .notFound ? "no such resource: \(request.uri.path)" : error.status.reasonPhrase)
-            return try APIError(error.status, code, detail, headers: error.headers).response(from: request, context: context)
+            return try APIError(error.status, Self.code(for: error.status), detail, headers: error.headers)
+                .response(from: request, context: context)
         } catch let error as DecodingError {
             return try APIError.badRequest("request body is not valid: \(Self.describe(error))").response(from: request, context: context)
         } catch let error as HTTPResponseError {
-            let detail = error.status.reasonPhrase
-            return try APIError(error.status, error.status.code >= 500 ? "internal" : "bad_request", detail).response(from: request, context: context)
+            return try APIError(error.status, Self.code(for: error.status), error.status.reasonPhrase).response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return try APIError(.internalServerError, "internal", "the server failed to handle the request").response(from: request, context: context)
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: return "not_found"
+        case 413: return "body_too_large"
+        case 405: return "method_not_allowed"
+        case 401: return "unauthorized"
+        case 500...: return "internal"
+        default: return "bad_request"
         }
     }
 

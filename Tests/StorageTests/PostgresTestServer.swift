@@ -24,17 +24,12 @@ final class PostgresTestServer {
     private static func run(_ arguments: [String]) throws -> String {
         var command = arguments
         if getuid() == 0 { command = ["runuser", "-u", "postgres", "--"] + command }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        command = ["/usr/bin/env"] + command
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-pg-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let status = try spawnAndWait(command, outputPath: outputPath)
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard status == 0 else {
             throw Failure(description: "\(command.joined(separator: " ")) failed: \(text)")
         }
         return text
@@ -66,11 +61,27 @@ final class PostgresTestServer {
     }
 
     private static func runPlain(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
+        _ = try spawnAndWait(arguments, outputPath: "/dev/null")
+    }
+
+    /// posix_spawn + waitpid rather than Foundation's Process: the PostgreSQL server that pg_ctl leaves running
+    /// inherits descriptors Process watches for the child's exit, so Process would wait for the server to stop.
+    private static func spawnAndWait(_ arguments: [String], outputPath: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        guard result == 0 else { throw Failure(description: "cannot start \(arguments[0]): errno \(result)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS are macros: exit code in bits 8-15 when the low 7 bits are zero.
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     func stop() {
