@@ -37,6 +37,8 @@ public final class LiveRelayServer: Sendable {
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        // Metrics must be bootstrapped before the first counter or gauge is made, or those stay no-ops.
+        _ = MetricsBootstrap.registry()
         var routerLogger = Logger(label: "liverelay.router")
         routerLogger.logLevel = logger.logLevel
         self.router = MediaRouter(logger: routerLogger)
@@ -148,7 +150,12 @@ public final class LiveRelayServer: Sendable {
                                  gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                                  logger: childLogger("liverelay.lifecycle"))
         state.withLockedValue { $0.group = group }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await rtmp.stop()
+            throw error
+        }
         await rtmp.stop()
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import MediaCore
+import Metrics
 import NIOConcurrencyHelpers
 
 public enum MediaRouterError: Error, Equatable, Sendable {
@@ -26,6 +27,7 @@ public final class MediaRouter: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let logger: Logger
+    private let liveStreamsGauge = Gauge(label: "liverelay_live_streams")
 
     public init(logger: Logger = Logger(label: "liverelay.router")) {
         self.logger = logger
@@ -41,6 +43,7 @@ public final class MediaRouter: Sendable {
             let description = PublisherDescription(source: source, remoteAddress: remoteAddress, generation: generation)
             let publication = Publication(stream: stream, publisher: description, router: self, onEvict: onEvict)
             state.publications[stream] = publication
+            liveStreamsGauge.record(state.publications.count)
             return .success((publication, Self.observers(of: stream, in: state)))
         }
         let (publication, observers) = try result.get()
@@ -99,6 +102,7 @@ public final class MediaRouter: Sendable {
         let removed = state.withLockedValue { state -> Bool in
             guard state.publications[publication.stream] === publication else { return false }
             state.publications[publication.stream] = nil
+            liveStreamsGauge.record(state.publications.count)
             return true
         }
         guard removed else { return }

@@ -1,4 +1,5 @@
 import MediaCore
+import Metrics
 import NIOConcurrencyHelpers
 
 /// One publisher's session on a stream. Ingest pushes configurations and frames; observers receive them in order
@@ -16,6 +17,7 @@ public final class Publication: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    private let metrics: IngestMetrics
     private let onEvict: (@Sendable () -> Void)?
     // Unowned-safe: the router outlives its publications.
     private let router: MediaRouter
@@ -25,6 +27,7 @@ public final class Publication: Sendable {
         self.publisher = publisher
         self.router = router
         self.onEvict = onEvict
+        self.metrics = IngestMetrics(stream: stream)
     }
 
     public var isActive: Bool { state.withLockedValue { $0.active } }
@@ -60,7 +63,9 @@ public final class Publication: Sendable {
             state.statistics.record(frame)
             return true
         }
-        if active { deliver(.frame(frame)) }
+        guard active else { return }
+        metrics.record(frame)
+        deliver(.frame(frame))
     }
 
     /// The publisher is gone; the stream goes offline. Safe to call more than once.
@@ -88,5 +93,31 @@ public final class Publication: Sendable {
 
     private func deliver(_ event: MediaEvent) {
         for observer in router.observers(of: stream) { observer.handle(event, stream: stream) }
+    }
+}
+
+/// Per-stream ingest counters, created once per publication so pushing a frame does not look them up.
+struct IngestMetrics: Sendable {
+    let videoFrames: Counter
+    let audioFrames: Counter
+    let videoBytes: Counter
+    let audioBytes: Counter
+
+    init(stream: String) {
+        videoFrames = Counter(label: "liverelay_ingest_frames_total", dimensions: [("stream", stream), ("kind", "video")])
+        audioFrames = Counter(label: "liverelay_ingest_frames_total", dimensions: [("stream", stream), ("kind", "audio")])
+        videoBytes = Counter(label: "liverelay_ingest_bytes_total", dimensions: [("stream", stream), ("kind", "video")])
+        audioBytes = Counter(label: "liverelay_ingest_bytes_total", dimensions: [("stream", stream), ("kind", "audio")])
+    }
+
+    func record(_ frame: EncodedFrame) {
+        switch frame.kind {
+        case .video:
+            videoFrames.increment()
+            videoBytes.increment(by: frame.data.readableBytes)
+        case .audio:
+            audioFrames.increment()
+            audioBytes.increment(by: frame.data.readableBytes)
+        }
     }
 }

@@ -16,6 +16,8 @@ struct StreamsAPITests {
         let metrics = try await node.request("GET", "/metrics", admin: false)
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+        let text = String(decoding: metrics.body, as: UTF8.self)
+        #expect(text.contains("liverelay_live_streams"), "metrics: \(text.prefix(500))")
         try await node.stop()
     }
 
