@@ -56,7 +56,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: Any] = [
-            "time": Date.now.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
+            "time": Date.now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
             "level": event.level.rawValue,
             "logger": label,
             "message": "\(event.message)",

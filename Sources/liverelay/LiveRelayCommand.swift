@@ -3,6 +3,7 @@ import Foundation
 import LiveRelayApp
 import Logging
 
+@main
 struct LiveRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "liverelay",

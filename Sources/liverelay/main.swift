@@ -1,3 +1,0 @@
-import LiveRelayApp
-
-await LiveRelayCommand.main()
