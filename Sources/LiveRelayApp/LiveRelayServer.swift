@@ -105,7 +105,7 @@ public final class LiveRelayServer: Sendable {
         if admin.newlyGenerated {
             // Printed once, on the start that generated it; later starts read it from the file.
             print("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)")
-            fflush(stdout)
+            FileHandle.standardOutput.synchronizeFile()
         }
 
         if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {
