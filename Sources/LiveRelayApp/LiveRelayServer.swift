@@ -104,8 +104,8 @@ public final class LiveRelayServer: Sendable {
         let admin = try AdminToken.resolve(configured: configuration.admin.token, dataDirectory: configuration.dataDirectory)
         if admin.newlyGenerated {
             // Printed once, on the start that generated it; later starts read it from the file.
-            print("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)")
-            FileHandle.standardOutput.synchronizeFile()
+            // Written unbuffered: stdout to a file or pipe would otherwise hold the line until exit.
+            FileHandle.standardOutput.write(Data("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)\n".utf8))
         }
 
         if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {
