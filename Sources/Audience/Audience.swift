@@ -1,0 +1,1 @@
+// Audience module: see docs/architecture.md.

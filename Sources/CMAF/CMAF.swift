@@ -1,0 +1,1 @@
+// CMAF module: see docs/architecture.md.

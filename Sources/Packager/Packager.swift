@@ -1,0 +1,1 @@
+// Packager module: see docs/architecture.md.
