@@ -19,40 +19,47 @@ public enum LogOutput {
 /// Serializes writes so lines from different threads never interleave.
 private let logWriteLock = NSLock()
 
+/// Both formats keep metadata the same way; only the line they write differs.
+protocol LiveRelayLogHandler: LogHandler {
+    var metadata: Logger.Metadata { get set }
+}
+
+extension LiveRelayLogHandler {
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// The handler's metadata overlaid with the event's.
+    func merged(with event: LogEvent) -> Logger.Metadata {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        return merged
+    }
+}
+
 private func writeLine(_ line: String) {
     logWriteLock.lock()
     defer { logWriteLock.unlock() }
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-struct TextLogHandler: LogHandler {
+struct TextLogHandler: LiveRelayLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let fields = merged(with: event).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let time = Date.now.formatted(.iso8601.time(includingFractionalSeconds: true))
         writeLine("\(time) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
 }
 
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: LiveRelayLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         var object: [String: Any] = [
@@ -61,9 +68,7 @@ struct JSONLogHandler: LogHandler {
             "logger": label,
             "message": "\(event.message)",
         ]
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for (key, value) in merged where object[key] == nil {
+        for (key, value) in merged(with: event) where object[key] == nil {
             object[key] = Self.json(value)
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
