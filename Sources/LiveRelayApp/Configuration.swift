@@ -10,6 +10,8 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var port = 8080
         /// The base URL viewers reach this node at, used in logged links; derived from host/port when empty.
         public var publicURL = ""
+        /// The browser pages (viewer, moderator) served at `/` and `/watch/{stream}`.
+        public var pagesDirectory = "signaling"
         public init() {}
     }
 

@@ -123,14 +123,16 @@ public final class LiveRelayServer: Sendable {
         let rtmpPort = try await rtmp.start()
 
         let advertisedHost = Self.advertisedHost(configuration.http.host)
+        let httpLogger = childLogger("liverelay.http")
         let httpRouter = Router(context: LiveRelayRequestContext.self)
         httpRouter.add(middleware: JSONErrorMiddleware())
         OperationsRoutes(registry: MetricsBootstrap.registry()).register(on: httpRouter)
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
                    rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
             .register(on: httpRouter)
+        PageRoutes(directory: PageRoutes.locateDirectory(configured: configuration.http.pagesDirectory), logger: httpLogger)
+            .register(on: httpRouter)
 
-        let httpLogger = childLogger("liverelay.http")
         let http = Application(
             router: httpRouter,
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
@@ -174,7 +176,8 @@ public final class LiveRelayServer: Sendable {
             "http": "\(base)", "rtmp": "rtmp://\(host):\(endpoints.rtmpPort)/\(configuration.rtmp.application)/<publish key>",
         ])
         if configuration.demo.enabled {
-            logger.info("demo stream live", metadata: ["status": "\(base)/api/streams/\(configuration.demo.stream)",
+            logger.info("demo stream live", metadata: ["watch": "\(base)/watch/\(configuration.demo.stream)",
+                                                       "status": "\(base)/api/streams/\(configuration.demo.stream)",
                                                        "health": "\(base)/healthz", "metrics": "\(base)/metrics"])
         }
     }

@@ -1,0 +1,360 @@
+import Logging
+import MediaCore
+import MediaRouter
+import NIOConcurrencyHelpers
+import NIOCore
+import Transcode
+
+/// One publication's pipeline: a decoding thread (H.264 decode once, scale once per rung size, hand the pictures to
+/// the rung encoders), an audio thread (AAC → 48 kHz → Opus) and one thread per rung encoder.
+///
+/// Ingest calls come in on the publisher's event loop and only queue; passthrough frames are forwarded there directly.
+final class StreamTranscoder: @unchecked Sendable {
+    // @unchecked: the decoding state (`decoder`, `scalers`, `encoders`, `layout`, ...) is touched only on the video
+    // worker thread, the audio state (`aacDecoder`, `resampler`, `opus`, ...) only on the audio worker thread;
+    // everything else is immutable or locked.
+    enum VideoInput: Sendable {
+        case configuration(VideoTrackConfig)
+        case frame(EncodedFrame, afterDrop: Bool)
+        case end
+    }
+
+    enum AudioInput: Sendable {
+        case configuration(AudioTrackConfig)
+        case frame(EncodedFrame)
+        case end
+    }
+
+    let stream: String
+    let generation: Int
+    let settings: TranscoderSettings
+    let statistics = NIOLockedValueBox(TranscoderStatistics())
+    private let emit: @Sendable (TranscodedMedia) -> Void
+    private let logger: Logger
+    private let metrics: DecoderMetrics
+    private let limiter: NIOLockedValueBox<KeyframeRequestLimiter>
+    private let completion: Completion
+    private let encodersByRung = NIOLockedValueBox([String: RungEncoder]())
+    private var videoWorker: BoundedWorker<VideoInput>!
+    private var audioWorker: BoundedWorker<AudioInput>!
+
+    // Video worker thread only.
+    private var decoder: H264Decoder?
+    private var layout: LadderLayout?
+    private var targets: [Target] = []
+    private var encoders: [String: RungEncoder] = [:]
+    private var lastPicturePTS: Int64?
+    private var nominalFrameDuration: Int64 = 33
+
+    // Audio worker thread only.
+    private var aacDecoder: AACDecoder?
+    private let resampler = Resampler()
+    private var opus: OpusEncoder?
+
+    /// A rung size: its scaler and the encoders fed from it, each with its frame-rate cap.
+    private struct Target {
+        var size: PictureSize
+        var scaler: Scaler
+        var encoders: [(encoder: RungEncoder, limiter: FrameRateLimiter)]
+    }
+
+    init(stream: String, generation: Int, settings: TranscoderSettings, logger: Logger,
+         emit: @escaping @Sendable (TranscodedMedia) -> Void) {
+        self.stream = stream
+        self.generation = generation
+        self.settings = settings
+        self.emit = emit
+        self.logger = logger
+        self.metrics = DecoderMetrics(stream: stream)
+        self.limiter = NIOLockedValueBox(KeyframeRequestLimiter(interval: settings.keyframeRequestInterval))
+        statistics.withLockedValue { $0.generation = generation }
+        let statistics = statistics
+        completion = Completion(outstanding: 2) {
+            statistics.withLockedValue { $0.ended = true }
+            emit(.ended(generation: generation))
+        }
+        let metrics = metrics
+        videoWorker = BoundedWorker(name: "transcode decode \(stream)", capacity: settings.decoderQueueDepth,
+                                    process: { [unowned self] input in self.processVideo(input) },
+                                    onDrop: { _, next in
+            metrics.decoderDrops.increment()
+            statistics.withLockedValue { $0.decoderQueueDrops += 1 }
+            // Later frames refer to the dropped one: the decoder must wait for the next keyframe.
+            if case .frame(let frame, _) = next { next = .frame(frame, afterDrop: true) }
+        })
+        audioWorker = BoundedWorker(name: "transcode audio \(stream)", capacity: 100,
+                                    process: { [unowned self] input in self.processAudio(input) },
+                                    onDrop: { _, _ in })
+        emit(.started(generation: generation))
+    }
+
+    // MARK: Ingest side (publisher's event loop; must not block)
+
+    func handle(_ event: MediaEvent) {
+        switch event {
+        case .started:
+            break
+        case .videoConfiguration(let config):
+            if settings.cmafEnabled { emit(.cmafVideoConfiguration(rendition: LiveTranscoder.passthroughRendition, config)) }
+            videoWorker.submit(.configuration(config), droppable: false)
+        case .audioConfiguration(let config):
+            if settings.cmafEnabled { emit(.cmafAudioConfiguration(config)) }
+            audioWorker.submit(.configuration(config), droppable: false)
+        case .frame(let frame):
+            switch frame.kind {
+            case .video:
+                if settings.cmafEnabled { emit(.cmafVideo(rendition: LiveTranscoder.passthroughRendition, frame: frame)) }
+                videoWorker.submit(.frame(frame, afterDrop: false), droppable: true)
+            case .audio:
+                if settings.cmafEnabled { emit(.cmafAudio(frame)) }
+                if settings.webRTCEnabled { audioWorker.submit(.frame(frame), droppable: true) }
+            }
+        case .ended:
+            end()
+        }
+    }
+
+    func end() {
+        videoWorker.finish(with: .end)
+        audioWorker.finish(with: .end)
+    }
+
+    /// Returns whether the request went through the 300 ms coalescing (false: a keyframe is already on its way).
+    func requestKeyframe(rung: String) -> Bool {
+        guard let encoder = encodersByRung.withLockedValue({ $0[rung] }) else { return false }
+        guard limiter.withLockedValue({ $0.admit(rung: rung) }) else { return false }
+        encoder.requestKeyframe()
+        return true
+    }
+
+    // MARK: Video thread
+
+    private func processVideo(_ input: VideoInput) -> Bool {
+        switch input {
+        case .configuration(let config):
+            if let decoder { handle(decoder.flush()) }
+            do {
+                decoder = try H264Decoder(decoderConfiguration: config.decoderConfiguration,
+                                          threads: settings.decoderThreads ?? min(2, System.coreCount))
+            } catch {
+                decoder = nil
+                countVideoErrors(1)
+                logger.warning("unusable H.264 configuration; waiting for the next one",
+                               metadata: ["stream": "\(stream)", "error": "\(error)"])
+            }
+            if let fps = config.declaredFrameRate, fps > 0 { nominalFrameDuration = Int64((1000 / fps).rounded()) }
+            return false
+        case .frame(let frame, let afterDrop):
+            guard let decoder else {
+                statistics.withLockedValue { $0.videoFramesSkipped += 1 }
+                return false
+            }
+            if afterDrop { decoder.skipUntilKeyframe() }
+            let errorsBefore = decoder.errorCount
+            let skippedBefore = decoder.skippedCount
+            let pictures = decoder.decode(frame.data, pts: milliseconds(frame.pts, frame.timescale),
+                                          dts: milliseconds(frame.dts, frame.timescale), isKeyframe: frame.isKeyframe)
+            if decoder.errorCount != errorsBefore { countVideoErrors(decoder.errorCount - errorsBefore) }
+            if decoder.skippedCount != skippedBefore {
+                statistics.withLockedValue { $0.videoFramesSkipped += decoder.skippedCount - skippedBefore }
+            }
+            handle(pictures)
+            return false
+        case .end:
+            if let decoder { handle(decoder.flush()) }
+            decoder = nil
+            let all = Array(encoders.values)
+            completion.add(all.count)
+            for encoder in all { encoder.end() }
+            completion.done()
+            return true
+        }
+    }
+
+    private func countVideoErrors(_ count: Int) {
+        metrics.videoErrors.increment(by: count)
+        statistics.withLockedValue { $0.videoDecodeErrors += count }
+    }
+
+    private func handle(_ pictures: [DecodedVideoFrame]) {
+        for picture in pictures {
+            statistics.withLockedValue { $0.decodedPictures += 1 }
+            let size = PictureSize(width: picture.width, height: picture.height)
+            if layout?.source != size { relayout(for: size) }
+            if let lastPicturePTS, picture.pts <= lastPicturePTS { continue }
+            let duration = lastPicturePTS.map { min(picture.pts - $0, 1000) } ?? nominalFrameDuration
+            lastPicturePTS = picture.pts
+            for index in targets.indices {
+                var wanted: [RungEncoder] = []
+                for slot in targets[index].encoders.indices where targets[index].encoders[slot].limiter.admit(picture.pts) {
+                    wanted.append(targets[index].encoders[slot].encoder)
+                }
+                guard !wanted.isEmpty else { continue }
+                do {
+                    let scaled = ScaledPicture(picture: try targets[index].scaler.scale(picture),
+                                               ptsMilliseconds: picture.pts, durationMilliseconds: duration,
+                                               sourceKeyframe: picture.isKeyframe)
+                    for encoder in wanted { encoder.submit(scaled) }
+                } catch {
+                    countVideoErrors(1)
+                }
+            }
+        }
+    }
+
+    /// The source size changed (or is first known): fit the ladder to it and route each size to its encoders.
+    private func relayout(for source: PictureSize) {
+        let layout = LadderLayout(source: source, ladder: settings.ladder)
+        self.layout = layout
+        statistics.withLockedValue { $0.sourceSizeChanges += 1 }
+        var targets: [Target] = []
+        var webRTCLayers: [TranscoderLayout.Layer] = []
+        var cmafRenditions: [TranscoderLayout.Layer] = []
+        if settings.cmafEnabled {
+            cmafRenditions.append(TranscoderLayout.Layer(rung: LiveTranscoder.passthroughRendition, width: source.width,
+                                                         height: source.height, fps: 0, bitrate: 0))
+        }
+        for entry in layout.entries {
+            var slots: [(encoder: RungEncoder, limiter: FrameRateLimiter)] = []
+            let layer = TranscoderLayout.Layer(rung: entry.rung.name, width: entry.size.width, height: entry.size.height,
+                                               fps: entry.rung.fps, bitrate: entry.rung.videoKbps * 1000)
+            if settings.webRTCEnabled {
+                slots.append((encoder(entry.rung, .vp8), FrameRateLimiter(fps: entry.rung.fps)))
+                webRTCLayers.append(layer)
+            }
+            let smallerThanSource = entry.size.width < source.width || entry.size.height < source.height
+            if settings.cmafEnabled, smallerThanSource, settings.cmafRungs?.contains(entry.rung.name) ?? true {
+                slots.append((encoder(entry.rung, .h264), FrameRateLimiter(fps: entry.rung.fps)))
+                cmafRenditions.append(layer)
+            }
+            guard !slots.isEmpty, let scaler = try? Scaler(width: entry.size.width, height: entry.size.height) else {
+                continue
+            }
+            targets.append(Target(size: entry.size, scaler: scaler, encoders: slots))
+        }
+        self.targets = targets
+        logger.info("transcoding ladder", metadata: [
+            "stream": "\(stream)", "source": "\(source)",
+            "layers": "\(webRTCLayers.map { "\($0.rung)=\($0.width)x\($0.height)" }.joined(separator: ","))",
+        ])
+        emit(.layout(TranscoderLayout(webRTCLayers: webRTCLayers, cmafRenditions: cmafRenditions)))
+    }
+
+    private func encoder(_ rung: Rung, _ codec: RungEncoder.Codec) -> RungEncoder {
+        let key = "\(codec.rawValue):\(rung.name)"
+        if let existing = encoders[key] { return existing }
+        let completion = completion
+        let encoder = RungEncoder(rung: rung, codec: codec, stream: stream, settings: settings, statistics: statistics,
+                                  logger: logger, emit: emit, finished: { completion.done() })
+        encoders[key] = encoder
+        if codec == .vp8 { encodersByRung.withLockedValue { $0[rung.name] = encoder } }
+        return encoder
+    }
+
+    // MARK: Audio thread
+
+    private func processAudio(_ input: AudioInput) -> Bool {
+        switch input {
+        case .configuration(let config):
+            statistics.withLockedValue { $0.audioConfigurations += 1 }
+            guard settings.webRTCEnabled else { return false }
+            do {
+                aacDecoder = try AACDecoder(audioSpecificConfig: config.decoderConfiguration)
+            } catch {
+                aacDecoder = nil
+                countAudioErrors(1)
+            }
+            return false
+        case .frame(let frame):
+            guard let aacDecoder else {
+                countAudioErrors(1)
+                return false
+            }
+            let errorsBefore = aacDecoder.errorCount
+            let decoded = aacDecoder.decode(frame.data, pts: milliseconds(frame.pts, frame.timescale))
+            if aacDecoder.errorCount != errorsBefore { countAudioErrors(aacDecoder.errorCount - errorsBefore) }
+            for audio in decoded { encodeOpus(audio) }
+            return false
+        case .end:
+            completion.done()
+            return true
+        }
+    }
+
+    private func encodeOpus(_ audio: DecodedAudioFrame) {
+        do {
+            if opus == nil {
+                opus = try OpusEncoder(configuration: OpusEncoderConfiguration(bitrate: settings.opusBitrate))
+                opus?.reset(startingAt: audio.pts * 48)
+            }
+            guard let opus else { return }
+            let samples = try resampler.resample(audio)
+            // Stay on the source timeline: a gap or overlap over 40 ms (lost frames, a new configuration) restarts
+            // the Opus clock at the source's time instead of letting audio drift against video.
+            let expected = opus.nextPTS + Int64(opus.pendingSamples)
+            let actual = audio.pts * 48
+            if abs(actual - expected) > 1920 { opus.reset(startingAt: actual) }
+            let packets = try opus.encode(interleavedSamples: samples)
+            for packet in packets {
+                emit(.webRTCAudio(EncodedFrame(codec: .opus, pts: packet.pts, dts: packet.pts, timescale: packet.timescale,
+                                               isKeyframe: true, data: packet.data)))
+            }
+            if !packets.isEmpty {
+                metrics.opusPackets.increment(by: packets.count)
+                statistics.withLockedValue { $0.opusPackets += packets.count }
+            }
+        } catch {
+            countAudioErrors(1)
+            opus = nil
+        }
+    }
+
+    private func countAudioErrors(_ count: Int) {
+        metrics.audioErrors.increment(by: count)
+        statistics.withLockedValue { $0.audioDecodeErrors += count }
+    }
+
+    private func milliseconds(_ value: Int64, _ timescale: Int32) -> Int64 {
+        timescale == 1000 ? value : value * 1000 / Int64(max(1, timescale))
+    }
+}
+
+/// Passes pictures at most at `fps`: a 60 fps source feeds a 30 fps rung every other picture. A quarter-interval
+/// tolerance absorbs millisecond rounding of FLV timestamps (33, 34, 33 ms).
+struct FrameRateLimiter {
+    let interval: Int64
+    private var last: Int64?
+
+    init(fps: Int) {
+        interval = Int64(1000 / max(1, fps))
+    }
+
+    mutating func admit(_ pts: Int64) -> Bool {
+        if let last, pts - last < interval * 3 / 4 { return false }
+        last = pts
+        return true
+    }
+}
+
+/// Counts the pipeline's threads down; the last one out reports the end.
+final class Completion: Sendable {
+    private let outstanding: NIOLockedValueBox<Int>
+    private let onComplete: @Sendable () -> Void
+
+    init(outstanding: Int, onComplete: @escaping @Sendable () -> Void) {
+        self.outstanding = NIOLockedValueBox(outstanding)
+        self.onComplete = onComplete
+    }
+
+    func add(_ count: Int) {
+        outstanding.withLockedValue { $0 += count }
+    }
+
+    func done() {
+        let remaining = outstanding.withLockedValue { count -> Int in
+            count -= 1
+            return count
+        }
+        if remaining == 0 { onComplete() }
+    }
+}

@@ -1,0 +1,65 @@
+import MediaCore
+
+/// The WebRTC layers and CMAF renditions a stream currently has, sent again whenever the source size changes.
+public struct TranscoderLayout: Sendable, Equatable {
+    public struct Layer: Sendable, Equatable {
+        public var rung: String
+        public var width: Int
+        public var height: Int
+        public var fps: Int
+        public var bitrate: Int
+    }
+
+    /// VP8 layers, largest first (the SFU's simulcast layers).
+    public var webRTCLayers: [Layer]
+    /// CMAF renditions, largest first; the first one is the source passthrough when `cmafEnabled` (named "source").
+    public var cmafRenditions: [Layer]
+}
+
+/// What the transcoder produces for one stream.
+///
+/// Timestamps stay on the source (RTMP, millisecond) timeline, converted to each codec's media clock: VP8 and
+/// re-encoded H.264 frames are in 90 kHz (pts = source ms × 90), Opus packets in 48 kHz (pts = source ms × 48 at the
+/// first packet after a start or a gap, then +960 per packet). Passthrough frames (`cmafVideo` of rendition
+/// "source", `cmafAudio`) are the ingest's frames untouched (timescale 1000). All carry `timescale`, so sync holds by
+/// dividing: the same instant has the same seconds in every output.
+public enum TranscodedMedia: Sendable {
+    /// A publisher started (generation from the router); outputs follow.
+    case started(generation: Int)
+    case layout(TranscoderLayout)
+    /// One VP8 frame of the named WebRTC layer (`EncodedFrame.codec == .vp8`, 90 kHz).
+    case webRTCVideo(layer: String, frame: EncodedFrame)
+    /// One 20 ms Opus packet, 48 kHz stereo (`EncodedFrame.codec == .opus`).
+    case webRTCAudio(EncodedFrame)
+    /// Codec configuration of a CMAF H.264 rendition; sent before its first frame and again when it changes.
+    case cmafVideoConfiguration(rendition: String, VideoTrackConfig)
+    /// One H.264 access unit (AVCC) of a CMAF rendition.
+    case cmafVideo(rendition: String, frame: EncodedFrame)
+    case cmafAudioConfiguration(AudioTrackConfig)
+    /// One AAC frame (passthrough).
+    case cmafAudio(EncodedFrame)
+    /// The publisher stopped; every encoder was flushed and the pipeline released.
+    case ended(generation: Int)
+}
+
+/// A consumer of transcoded media (the SFU, the packager).
+///
+/// Calls come from the transcoder's threads — each encoder has its own, so different layers arrive concurrently —
+/// and must not block: copy the frame (it is a value) into your own queue or event loop and return.
+/// Within one layer or rendition, frames arrive in order.
+public protocol TranscodedMediaObserver: AnyObject, Sendable {
+    func handle(_ media: TranscodedMedia, stream: String)
+}
+
+/// Adapts a closure to `TranscodedMediaObserver`.
+public final class TranscodedMediaHandler: TranscodedMediaObserver {
+    private let body: @Sendable (TranscodedMedia, String) -> Void
+
+    public init(_ body: @escaping @Sendable (TranscodedMedia, String) -> Void) {
+        self.body = body
+    }
+
+    public func handle(_ media: TranscodedMedia, stream: String) {
+        body(media, stream)
+    }
+}

@@ -1,1 +1,0 @@
-// Transcoder module: see docs/architecture.md.
