@@ -55,12 +55,35 @@ public struct Configuration: Sendable, Codable, Equatable {
         public init() {}
     }
 
+    public struct Audience: Sendable, Codable, Equatable {
+        /// HS256 secret of viewer and moderator tokens. Empty: generated once and kept in the data directory.
+        public var tokenKey = ""
+        public var reactionTypes = ["heart", "like", "laugh", "wow", "clap", "fire"]
+        /// Per user and stream: a token bucket of this rate with this burst (429 beyond it).
+        public var commentsPerSecond = 1.0
+        public var commentBurst = 5
+        public var reactionsPerSecond = 20.0
+        public var reactionBurst = 40
+        public init() {}
+    }
+
+    /// DASH/HLS packaging (see PackagerWiring.swift); every key optional.
+    public struct Packaging: Sendable, Codable, Equatable {
+        public var windowSeconds = 600.0
+        public var segmentSeconds = 2.0
+        public var partSeconds = 0.5
+        public var maximumBytesPerStream = 768 * 1024 * 1024
+        public init() {}
+    }
+
     public var http = HTTP()
     public var rtmp = RTMP()
     public var database = Storage()
     public var admin = Admin()
     public var log = Log()
     public var demo = Demo()
+    public var audience = Audience()
+    public var packager = Packaging()
     public var dataDirectory = "./data"
 
     public init() {}
@@ -141,6 +164,7 @@ extension Configuration {
         try int("LIVERELAY_RTMP_PORT") { rtmp.port = $0 }
         string("LIVERELAY_DATABASE_URL") { database.url = $0 }
         string("LIVERELAY_ADMIN_TOKEN") { admin.token = $0 }
+        string("LIVERELAY_AUDIENCE_TOKEN_KEY") { audience.tokenKey = $0 }
         string("LIVERELAY_LOG_LEVEL") { log.level = $0 }
         string("LIVERELAY_LOG_FORMAT") { log.format = $0 }
         string("LIVERELAY_DATA_DIR") { dataDirectory = $0 }
@@ -160,6 +184,13 @@ extension Configuration {
         guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }
         guard rtmp.maximumChunkSize >= 128 else { throw ConfigurationError.badValue(name: "rtmp.maximumChunkSize", value: "\(rtmp.maximumChunkSize)") }
         guard rtmp.idleTimeoutSeconds > 0 else { throw ConfigurationError.badValue(name: "rtmp.idleTimeoutSeconds", value: "\(rtmp.idleTimeoutSeconds)") }
+        guard audience.commentsPerSecond > 0, audience.commentBurst >= 1, audience.reactionsPerSecond > 0, audience.reactionBurst >= 1 else {
+            throw ConfigurationError.badValue(name: "audience", value: "rates and bursts must be positive")
+        }
+        guard !audience.reactionTypes.isEmpty, audience.reactionTypes.allSatisfy({ (1...32).contains($0.count) }) else {
+            throw ConfigurationError.badValue(name: "audience.reactionTypes", value: "\(audience.reactionTypes)")
+        }
+        try packager.validate()
         guard demo.width >= 16, demo.height >= 16, demo.width % 2 == 0, demo.height % 2 == 0, (1...120).contains(demo.fps) else {
             throw ConfigurationError.badValue(name: "demo", value: "\(demo.width)x\(demo.height)@\(demo.fps)")
         }

@@ -1,3 +1,4 @@
+import Audience
 import DTLS
 import DemoSource
 import Foundation
@@ -7,6 +8,7 @@ import Logging
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
+import Packager
 import RTMPIngest
 import SRTP
 import ServiceLifecycle
@@ -127,14 +129,23 @@ public final class LiveRelayServer: Sendable {
         let httpRouter = Router(context: LiveRelayRequestContext.self)
         httpRouter.add(middleware: JSONErrorMiddleware())
         OperationsRoutes(registry: MetricsBootstrap.registry()).register(on: httpRouter)
+        let packager = Packager(configuration: PackagerConfiguration(configuration.packager), logger: childLogger("liverelay.packager"))
+        let packagerObservation = router.addObserver(packager)
+        defer { router.removeObserver(packagerObservation); packager.stop() }
+        StreamingRoutes(packager: packager).register(on: httpRouter)
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
                    rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
             .register(on: httpRouter)
         PageRoutes(directory: PageRoutes.locateDirectory(configured: configuration.http.pagesDirectory), logger: httpLogger)
             .register(on: httpRouter)
+        let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
+        AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
+        let eventRouter = Router(context: EventChannelRequestContext.self)
+        EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)
 
         let http = Application(
             router: httpRouter,
+            server: EventChannel.serverBuilder(eventRouter),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
             onServerRunning: { [weak self] channel in
                 guard let self else { return }
@@ -143,7 +154,7 @@ public final class LiveRelayServer: Sendable {
             },
             logger: httpLogger)
 
-        var services: [any Service] = [http, rtmp]
+        var services: [any Service] = [http, rtmp, AudienceBackgroundService(audience: audience)]
         if configuration.demo.enabled {
             services.append(DemoSource(router: router, stream: configuration.demo.stream, width: configuration.demo.width,
                                        height: configuration.demo.height, fps: configuration.demo.fps,

@@ -31,6 +31,56 @@ public enum Migrations {
                 """,
             ]
         },
+        // Audience: comments (soft-deleted, never removed), the moderation audit trail, bans, reaction totals per second.
+        Migration(version: 2, name: "audience") { backend in
+            let commentID = backend == .postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+            let auditID = commentID
+            return [
+                """
+                CREATE TABLE IF NOT EXISTS comments (
+                    id \(commentID),
+                    stream TEXT NOT NULL,
+                    author_sub TEXT NOT NULL,
+                    author_name TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    deleted_at BIGINT,
+                    deleted_by TEXT
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS comments_stream_id ON comments (stream, id)",
+                """
+                CREATE TABLE IF NOT EXISTS moderation_audit (
+                    id \(auditID),
+                    stream TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS bans (
+                    stream TEXT NOT NULL,
+                    sub TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    banned_by TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (stream, sub)
+                )
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS reaction_totals (
+                    stream TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    second BIGINT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (stream, type, second)
+                )
+                """,
+            ]
+        },
     ]
 }
 

@@ -1,1 +1,0 @@
-// Audience module: see docs/architecture.md.

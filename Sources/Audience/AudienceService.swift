@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Storage
+
+/// Settings of the audience side (the `audience:` section of the configuration).
+public struct AudienceSettings: Sendable, Equatable {
+    public var reactionTypes: [String] = ["heart", "like", "laugh", "wow", "clap", "fire"]
+    public var commentsPerSecond = 1.0
+    public var commentBurst = 5
+    public var reactionsPerSecond = 20.0
+    public var reactionBurst = 40
+    public var maximumCommentLength = 500
+    public var reactionWindow: Duration = .milliseconds(250)
+    public var outboxCapacity = 512
+
+    public init() {}
+}
+
+public enum AudienceError: Error, Equatable {
+    case invalidText(String)
+    case unknownReaction(String)
+    case rateLimited(retryAfter: Int)
+    case banned
+    case notFound
+}
+
+/// The audience engine of one node: comments, bans, reactions, flashes and the event hub they are announced on.
+public final class AudienceService: Sendable {
+    public let settings: AudienceSettings
+    public let comments: CommentStore
+    public let reactionTotals: ReactionTotalsStore
+    public let hub: EventHub
+    public let reactions: ReactionAggregator
+    public let tokens: AudienceTokenAuthority
+    private let commentLimiter: TokenBucketLimiter
+    private let reactionLimiter: TokenBucketLimiter
+    private let allowedReactions: Set<String>
+    private let metadataSink: NIOLockedValueBox<(any TimedMetadataSink)?>
+    /// stream → the pinned disclaimer every new listener gets first.
+    private let pinned = NIOLockedValueBox<[String: Flash]>([:])
+    private let logger: Logger
+
+    public init(database: Database, tokens: AudienceTokenAuthority, settings: AudienceSettings = AudienceSettings(),
+                metadataSink: (any TimedMetadataSink)? = nil, logger: Logger) {
+        self.settings = settings
+        self.tokens = tokens
+        self.comments = CommentStore(database: database)
+        self.reactionTotals = ReactionTotalsStore(database: database)
+        self.hub = EventHub(outboxCapacity: settings.outboxCapacity)
+        self.reactions = ReactionAggregator(hub: hub, store: reactionTotals, window: settings.reactionWindow, logger: logger)
+        self.commentLimiter = TokenBucketLimiter(rate: settings.commentsPerSecond, burst: settings.commentBurst)
+        self.reactionLimiter = TokenBucketLimiter(rate: settings.reactionsPerSecond, burst: settings.reactionBurst)
+        self.allowedReactions = Set(settings.reactionTypes)
+        self.metadataSink = NIOLockedValueBox(metadataSink)
+        self.logger = logger
+    }
+
+    /// Connects the DASH/HLS packager (or anything else) that puts flashes on the media timeline.
+    public func connect(metadataSink: any TimedMetadataSink) {
+        self.metadataSink.withLockedValue { $0 = metadataSink }
+    }
+
+    /// Runs the reaction windows until cancelled, then closes every event channel so the HTTP server can drain.
+    public func run() async {
+        await reactions.run()
+        hub.closeAll()
+    }
+
+    // MARK: Comments
+
+    /// Checks, rate-limits, stores (committed) and announces a comment.
+    public func postComment(stream: String, by claims: AudienceClaims, text: String) async throws -> Comment {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw AudienceError.invalidText("comment text is empty") }
+        guard text.count <= settings.maximumCommentLength else {
+            throw AudienceError.invalidText("comment text is longer than \(settings.maximumCommentLength) characters")
+        }
+        if case .limited(let retryAfter) = commentLimiter.take("\(stream)\u{0}\(claims.sub.value)") {
+            throw AudienceError.rateLimited(retryAfter: retryAfter)
+        }
+        let comment: Comment
+        do {
+            comment = try await comments.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
+        } catch CommentStoreError.banned {
+            throw AudienceError.banned
+        }
+        hub.broadcast(.encode(type: "comment.created", CommentPayload(comment: comment)), stream: stream)
+        return comment
+    }
+
+    public func deleteComment(stream: String, id: Int64, by claims: AudienceClaims, reason: String) async throws {
+        guard try await comments.delete(stream: stream, id: id, by: claims.sub.value, reason: reason) else { throw AudienceError.notFound }
+        hub.broadcast(.encode(type: "comment.deleted", DeletedPayload(id: id)), stream: stream)
+        logger.info("comment deleted", metadata: ["stream": "\(stream)", "id": "\(id)", "moderator": "\(claims.sub.value)"])
+    }
+
+    public func ban(stream: String, sub: String, reason: String, by claims: AudienceClaims) async throws -> Ban {
+        let ban = try await comments.ban(stream: stream, sub: sub, reason: reason, by: claims.sub.value)
+        // Clients hide the user's comments already on screen; the API stops returning them.
+        hub.broadcast(.encode(type: "user.banned", BannedPayload(sub: sub)), stream: stream)
+        logger.info("user banned", metadata: ["stream": "\(stream)", "sub": "\(sub)", "moderator": "\(claims.sub.value)"])
+        return ban
+    }
+
+    public func unban(stream: String, sub: String, by claims: AudienceClaims) async throws {
+        guard try await comments.unban(stream: stream, sub: sub, by: claims.sub.value) else { throw AudienceError.notFound }
+    }
+
+    // MARK: Reactions
+
+    public var reactionTypes: [String] { settings.reactionTypes }
+
+    /// Counts one reaction from `sender` (a user id, or a connection for anonymous listeners).
+    public func react(stream: String, type: String, sender: String) throws {
+        guard allowedReactions.contains(type) else { throw AudienceError.unknownReaction(type) }
+        if case .limited(let retryAfter) = reactionLimiter.take("\(stream)\u{0}\(sender)") {
+            throw AudienceError.rateLimited(retryAfter: retryAfter)
+        }
+        reactions.record(stream: stream, type: type)
+    }
+
+    // MARK: Flashes
+
+    public func pushFlash(stream: String, kind: Flash.Kind, severity: Flash.Severity, text: String, durationSeconds: Int?,
+                          pinned isPinned: Bool, by claims: AudienceClaims) -> Flash {
+        let flash = Flash(id: UUID().uuidString.lowercased(), kind: kind, severity: severity, text: text,
+                          durationSeconds: isPinned ? nil : durationSeconds, pinned: isPinned, createdAt: .now, createdBy: claims.sub.value)
+        if isPinned {
+            pinned.withLockedValue { $0[stream] = flash }
+        }
+        hub.broadcast(.encode(type: "flash", flash), stream: stream)
+        metadataSink.withLockedValue { $0 }?.publish(TimedMetadata(
+            id: flash.id, stream: stream, kind: kind.rawValue, severity: severity.rawValue, text: text, start: flash.createdAt,
+            duration: flash.durationSeconds.map { .seconds($0) }))
+        logger.info("flash pushed", metadata: ["stream": "\(stream)", "kind": "\(kind.rawValue)", "pinned": "\(isPinned)"])
+        return flash
+    }
+
+    /// Unpins the stream's disclaimer; false if none was pinned.
+    public func unpin(stream: String) -> Bool {
+        guard let flash = pinned.withLockedValue({ $0.removeValue(forKey: stream) }) else { return false }
+        hub.broadcast(.encode(type: "flash.unpinned", DeletedFlashPayload(id: flash.id)), stream: stream)
+        return true
+    }
+
+    public func pinnedDisclaimer(stream: String) -> Flash? {
+        pinned.withLockedValue { $0[stream] }
+    }
+
+    // MARK: Event channel
+
+    /// Registers a listener and queues what a newcomer sees first: the stream status and the pinned disclaimer.
+    public func join(stream: String, role: AudienceRole?, isLive: Bool) -> EventConnection {
+        let connection = hub.connect(stream: stream, role: role)
+        let counts = hub.counts(stream: stream)
+        connection.enqueue(AudienceEvent.encode(type: "stream.status", StatusPayload(
+            stream: stream, status: isLive ? "live" : "offline", viewers: counts.viewers, moderators: counts.moderators,
+            reactionTypes: settings.reactionTypes)))
+        if let flash = pinnedDisclaimer(stream: stream) {
+            connection.enqueue(AudienceEvent.encode(type: "flash", flash))
+        }
+        hub.broadcast(.encode(type: "viewers", counts, audience: .moderators, delivery: .skippable), stream: stream)
+        return connection
+    }
+
+    public func leave(_ connection: EventConnection) {
+        hub.disconnect(connection)
+        hub.broadcast(.encode(type: "viewers", hub.counts(stream: connection.stream), audience: .moderators, delivery: .skippable),
+                      stream: connection.stream)
+    }
+
+    struct CommentPayload: Encodable {
+        var comment: Comment
+    }
+
+    struct DeletedPayload: Encodable {
+        var id: Int64
+    }
+
+    struct DeletedFlashPayload: Encodable {
+        var id: String
+    }
+
+    struct BannedPayload: Encodable {
+        var sub: String
+    }
+
+    struct StatusPayload: Encodable {
+        var stream: String
+        var status: String
+        var viewers: Int
+        var moderators: Int
+        var reactionTypes: [String]
+    }
+}

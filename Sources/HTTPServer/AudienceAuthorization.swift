@@ -1,0 +1,81 @@
+import Audience
+import Foundation
+import Hummingbird
+import MediaCore
+import Storage
+
+/// Who is calling an audience endpoint: a token holder (viewer or moderator of this stream), the operator with the
+/// admin token (acts as a moderator named `admin`), or nobody.
+struct AudienceAuthorization: Sendable {
+    let tokens: AudienceTokenAuthority
+    let admin: AdminAuthorization
+    let store: StreamStore
+
+    /// The stream, or 404.
+    func stream(_ name: String) async throws -> StreamRecord {
+        guard StreamName.isValid(name), let record = try await store.get(name) else {
+            throw APIError.notFound("no stream named '\(name)'")
+        }
+        return record
+    }
+
+    /// The caller's claims, or nil when no credentials were presented. Bad credentials throw 401/403.
+    /// `token` defaults to the bearer token; the event channel also takes it from the query.
+    func claims(_ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims? {
+        guard let token = token ?? Self.bearer(request) else { return nil }
+        if admin.isAdmin(request) {
+            return AudienceClaims(sub: "admin", name: "Operator", role: .moderator, stream: stream, expires: .distantFuture)
+        }
+        do {
+            return try await tokens.verify(token, stream: stream)
+        } catch .expired {
+            throw APIError(.unauthorized, "token_expired", "the token has expired", headers: [.wwwAuthenticate: "Bearer"])
+        } catch .invalid {
+            throw APIError(.unauthorized, "invalid_token", "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+        } catch .wrongStream {
+            throw APIError(.forbidden, "wrong_stream", "the token is for another stream")
+        }
+    }
+
+    func require(_ role: AudienceRole, _ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims {
+        guard let claims = try await claims(request, stream: stream, token: token) else {
+            throw APIError(.unauthorized, "unauthorized", "a \(role.rawValue) token is required (Authorization: Bearer <token>)",
+                           headers: [.wwwAuthenticate: "Bearer"])
+        }
+        if role == .moderator, claims.role != .moderator {
+            throw APIError(.forbidden, "forbidden", "a moderator token is required")
+        }
+        return claims
+    }
+
+    static func bearer(_ request: Request) -> String? {
+        AdminAuthorization.bearerToken(request)
+    }
+
+    /// The token of an event-channel request: `?token=` (browsers cannot set headers on a WebSocket) or the header.
+    static func token(_ request: Request) -> String? {
+        if let query = request.uri.queryParameters.get("token"), !query.isEmpty { return query }
+        return bearer(request)
+    }
+}
+
+/// Request bodies of the audience API: JSON objects only, no unknown fields, within the context's size limit.
+enum StrictJSON {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext, fields: Set<String>) async throws -> T {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "the body must be application/json")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let data = Data(buffer.readableBytesView)
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw APIError.badRequest("the body is not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(fields)
+        guard unknown.isEmpty else {
+            throw APIError.badRequest("unknown field(s): \(unknown.sorted().joined(separator: ", "))")
+        }
+        return try JSONDecoder().decode(T.self, from: data)
+    }
+}

@@ -1,0 +1,32 @@
+import Audience
+import Logging
+import ServiceLifecycle
+import Storage
+
+extension AudienceService {
+    /// The audience engine as the configuration describes it, its token key resolved (configured, or generated and
+    /// kept in the data directory).
+    static func make(configuration: Configuration, database: Database, logger: Logger) async throws -> AudienceService {
+        let section = configuration.audience
+        let secret = try AudienceTokenAuthority.resolveSecret(configured: section.tokenKey, dataDirectory: configuration.dataDirectory)
+        var settings = AudienceSettings()
+        settings.reactionTypes = section.reactionTypes
+        settings.commentsPerSecond = section.commentsPerSecond
+        settings.commentBurst = section.commentBurst
+        settings.reactionsPerSecond = section.reactionsPerSecond
+        settings.reactionBurst = section.reactionBurst
+        return AudienceService(database: database, tokens: await AudienceTokenAuthority(secret: secret), settings: settings, logger: logger)
+    }
+}
+
+/// Runs the reaction windows under the service group. Listed after the HTTP server, so on shutdown it stops first:
+/// the last totals are written and every event channel is closed before the HTTP server drains.
+struct AudienceBackgroundService: Service {
+    let audience: AudienceService
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await audience.run()
+        }
+    }
+}
