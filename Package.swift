@@ -126,7 +126,8 @@ let package = Package(
         .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "RTMP", "MediaRouter", "MediaCore",
                                                             .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LiveRelayAppTests", dependencies: ["LiveRelayApp", "MediaRouter", "MediaCore", "Storage",
-                                                              .product(name: "NIOPosix", package: "swift-nio")]),
+                                                              .product(name: "NIOPosix", package: "swift-nio"),
+                                                              .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,1 +1,0 @@
-// CMAF module: see docs/architecture.md.

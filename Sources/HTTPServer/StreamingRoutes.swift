@@ -1,0 +1,306 @@
+import CMAF
+import Crypto
+import Foundation
+import Hummingbird
+import MediaCore
+import NIOCore
+import Packager
+
+/// DASH and HLS from the packager's memory: manifests, init segments, segments and LL parts, and the clock that
+/// DASH `UTCTiming` points at.
+///
+/// Media URLs are immutable (a number is never reused for different bytes), so they carry a long `max-age` and an
+/// ETag and an HTTP cache in front serves them unchanged; manifests change every part and live for at most a second.
+public struct StreamingRoutes: Sendable {
+    let packager: Packager
+    /// Longest a blocking playlist or part request is held.
+    let blockingTimeout: Duration
+
+    public init(packager: Packager, blockingTimeout: Duration = .seconds(6)) {
+        self.packager = packager
+        self.blockingTimeout = blockingTimeout
+    }
+
+    public func register(on router: Router<LiveRelayRequestContext>) {
+        for method in [HTTPRequest.Method.get, .head] {
+            router.on("api/time", method: method) { request, _ in
+                Self.respond(request, ByteBuffer(string: DASHManifest.dateTime(Date())), contentType: "text/plain; charset=utf-8",
+                             cacheControl: "no-store", etag: false)
+            }
+            router.on("dash/:stream/manifest.mpd", method: method) { request, context in
+                let stream = try Self.streamName(context)
+                let timeURL = Self.absoluteURL(request, path: "/api/time")
+                guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL) else { throw Self.notPackaged(stream) }
+                return Self.respond(request, ByteBuffer(string: mpd), contentType: "application/dash+xml",
+                                    cacheControl: "public, max-age=1", etag: true)
+            }
+            router.on("hls/:stream/:playlist", method: method) { request, context in
+                try await playlist(request, context)
+            }
+            router.on("cmaf/:stream/:track/:file", method: method) { request, context in
+                try await media(request, context)
+            }
+        }
+    }
+
+    // MARK: HLS playlists
+
+    private func playlist(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
+        let stream = try Self.streamName(context)
+        let file = context.parameters.get("playlist") ?? ""
+        guard file.hasSuffix(".m3u8") else { throw APIError.notFound("no such playlist: \(file)") }
+        let name = String(file.dropLast(5))
+        guard Self.isSafeName(name) else { throw APIError.badRequest("invalid playlist name") }
+        if name == "master" {
+            guard let text = packager.multivariantPlaylist(stream: stream) else { throw Self.notPackaged(stream) }
+            return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
+                                cacheControl: "public, max-age=1", etag: true)
+        }
+        guard let newest = packager.newestSegment(stream: stream, track: name) else {
+            throw APIError.notFound("stream \(stream) has no track \(name)")
+        }
+        // Blocking reload (RFC 8216bis §6.2.5.2): hold the request until segment _HLS_msn (part _HLS_part) exists.
+        let query = request.uri.queryParameters
+        if let msnText = query.get("_HLS_msn") {
+            guard let msn = Int(msnText), msn >= 0 else { throw APIError.badRequest("_HLS_msn must be a non-negative integer") }
+            var part: Int?
+            if let partText = query.get("_HLS_part") {
+                guard let value = Int(partText), (0...1000).contains(value) else { throw APIError.badRequest("_HLS_part is out of range") }
+                part = value
+            }
+            // More than two segments ahead of the live edge can never be answered in time.
+            guard msn <= newest.number + 2 else {
+                throw APIError.badRequest("_HLS_msn \(msn) is beyond the live edge (\(newest.number))")
+            }
+            if newest.live {
+                let reached = await packager.waitFor(stream: stream, track: name, msn: msn, part: part, timeout: blockingTimeout)
+                if !reached { throw APIError(.serviceUnavailable, "not_ready", "segment \(msn) did not arrive in time") }
+            }
+        } else if query.get("_HLS_part") != nil {
+            throw APIError.badRequest("_HLS_part without _HLS_msn")
+        }
+        guard let text = packager.mediaPlaylist(stream: stream, track: name) else { throw Self.notPackaged(stream) }
+        return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
+                            cacheControl: "public, max-age=1", etag: true)
+    }
+
+    // MARK: Media
+
+    enum MediaFile: Equatable {
+        case initialization(Int)
+        case segment(Int)
+        case part(Int, Int)
+
+        init?(_ file: String) {
+            if file.hasPrefix("init-"), file.hasSuffix(".mp4"), let id = Int(file.dropFirst(5).dropLast(4)), id >= 0 {
+                self = .initialization(id)
+                return
+            }
+            guard file.hasSuffix(".m4s") else { return nil }
+            let fields = file.dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+            guard fields.allSatisfy({ !$0.isEmpty && $0.count <= 9 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return nil }
+            let numbers = fields.compactMap { Int($0) }
+            switch numbers.count {
+            case 1: self = .segment(numbers[0])
+            case 2: self = .part(numbers[0], numbers[1])
+            default: return nil
+            }
+        }
+    }
+
+    private func media(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
+        let stream = try Self.streamName(context)
+        let track = context.parameters.get("track") ?? ""
+        guard Self.isSafeName(track) else { throw APIError.badRequest("invalid track name") }
+        guard let file = MediaFile(context.parameters.get("file") ?? "") else { throw APIError.notFound("no such media file") }
+        guard packager.isPackaged(stream) else { throw Self.notPackaged(stream) }
+        switch file {
+        case .initialization(let id):
+            guard let data = packager.initSegment(stream: stream, track: track, id: id) else { throw APIError.notFound("no such init segment") }
+            return try Self.respondMedia(request, [data], contentType: Self.contentType(track, initialization: true))
+        case .part(let number, let index):
+            var lookup = packager.segment(stream: stream, track: track, number: number)
+            if !Self.hasPart(lookup, index) {
+                // A preload hint names the next part before it exists: hold the request until it does.
+                guard Self.mayWait(lookup), index < 1000 else { throw APIError.notFound("no such part") }
+                _ = await packager.waitFor(stream: stream, track: track, msn: number, part: index, timeout: blockingTimeout)
+                lookup = packager.segment(stream: stream, track: track, number: number)
+            }
+            switch lookup {
+            case .complete(let segment), .inProgress(let segment):
+                guard index < segment.parts.count else { throw APIError.notFound("no such part") }
+                return try Self.respondMedia(request, [segment.parts[index].data], contentType: Self.contentType(track, initialization: false))
+            case .upcoming, .notFound:
+                throw APIError.notFound("no such part")
+            }
+        case .segment(let number):
+            var lookup = packager.segment(stream: stream, track: track, number: number)
+            if case .upcoming = lookup {
+                // LL-DASH asks for a segment availabilityTimeOffset early; its first chunk is moments away.
+                _ = await packager.waitFor(stream: stream, track: track, msn: number, part: 0, timeout: blockingTimeout)
+                lookup = packager.segment(stream: stream, track: track, number: number)
+            }
+            switch lookup {
+            case .complete(let segment):
+                return try Self.respondMedia(request, segment.parts.map(\.data), contentType: Self.contentType(track, initialization: false))
+            case .inProgress(let segment):
+                return chunked(request, stream: stream, track: track, segment: segment)
+            case .upcoming, .notFound:
+                throw APIError.notFound("segment \(number) is not in the window")
+            }
+        }
+    }
+
+    private static func hasPart(_ lookup: Packager.SegmentLookup, _ index: Int) -> Bool {
+        switch lookup {
+        case .complete(let segment), .inProgress(let segment): return index < segment.parts.count
+        case .upcoming, .notFound: return false
+        }
+    }
+
+    private static func mayWait(_ lookup: Packager.SegmentLookup) -> Bool {
+        switch lookup {
+        case .inProgress, .upcoming: return true
+        case .complete, .notFound: return false
+        }
+    }
+
+    /// LL-DASH: the segment being written goes out with chunked transfer, each CMAF chunk as soon as it exists.
+    private func chunked(_ request: Request, stream: String, track: String, segment: MediaSegment) -> Response {
+        var headers = Self.commonHeaders(contentType: Self.contentType(track, initialization: false), cacheControl: "no-cache")
+        if request.method == .head {
+            return Response(status: .ok, headers: headers, body: ResponseBody())
+        }
+        let packager = self.packager
+        let timeout = blockingTimeout
+        let body = ResponseBody { writer in
+            var sent = 0
+            var current = segment
+            delivery: while true {
+                if sent < current.parts.count {
+                    try await writer.write(contentsOf: current.parts[sent...].map(\.data))
+                    sent = current.parts.count
+                }
+                if current.isComplete { break }
+                let arrived = await packager.waitFor(stream: stream, track: track, msn: current.number, part: sent, timeout: timeout)
+                guard arrived else { break }
+                switch packager.segment(stream: stream, track: track, number: current.number) {
+                case .complete(let next), .inProgress(let next): current = next
+                case .upcoming, .notFound: break delivery
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    // MARK: Responses
+
+    static func contentType(_ track: String, initialization: Bool) -> String {
+        let kind = track.hasSuffix("-audio") ? "audio" : "video"
+        return "\(kind)/\(initialization ? "mp4" : "iso.segment")"
+    }
+
+    static func commonHeaders(contentType: String, cacheControl: String) -> HTTPFields {
+        [.contentType: contentType, .cacheControl: cacheControl, .accessControlAllowOrigin: "*",
+         .accessControlExposeHeaders: "Content-Length, Content-Range, ETag, Date", .acceptRanges: "bytes"]
+    }
+
+    static func etag(_ buffers: [ByteBuffer]) -> String {
+        var hasher = Insecure.SHA1()
+        for buffer in buffers { buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+        return "\"" + hasher.finalize().prefix(12).map { CMAFTrack.hexByte($0) }.joined() + "\""
+    }
+
+    static func respond(_ request: Request, _ body: ByteBuffer, contentType: String, cacheControl: String, etag: Bool) -> Response {
+        var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
+        headers[.acceptRanges] = nil
+        if etag {
+            let tag = Self.etag([body])
+            headers[.eTag] = tag
+            if request.headers[.ifNoneMatch] == tag { return Response(status: .notModified, headers: headers, body: ResponseBody()) }
+        }
+        headers[.contentLength] = String(body.readableBytes)
+        return Response(status: .ok, headers: headers, body: request.method == .head ? ResponseBody() : .init(byteBuffer: body))
+    }
+
+    /// An immutable media object: ETag, conditional GET, single byte ranges, HEAD.
+    static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], contentType: String) throws -> Response {
+        var headers = commonHeaders(contentType: contentType, cacheControl: "public, max-age=31536000, immutable")
+        let tag = etag(buffers)
+        headers[.eTag] = tag
+        if let match = request.headers[.ifNoneMatch], match == tag || match == "*" {
+            return Response(status: .notModified, headers: headers, body: ResponseBody())
+        }
+        let total = buffers.reduce(0) { $0 + $1.readableBytes }
+        var selected = buffers
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = request.headers[.range] {
+            guard let range = ByteRange.parse(rangeHeader, length: total) else {
+                headers[.contentRange] = "bytes */\(total)"
+                throw APIError(.rangeNotSatisfiable, "range_not_satisfiable", "range \(rangeHeader) does not fit \(total) bytes",
+                               headers: [.contentRange: "bytes */\(total)"])
+            }
+            selected = slice(buffers, range)
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)"
+        }
+        let length = selected.reduce(0) { $0 + $1.readableBytes }
+        headers[.contentLength] = String(length)
+        let body = request.method == .head ? ResponseBody() : ResponseBody(contentsOf: selected)
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// The readable views of `buffers` covering `range` of their concatenation; no bytes are copied.
+    static func slice(_ buffers: [ByteBuffer], _ range: Range<Int>) -> [ByteBuffer] {
+        var result: [ByteBuffer] = []
+        var offset = 0
+        for buffer in buffers {
+            let start = max(range.lowerBound, offset)
+            let end = min(range.upperBound, offset + buffer.readableBytes)
+            if start < end, let slice = buffer.getSlice(at: buffer.readerIndex + start - offset, length: end - start) {
+                result.append(slice)
+            }
+            offset += buffer.readableBytes
+        }
+        return result
+    }
+
+    /// DASH clients fetch the UTCTiming source relative to the page, not the MPD: it has to be absolute.
+    static func absoluteURL(_ request: Request, path: String) -> String {
+        let host = request.head.authority ?? "localhost"
+        let scheme = request.headers[.init("X-Forwarded-Proto")!] == "https" ? "https" : "http"
+        return "\(scheme)://\(host)\(path)"
+    }
+
+    static func streamName(_ context: LiveRelayRequestContext) throws -> String {
+        let name = context.parameters.get("stream") ?? ""
+        guard StreamName.isValid(name) else { throw APIError.badRequest("invalid stream name") }
+        return name
+    }
+
+    static func isSafeName(_ name: String) -> Bool { StreamName.isValid(name) }
+
+    static func notPackaged(_ stream: String) -> APIError {
+        APIError.notFound("stream \(stream) is not being packaged")
+    }
+}
+
+/// A single `Range: bytes=…` request (RFC 9110 §14.1.2); several ranges are not served.
+enum ByteRange {
+    static func parse(_ header: String, length: Int) -> Range<Int>? {
+        guard header.hasPrefix("bytes="), length > 0 else { return nil }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash]
+        let last = spec[spec.index(after: dash)...]
+        if first.isEmpty {
+            guard let suffix = Int(last), suffix > 0 else { return nil }
+            return max(0, length - suffix)..<length
+        }
+        guard let start = Int(first), start >= 0, start < length else { return nil }
+        if last.isEmpty { return start..<length }
+        guard let end = Int(last), end >= start else { return nil }
+        return start..<(min(end, length - 1) + 1)
+    }
+}

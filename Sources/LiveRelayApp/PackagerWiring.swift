@@ -1,0 +1,28 @@
+import Packager
+
+extension PackagerConfiguration {
+    init(_ settings: Configuration.Packaging) {
+        self.init()
+        windowSeconds = settings.windowSeconds
+        segmentSeconds = settings.segmentSeconds
+        partSeconds = settings.partSeconds
+        maximumBytesPerStream = settings.maximumBytesPerStream
+    }
+}
+
+extension Configuration.Packaging {
+    func validate() throws {
+        guard windowSeconds >= 4, windowSeconds <= 24 * 3600 else {
+            throw ConfigurationError.badValue(name: "packager.windowSeconds", value: "\(windowSeconds)")
+        }
+        guard segmentSeconds >= 0.5, segmentSeconds <= 30 else {
+            throw ConfigurationError.badValue(name: "packager.segmentSeconds", value: "\(segmentSeconds)")
+        }
+        guard partSeconds >= 0.1, partSeconds <= segmentSeconds else {
+            throw ConfigurationError.badValue(name: "packager.partSeconds", value: "\(partSeconds)")
+        }
+        guard maximumBytesPerStream >= 1024 * 1024 else {
+            throw ConfigurationError.badValue(name: "packager.maximumBytesPerStream", value: "\(maximumBytesPerStream)")
+        }
+    }
+}

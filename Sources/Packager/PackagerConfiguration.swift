@@ -1,0 +1,21 @@
+/// How the packager cuts and how much it keeps.
+public struct PackagerConfiguration: Sendable, Equatable {
+    /// Seconds of media kept per track (the time-shift window); older segments are gone (404).
+    public var windowSeconds: Double = 600
+    /// Target segment duration. Video cuts only on keyframes, so a longer GOP makes longer segments.
+    public var segmentSeconds: Double = 2
+    /// Target duration of a low-latency part (LL-HLS part, LL-DASH chunk).
+    public var partSeconds: Double = 0.5
+    /// Hard limit on the bytes a stream's window holds, all tracks together; the oldest segments go first.
+    public var maximumBytesPerStream: Int = 768 * 1024 * 1024
+    /// Streams packaged at once; a stream beyond this is not packaged.
+    public var maximumStreams: Int = 32
+    /// Renditions per stream (source passthrough plus transcoded rungs).
+    public var maximumRenditions: Int = 8
+    /// Timed-metadata events kept per stream.
+    public var maximumEvents: Int = 256
+    /// Hard cap on one sample; anything larger is dropped (a broken publisher must not grow a part without bound).
+    public var maximumSampleBytes: Int = 8 * 1024 * 1024
+
+    public init() {}
+}
