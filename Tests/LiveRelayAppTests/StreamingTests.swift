@@ -1,0 +1,297 @@
+import Foundation
+import Testing
+@testable import LiveRelayApp
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// DASH and HLS from a whole node fed by a real ffmpeg publisher, read by real players (ffmpeg, ffprobe, GStreamer)
+/// and a real DASH parser (Python `mpegdash`).
+@Suite("DASH and HLS", .serialized)
+struct StreamingTests {
+    // MARK: Helpers
+
+    struct Fetched {
+        var status: Int
+        var body: Data
+        var headers: [String: String]
+    }
+
+    static func fetch(_ node: TestServer, _ path: String, method: String = "GET", headers: [String: String] = [:]) async throws -> Fetched {
+        var request = URLRequest(url: URL(string: node.baseURL + path)!)
+        request.httpMethod = method
+        request.cachePolicy = .reloadIgnoringLocalAndRemoteCacheData
+        request.timeoutInterval = 20
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { fields[String(describing: key).lowercased()] = String(describing: value) }
+        return Fetched(status: http.statusCode, body: data, headers: fields)
+    }
+
+    static func text(_ node: TestServer, _ path: String) async throws -> String {
+        String(decoding: try await fetch(node, path).body, as: UTF8.self)
+    }
+
+    /// Runs a tool to completion and returns its status and output.
+    static func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (Int32, String) {
+        let process = ExternalProcess(arguments)
+        try process.start()
+        let status = await process.wait(timeout: timeout)
+        return (status, process.log)
+    }
+
+    /// Top-level boxes of an ISO-BMFF buffer.
+    static func boxes(_ data: Data) -> [(type: String, payload: Data)] {
+        var result: [(String, Data)] = []
+        var offset = data.startIndex
+        while data.endIndex - offset >= 8 {
+            let size = Int(data[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) })
+            let type = String(decoding: data[offset + 4..<offset + 8], as: UTF8.self)
+            guard size >= 8, offset + size <= data.endIndex else { break }
+            result.append((type, data[offset + 8..<offset + size]))
+            offset += size
+        }
+        return result
+    }
+
+    /// `tfdt` of the first chunk, and whether its first sample is a sync sample.
+    static func firstChunk(_ data: Data) -> (decodeTime: UInt64, sync: Bool)? {
+        guard let moof = boxes(data).first(where: { $0.type == "moof" }),
+              let traf = boxes(moof.payload).first(where: { $0.type == "traf" }) else { return nil }
+        let children = boxes(traf.payload)
+        guard let tfdt = children.first(where: { $0.type == "tfdt" }), let trun = children.first(where: { $0.type == "trun" }) else { return nil }
+        let body = tfdt.payload
+        let time = body[body.startIndex + 4..<body.startIndex + 12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let flagsStart = trun.payload.startIndex + 20
+        let flags = trun.payload[flagsStart..<flagsStart + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return (time, flags & 0x0001_0000 == 0)
+    }
+
+    static let timelineScript = """
+    import json, sys
+    from mpegdash.parser import MPEGDASHParser
+    mpd = MPEGDASHParser.parse(sys.argv[1])
+    out = []
+    for period in mpd.periods:
+        for aset in period.adaptation_sets:
+            for rep in aset.representations:
+                tmpl = rep.segment_templates[0]
+                number = tmpl.start_number
+                t = 0
+                for s in tmpl.segment_timelines[0].Ss:
+                    if s.t is not None:
+                        t = s.t
+                    for _ in range((s.r or 0) + 1):
+                        out.append({"period": period.id, "rep": rep.id, "number": number, "t": t, "d": s.d,
+                                    "media": tmpl.media.replace("$RepresentationID$", rep.id).replace("$Number$", str(number))})
+                        t += s.d
+                        number += 1
+    print(json.dumps({"type": mpd.type, "periods": len(mpd.periods), "segments": out}))
+    """
+
+    struct TimelineSegment: Decodable {
+        var period: String
+        var rep: String
+        var number: Int
+        var t: UInt64
+        var d: UInt64
+        var media: String
+    }
+
+    struct Timeline: Decodable {
+        var type: String
+        var periods: Int
+        var segments: [TimelineSegment]
+    }
+
+    static func parseMPD(_ node: TestServer, _ stream: String) async throws -> Timeline {
+        let (status, output) = try await run(["python3", "-c", timelineScript, "\(node.baseURL)/dash/\(stream)/manifest.mpd"])
+        guard status == 0, let json = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw TestFailure("mpegdash failed: \(output)")
+        }
+        return try JSONDecoder().decode(Timeline.self, from: Data(json.utf8))
+    }
+
+    static func waitForSegments(_ node: TestServer, _ stream: String, count: Int, timeout: Duration = .seconds(30)) async throws -> Bool {
+        try await eventually(timeout: timeout) {
+            let playlist = try await fetch(node, "/hls/\(stream)/source-video.m3u8")
+            guard playlist.status == 200 else { return false }
+            return String(decoding: playlist.body, as: UTF8.self).components(separatedBy: "#EXTINF").count > count
+        }
+    }
+
+    // MARK: Tests
+
+    @Test func playersReadDASHAndHLSAndTheTimelineMatchesTheSegments() async throws {
+        let node = try await TestServer()
+        let key = try await node.createStream("cam")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "640x360", rate: 30, seconds: 40,
+                                                      bFrames: true, gop: 60)
+        try publisher.start()
+        defer { publisher.terminate() }
+        #expect(try await Self.waitForSegments(node, "cam", count: 4), "no segments: \(publisher.log)")
+
+        // ffprobe lists both tracks of each manifest; ffmpeg decodes 4 s of each without errors.
+        for manifest in ["/hls/cam/master.m3u8", "/dash/cam/manifest.mpd"] {
+            let (probeStatus, probe) = try await Self.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                                                           "-of", "compact", node.baseURL + manifest])
+            #expect(probeStatus == 0, "\(probe)")
+            #expect(probe.contains("codec_name=h264|width=640|height=360") && probe.contains("codec_name=aac"), "\(manifest): \(probe)")
+            let (status, log) = try await Self.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", node.baseURL + manifest,
+                                                    "-t", "4", "-f", "null", "-"])
+            #expect(status == 0, "\(manifest): \(log)")
+            #expect(!log.lowercased().contains("error"), "\(manifest): \(log)")
+        }
+
+        // The MPD parses with mpegdash; every segment of its timeline is served, its tfdt is the timeline's t,
+        // each follows the previous, and every video segment starts with a keyframe.
+        let timeline = try await Self.parseMPD(node, "cam")
+        #expect(timeline.type == "dynamic")
+        #expect(Set(timeline.segments.map(\.rep)) == ["source-video", "source-audio"])
+        for rep in ["source-video", "source-audio"] {
+            let segments = timeline.segments.filter { $0.rep == rep }
+            #expect(segments.count >= 3)
+            for (index, segment) in segments.enumerated() {
+                let path = "/" + segment.media.replacingOccurrences(of: "../", with: "")
+                let fetched = try await Self.fetch(node, path)
+                #expect(fetched.status == 200, "\(path)")
+                let chunk = try #require(Self.firstChunk(fetched.body), "\(path) has no moof")
+                #expect(chunk.decodeTime == segment.t, "\(path): tfdt \(chunk.decodeTime), timeline \(segment.t)")
+                if rep == "source-video" { #expect(chunk.sync, "\(path) does not start with a keyframe") }
+                if index > 0 { #expect(segment.t == segments[index - 1].t + segments[index - 1].d) }
+            }
+        }
+
+        // Serving: types, caching, ETag, ranges, HEAD, CORS.
+        let first = try #require(timeline.segments.first { $0.rep == "source-video" })
+        let segmentPath = "/" + first.media.replacingOccurrences(of: "../", with: "")
+        let full = try await Self.fetch(node, segmentPath)
+        #expect(full.headers["content-type"] == "video/iso.segment")
+        #expect(full.headers["cache-control"]?.contains("immutable") == true)
+        #expect(full.headers["access-control-allow-origin"] == "*")
+        let etag = try #require(full.headers["etag"])
+        #expect(try await Self.fetch(node, segmentPath, headers: ["If-None-Match": etag]).status == 304)
+        let ranged = try await Self.fetch(node, segmentPath, headers: ["Range": "bytes=10-109"])
+        #expect(ranged.status == 206)
+        #expect(ranged.body == full.body[10..<110])
+        #expect(ranged.headers["content-range"] == "bytes 10-109/\(full.body.count)")
+        let head = try await Self.fetch(node, segmentPath, method: "HEAD")
+        #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] == "\(full.body.count)")
+        let mpd = try await Self.fetch(node, "/dash/cam/manifest.mpd")
+        #expect(mpd.headers["content-type"] == "application/dash+xml")
+        #expect(mpd.headers["cache-control"] == "public, max-age=1")
+        let master = try await Self.fetch(node, "/hls/cam/master.m3u8")
+        #expect(master.headers["content-type"] == "application/vnd.apple.mpegurl")
+        let masterText = String(decoding: master.body, as: UTF8.self)
+        #expect(masterText.contains("CODECS=\"avc1.64001e,mp4a.40.2\"") && masterText.contains("RESOLUTION=640x360"), "\(masterText)")
+        let clock = try await Self.text(node, "/api/time")
+        #expect(clock.hasSuffix("Z") && clock.count == 24, "\(clock)")
+
+        // LL-HLS: a blocking request for the next part returns once that part exists, well before a segment's time.
+        let playlist = try await Self.text(node, "/hls/cam/source-video.m3u8")
+        let hint = try #require(playlist.split(separator: "\n").first { $0.hasPrefix("#EXT-X-PRELOAD-HINT") })
+        let hinted = try #require(hint.split(separator: "\"").dropFirst().first).split(separator: "/").last!
+        let numbers = hinted.dropLast(4).split(separator: ".").compactMap { Int($0) }
+        let started = ContinuousClock.now
+        let blocked = try await Self.fetch(node, "/hls/cam/source-video.m3u8?_HLS_msn=\(numbers[0])&_HLS_part=\(numbers[1])")
+        let waited = ContinuousClock.now - started
+        #expect(blocked.status == 200)
+        #expect(String(decoding: blocked.body, as: UTF8.self).contains("/\(numbers[0]).\(numbers[1]).m4s\""))
+        #expect(waited < .milliseconds(1200), "blocked for \(waited)")
+        // The hinted part itself is served (held until it exists).
+        let part = try await Self.fetch(node, "/cmaf/cam/source-video/\(numbers[0] + 1).0.m4s")
+        #expect(part.status == 200)
+
+        // Bad input: clean 4xx.
+        #expect(try await Self.fetch(node, "/dash/nobody/manifest.mpd").status == 404)
+        #expect(try await Self.fetch(node, "/hls/nobody/master.m3u8").status == 404)
+        #expect(try await Self.fetch(node, "/hls/cam/..%2F..%2Fetc%2Fpasswd.m3u8").status == 400)
+        #expect(try await Self.fetch(node, "/cmaf/cam/..%2Fsource-audio/1.m4s").status == 400)
+        #expect(try await Self.fetch(node, "/cmaf/cam/source-video/..%2F..%2Fx.m4s").status == 404)
+        #expect(try await Self.fetch(node, "/cmaf/cam/source-video/1.-1.m4s").status == 404)
+        #expect(try await Self.fetch(node, "/cmaf/cam/source-video/99999999999999999999.m4s").status == 404)
+        #expect(try await Self.fetch(node, "/hls/cam/source-video.m3u8?_HLS_msn=999999999").status == 400)
+        #expect(try await Self.fetch(node, "/hls/cam/source-video.m3u8?_HLS_msn=-1").status == 400)
+        #expect(try await Self.fetch(node, "/hls/cam/source-video.m3u8?_HLS_part=1").status == 400)
+        #expect(try await Self.fetch(node, segmentPath, headers: ["Range": "bytes=999999999-"]).status == 416)
+        #expect(try await Self.fetch(node, segmentPath, headers: ["Range": "bytes=50-10"]).status == 416)
+        #expect(try await Self.fetch(node, "/hls/cam/nosuchtrack.m3u8").status == 404)
+
+        publisher.terminate()
+        try await node.stop()
+    }
+
+    @Test func shortWindowForgetsOldSegmentsAndAReconnectStartsANewPeriod() async throws {
+        let node = try await TestServer { $0.packager.windowSeconds = 20 }
+        let key = try await node.createStream("cam")
+        let firstPublisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x240", rate: 25, seconds: 36,
+                                                           bFrames: false, gop: 50)
+        try firstPublisher.start()
+        defer { firstPublisher.terminate() }
+        #expect(try await Self.waitForSegments(node, "cam", count: 2))
+
+        // A player reading HLS across the reconnect.
+        let reader = ExternalProcess(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "info", "-i", node.baseURL + "/hls/cam/master.m3u8",
+                                      "-t", "40", "-f", "null", "-"])
+        try reader.start()
+        defer { reader.terminate() }
+
+        _ = await firstPublisher.wait(timeout: .seconds(50))
+        // Window: segment 1 (from the first seconds) is gone, one from ~14 s ago is still served.
+        let playlist = try await Self.text(node, "/hls/cam/source-video.m3u8")
+        let numbers = playlist.split(separator: "\n").filter { $0.hasSuffix(".m4s") && !$0.hasPrefix("#") }
+            .compactMap { Int($0.split(separator: "/").last!.dropLast(4)) }
+        let newest = try #require(numbers.max())
+        #expect(try await Self.fetch(node, "/cmaf/cam/source-video/1.m4s").status == 404)
+        #expect(try await Self.fetch(node, "/cmaf/cam/source-video/\(newest - 7).m4s").status == 200)
+        #expect(try #require(numbers.min()) > 1)
+
+        let secondPublisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x240", rate: 25, seconds: 14,
+                                                            bFrames: false, gop: 50)
+        try secondPublisher.start()
+        defer { secondPublisher.terminate() }
+        let reconnected = try await eventually(timeout: .seconds(20)) {
+            let text = try await Self.text(node, "/hls/cam/source-video.m3u8")
+            return text.contains("#EXT-X-DISCONTINUITY\n") && text.components(separatedBy: "#EXTINF").count > numbers.count / 2
+        }
+        #expect(reconnected)
+        // The new session's Period appears once its first segment is complete.
+        let twoPeriods = try await eventually(timeout: .seconds(10)) {
+            try await Self.parseMPD(node, "cam").periods == 2
+        }
+        #expect(twoPeriods)
+        let status = await secondPublisher.wait(timeout: .seconds(30))
+        #expect(status == 0)
+        let readerStatus = await reader.wait(timeout: .seconds(20))
+        // The reader kept going past the reconnect: it decoded beyond what the first session held for it.
+        let times = reader.log.components(separatedBy: "time=").dropFirst().compactMap { entry -> Double? in
+            let clock = entry.prefix(11).split(separator: ":")
+            guard clock.count == 3, let h = Double(clock[0]), let m = Double(clock[1]), let s = Double(clock[2]) else { return nil }
+            return h * 3600 + m * 60 + s
+        }
+        #expect((times.max() ?? 0) > 30, "reader stopped at \(times.max() ?? 0) s (status \(readerStatus)): \(reader.log.suffix(2000))")
+        try await node.stop()
+    }
+
+    @Test func gstreamerPlaysHLS() async throws {
+        let node = try await TestServer()
+        let key = try await node.createStream("cam")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x240", rate: 25, seconds: 30,
+                                                      bFrames: false, gop: 50)
+        try publisher.start()
+        defer { publisher.terminate() }
+        #expect(try await Self.waitForSegments(node, "cam", count: 3))
+        let player = ExternalProcess(["gst-launch-1.0", "-q", "playbin", "uri=\(node.baseURL)/hls/cam/master.m3u8",
+                                      "video-sink=fakesink sync=true", "audio-sink=fakesink sync=true"])
+        try player.start()
+        try await Task.sleep(for: .seconds(8))
+        let stillPlaying = player.process.isRunning
+        player.terminate()
+        _ = await player.wait(timeout: .seconds(5))
+        #expect(stillPlaying, "playbin stopped early: \(player.log)")
+        #expect(!player.log.contains("ERROR"), "\(player.log)")
+        try await node.stop()
+    }
+}
