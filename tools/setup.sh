@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   postgresql
   iproute2 nftables
 )
-PIP_PACKAGES=(aiortc selenium)
+PIP_PACKAGES=(aiortc selenium mpegdash)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
