@@ -139,6 +139,7 @@ public final class LiveRelayServer: Sendable {
         PageRoutes(directory: PageRoutes.locateDirectory(configured: configuration.http.pagesDirectory), logger: httpLogger)
             .register(on: httpRouter)
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
+        audience.connect(metadataSink: PackagerTimedMetadataSink(packager: packager))
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         let eventRouter = Router(context: EventChannelRequestContext.self)
         EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)

@@ -204,6 +204,16 @@ struct StreamingTests {
         let part = try await Self.fetch(node, "/cmaf/cam/source-video/\(numbers[0] + 1).0.m4s")
         #expect(part.status == 200)
 
+        // A moderator's flash reaches the DASH and HLS timelines.
+        let flash = try await node.request("POST", "/api/streams/cam/flashes", json: ["kind": "news", "text": "Storm warning", "durationSeconds": 20])
+        #expect(flash.status == 201, "\(String(decoding: flash.body, as: UTF8.self))")
+        let onTimelines = try await eventually(timeout: .seconds(5)) {
+            let media = try await Self.text(node, "/hls/cam/source-video.m3u8")
+            let mpd = try await Self.text(node, "/dash/cam/manifest.mpd")
+            return media.contains(#"X-MESSAGE="Storm warning""#) && media.contains("#EXT-X-DATERANGE:") && mpd.contains(">Storm warning</Event>")
+        }
+        #expect(onTimelines)
+
         // Bad input: clean 4xx.
         #expect(try await Self.fetch(node, "/dash/nobody/manifest.mpd").status == 404)
         #expect(try await Self.fetch(node, "/hls/nobody/master.m3u8").status == 404)
