@@ -81,16 +81,16 @@ public final class H264Decoder {
             }
             awaitingKeyframe = false
         }
+        var frames: [DecodedVideoFrame] = []
         guard Self.lengthsAreConsistent(data, lengthSize: nalUnitLengthSize) else {
-            resync()
-            return []
+            resync(keeping: &frames)
+            return frames
         }
         let size = data.readableBytes
         guard size > 0 else { return [] }
         let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)
         // The packet buffer is reused across calls; libavcodec copies non-refcounted packet data it keeps.
         if packetBytes.count < size + padding { packetBytes = [UInt8](repeating: 0, count: size + padding) }
-        var frames: [DecodedVideoFrame] = []
         let sent: Int32 = packetBytes.withUnsafeMutableBufferPointer { storage in
             data.withUnsafeReadableBytes { source in
                 storage.baseAddress!.update(from: source.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size)
@@ -108,8 +108,8 @@ public final class H264Decoder {
             return avcodec_send_packet(context, packet.packet)
         }
         if sent < 0, sent != lr_averror_eagain() {
-            resync()
-            return []
+            resync(keeping: &frames)
+            return frames
         }
         drain(into: &frames)
         return frames
@@ -134,7 +134,9 @@ public final class H264Decoder {
             let result = avcodec_receive_frame(context, received)
             if result == lr_averror_eagain() || result == lr_averror_eof() { return }
             guard result >= 0 else {
-                resync()
+                errorCount += 1
+                awaitingKeyframe = true
+                avcodec_flush_buffers(context)
                 return
             }
             if received.pointee.decode_error_flags != 0 || received.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
@@ -149,9 +151,12 @@ public final class H264Decoder {
         }
     }
 
-    private func resync() {
+    /// Counts the error and waits for the next keyframe; the good pictures still held for reordering or by frame
+    /// threads are drained first, so the damage costs only the pictures that depend on the broken one.
+    private func resync(keeping frames: inout [DecodedVideoFrame]) {
         errorCount += 1
         awaitingKeyframe = true
+        if avcodec_send_packet(context, nil) >= 0 { drain(into: &frames) }
         avcodec_flush_buffers(context)
     }
 

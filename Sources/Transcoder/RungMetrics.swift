@@ -23,6 +23,7 @@ struct DecoderMetrics: Sendable {
     let audioErrors: Counter
     let decoderDrops: Counter
     let opusPackets: Counter
+    let audioDrops: Counter
 
     init(stream: String) {
         videoErrors = Counter(label: "liverelay_transcode_decode_errors_total", dimensions: [("stream", stream), ("kind", "video")])
@@ -31,5 +32,7 @@ struct DecoderMetrics: Sendable {
                                dimensions: [("stream", stream), ("rung", "decoder"), ("codec", "h264")])
         opusPackets = Counter(label: "liverelay_transcode_frames_total",
                               dimensions: [("stream", stream), ("rung", "audio"), ("codec", "opus")])
+        audioDrops = Counter(label: "liverelay_transcode_dropped_frames_total",
+                             dimensions: [("stream", stream), ("rung", "audio"), ("codec", "aac")])
     }
 }

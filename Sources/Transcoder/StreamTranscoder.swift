@@ -82,9 +82,12 @@ final class StreamTranscoder: @unchecked Sendable {
             // Later frames refer to the dropped one: the decoder must wait for the next keyframe.
             if case .frame(let frame, _) = next { next = .frame(frame, afterDrop: true) }
         })
-        audioWorker = BoundedWorker(name: "transcode audio \(stream)", capacity: 100,
+        audioWorker = BoundedWorker(name: "transcode audio \(stream)", capacity: settings.audioQueueDepth,
                                     process: { [unowned self] input in self.processAudio(input) },
-                                    onDrop: { _, _ in })
+                                    onDrop: { _, _ in
+            // The Opus clock re-anchors on the source time after the gap.
+            metrics.audioDrops.increment()
+        })
         emit(.started(generation: generation))
     }
 

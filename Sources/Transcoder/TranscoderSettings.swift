@@ -47,11 +47,14 @@ public struct TranscoderSettings: Sendable, Equatable {
     public var encoderQueueDepth: Int
     /// Compressed video frames waiting for the decoder before the transcoder drops up to the next keyframe.
     public var decoderQueueDepth: Int
+    /// AAC frames waiting for the audio thread (≈ 21 ms each) before the oldest is dropped.
+    public var audioQueueDepth: Int
 
     public init(ladder: [Rung] = Rung.defaultLadder, webRTCEnabled: Bool = true, cmafEnabled: Bool = true,
                 cmafRungs: Set<String>? = nil, opusBitrate: Int = 96_000, vp8KeyframeIntervalSeconds: Double = 2,
                 keyframeRequestInterval: Duration = .milliseconds(300), decoderThreads: Int? = nil,
-                cmafPreset: String = "veryfast", encoderQueueDepth: Int = 4, decoderQueueDepth: Int = 90) {
+                cmafPreset: String = "veryfast", encoderQueueDepth: Int = 8, decoderQueueDepth: Int = 90,
+                audioQueueDepth: Int = 100) {
         self.ladder = ladder
         self.webRTCEnabled = webRTCEnabled
         self.cmafEnabled = cmafEnabled
@@ -63,5 +66,6 @@ public struct TranscoderSettings: Sendable, Equatable {
         self.cmafPreset = cmafPreset
         self.encoderQueueDepth = encoderQueueDepth
         self.decoderQueueDepth = decoderQueueDepth
+        self.audioQueueDepth = audioQueueDepth
     }
 }
