@@ -113,11 +113,12 @@ public struct StreamingRoutes: Sendable {
         let track = context.parameters.get("track") ?? ""
         guard Self.isSafeName(track) else { throw APIError.badRequest("invalid track name") }
         guard let file = MediaFile(context.parameters.get("file") ?? "") else { throw APIError.notFound("no such media file") }
-        guard packager.isPackaged(stream) else { throw Self.notPackaged(stream) }
+        guard let epoch = packager.epoch(of: stream) else { throw Self.notPackaged(stream) }
+        let tag = "\"\(epoch)-\(track)-\(context.parameters.get("file") ?? "")\""
         switch file {
         case .initialization(let id):
             guard let data = packager.initSegment(stream: stream, track: track, id: id) else { throw APIError.notFound("no such init segment") }
-            return try Self.respondMedia(request, [data], contentType: Self.contentType(track, initialization: true))
+            return try Self.respondMedia(request, [data], tag: tag, contentType: Self.contentType(track, initialization: true))
         case .part(let number, let index):
             var lookup = packager.segment(stream: stream, track: track, number: number)
             if !Self.hasPart(lookup, index) {
@@ -129,7 +130,7 @@ public struct StreamingRoutes: Sendable {
             switch lookup {
             case .complete(let segment), .inProgress(let segment):
                 guard index < segment.parts.count else { throw APIError.notFound("no such part") }
-                return try Self.respondMedia(request, [segment.parts[index].data], contentType: Self.contentType(track, initialization: false))
+                return try Self.respondMedia(request, [segment.parts[index].data], tag: tag, contentType: Self.contentType(track, initialization: false))
             case .upcoming, .notFound:
                 throw APIError.notFound("no such part")
             }
@@ -142,7 +143,7 @@ public struct StreamingRoutes: Sendable {
             }
             switch lookup {
             case .complete(let segment):
-                return try Self.respondMedia(request, segment.parts.map(\.data), contentType: Self.contentType(track, initialization: false))
+                return try Self.respondMedia(request, segment.parts.map(\.data), tag: tag, contentType: Self.contentType(track, initialization: false))
             case .inProgress(let segment):
                 return chunked(request, stream: stream, track: track, segment: segment)
             case .upcoming, .notFound:
@@ -225,9 +226,8 @@ public struct StreamingRoutes: Sendable {
     }
 
     /// An immutable media object: ETag, conditional GET, single byte ranges, HEAD.
-    static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], contentType: String) throws -> Response {
+    static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], tag: String, contentType: String) throws -> Response {
         var headers = commonHeaders(contentType: contentType, cacheControl: "public, max-age=31536000, immutable")
-        let tag = etag(buffers)
         headers[.eTag] = tag
         if let match = request.headers[.ifNoneMatch], match == tag || match == "*" {
             return Response(status: .notModified, headers: headers, body: ResponseBody())

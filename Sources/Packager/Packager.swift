@@ -17,6 +17,7 @@ public final class Packager: MediaObserver, Sendable {
 
     public let configuration: PackagerConfiguration
     private let streams = NIOLockedValueBox([String: StreamPackage]())
+    private let serials = NIOLockedValueBox(0)
     private let logger: Logger
 
     public init(configuration: PackagerConfiguration = PackagerConfiguration(), logger: Logger = Logger(label: "liverelay.packager")) {
@@ -59,7 +60,11 @@ public final class Packager: MediaObserver, Sendable {
                 streams[name] = nil
                 dropped.append(oldest)
             }
-            let package = StreamPackage(name: stream, configuration: configuration, now: now)
+            let serial = serials.withLockedValue { serial in
+                serial += 1
+                return serial
+            }
+            let package = StreamPackage(name: stream, configuration: configuration, serial: serial, now: now)
             streams[stream] = package
             return (package, dropped)
         }
@@ -102,6 +107,12 @@ public final class Packager: MediaObserver, Sendable {
 
     public func isPackaged(_ stream: String) -> Bool {
         streams.withLockedValue { $0[stream] != nil }
+    }
+
+    /// Identifies the stream's current packaging run: with a track and a file name, a strong validator of
+    /// immutable media (cheaper than hashing the bytes on every request). Nil when the stream is not packaged.
+    public func epoch(of stream: String) -> String? {
+        streams.withLockedValue { $0[stream] }?.epoch
     }
 
     func snapshot(_ stream: String) -> StreamPackage.Snapshot? {

@@ -50,11 +50,14 @@ final class StreamPackage: Sendable {
 
     let name: String
     let configuration: PackagerConfiguration
+    /// Names this package's media for validators: a number is never reused for other bytes within one epoch.
+    let epoch: String
     private let state: NIOLockedValueBox<State>
 
-    init(name: String, configuration: PackagerConfiguration, now: Date = Date()) {
+    init(name: String, configuration: PackagerConfiguration, serial: Int = 0, now: Date = Date()) {
         self.name = name
         self.configuration = configuration
+        self.epoch = "\(Int(now.timeIntervalSince1970))-\(serial)"
         // Whole seconds keep the manifests' arithmetic readable.
         self.state = NIOLockedValueBox(State(availabilityStart: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))))
     }

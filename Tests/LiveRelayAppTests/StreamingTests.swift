@@ -204,6 +204,21 @@ struct StreamingTests {
         let part = try await Self.fetch(node, "/cmaf/cam/source-video/\(numbers[0] + 1).0.m4s")
         #expect(part.status == 200)
 
+        // LL-DASH: the segment being written is delivered chunk by chunk (chunked transfer) until it is complete.
+        let writing = try #require(try await Self.text(node, "/hls/cam/source-video.m3u8").split(separator: "\n")
+            .first { $0.hasPrefix("#EXT-X-PRELOAD-HINT") }?.split(separator: "/").last?.split(separator: ".").first.flatMap { Int($0) })
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-chunked-\(writing).m4s").path
+        let (curlStatus, timing) = try await Self.run(["curl", "-s", "-o", output, "-w", "%{http_code} %{time_starttransfer} %{time_total}",
+                                                       "\(node.baseURL)/cmaf/cam/source-video/\(writing).m4s"])
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let fields = timing.split(separator: " ").compactMap { Double($0) }
+        #expect(curlStatus == 0 && fields.count == 3 && fields[0] == 200, "\(timing)")
+        if fields.count == 3 { #expect(fields[2] - fields[1] > 0.4, "the body did not stream: \(timing)") }
+        let streamed = try Data(contentsOf: URL(fileURLWithPath: output))
+        let complete = try await Self.fetch(node, "/cmaf/cam/source-video/\(writing).m4s")
+        #expect(streamed == complete.body, "chunked delivery differs from the finished segment")
+        #expect(Self.boxes(streamed).filter { $0.type == "moof" }.count >= 2)
+
         // A moderator's flash reaches the DASH and HLS timelines.
         let flash = try await node.request("POST", "/api/streams/cam/flashes", json: ["kind": "news", "text": "Storm warning", "durationSeconds": 20])
         #expect(flash.status == 201, "\(String(decoding: flash.body, as: UTF8.self))")
