@@ -121,6 +121,31 @@ struct FFmpegPublishTests {
         await fixture.stop()
     }
 
+    @Test("1920x1080@30 and 1280x720@60: sizes, and 30 fps caps on every layer",
+          arguments: [("1920x1080", 30), ("1280x720", 60)])
+    func largeSources(size: String, rate: Int) async throws {
+        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings(cmafEnabled: false))
+        let ffmpeg = try Tools.publish(url: fixture.url, size: size, rate: rate, seconds: 4)
+        #expect(await Tools.waitForExit(ffmpeg) == 0)
+        #expect(await eventually { fixture.output.snapshot.ended == [1] })
+        let output = fixture.output.snapshot
+        let source = fixture.source.snapshot
+        let statistics = try #require(fixture.transcoder.statistics(stream: "s1"))
+        let layout = try #require(output.layouts.last)
+        #expect(layout.webRTCLayers.map { "\($0.width)x\($0.height)" } == ["1280x720", "640x360", "320x180"])
+        // Layers are capped at 30 fps: a 60 fps source gives every other picture.
+        let expected = source.videoPTS.count * 30 / rate
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for layer in layout.webRTCLayers {
+            let (_, probed) = try probe(output.vp8[layer.rung] ?? [], layer: layer, in: directory)
+            #expect(probed.width == layer.width && probed.height == layer.height)
+            #expect(abs(probed.frames - expected) * 50 <= expected,
+                    "\(size)@\(rate) \(layer.rung): \(probed.frames) of \(expected), dropped \(statistics.webRTC[layer.rung]?.dropped ?? -1)")
+        }
+        await fixture.stop()
+    }
+
     @Test("a publisher that reconnects gets a fresh pipeline")
     func reconnect() async throws {
         let settings = TranscoderSettings(ladder: [Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200)],
