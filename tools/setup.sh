@@ -11,6 +11,7 @@ DEB_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   postgresql
   iproute2 nftables
+  wrk nginx-light
 )
 PIP_PACKAGES=(aiortc selenium mpegdash)
 

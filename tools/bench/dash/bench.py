@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""DASH/HLS packager benchmark: availability latency, serving throughput against nginx, window memory.
+
+Starts a LiveRelay node, publishes a real-time ffmpeg test stream to it over RTMP, then measures
+  (a) how long after a frame's arrival its LL-HLS part / full segment can be fetched (blocking playlist requests;
+      PROGRAM-DATE-TIME of a segment is the wall-clock arrival time of its first frame, so a part's last frame
+      arrived at PDT + the part's end offset),
+  (b) requests/s and server CPU for one segment URL with wrk, against nginx serving the same bytes from disk,
+  (c) bytes held by the window and the server's RSS, projected to a 10-minute window.
+Prints a Markdown table for docs/benchmarks.md.
+
+usage: tools/bench/dash/bench.py [--binary PATH] [--seconds 60] [--size 1280x720] [--fps 30]
+"""
+import argparse, datetime, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+
+def http(url, method="GET", data=None, headers=None, timeout=30):
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+def pdt(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def parse_playlist(text):
+    """Segments as dicts: number, pdt, duration, parts [(index, duration)]; plus the open segment's parts."""
+    segments, parts, date = [], [], None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            date = pdt(line.split(":", 1)[1])
+        elif line.startswith("#EXT-X-PART:"):
+            duration = float(re.search(r"DURATION=([0-9.]+)", line).group(1))
+            uri = re.search(r'URI="([^"]+)"', line).group(1)
+            number, index = map(int, uri.rsplit("/", 1)[1][:-4].split("."))
+            parts.append((number, index, duration))
+        elif line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",")[0])
+        elif line.endswith(".m4s") and not line.startswith("#"):
+            number = int(line.rsplit("/", 1)[1][:-4])
+            segments.append({"number": number, "pdt": date, "duration": duration})
+            date = None
+    return segments, parts
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def measure_latency(base, seconds, fps):
+    """Follows the preload hint with blocking requests, part after part. A part's last frame arrived at the part's end
+    on the PROGRAM-DATE-TIME clock minus one frame; latency = when the blocking request answered - that arrival."""
+    playlist_url = f"{base}/hls/bench/source-video.m3u8"
+    part_latency, segment_latency = [], []
+    frame = 1.0 / fps
+    deadline = time.time() + seconds
+    _, body = http(playlist_url)
+    while time.time() < deadline:
+        hint = re.search(r'PRELOAD-HINT:TYPE=PART,URI="[^"]*/(\d+)\.(\d+)\.m4s"', body.decode())
+        if not hint:
+            time.sleep(0.2)
+            _, body = http(playlist_url)
+            continue
+        number, index = int(hint.group(1)), int(hint.group(2))
+        _, body = http(f"{playlist_url}?_HLS_msn={number}&_HLS_part={index}")
+        answered = time.time()
+        segments, parts = parse_playlist(body.decode())
+        by_number = {s["number"]: s for s in segments}
+        if number - 1 not in by_number:
+            continue
+        previous = by_number[number - 1]
+        start = previous["pdt"] + previous["duration"]
+        mine = [p for p in parts if p[0] == number and p[1] <= index]
+        if len(mine) == index + 1:
+            part_latency.append(answered - (start + sum(p[2] for p in mine) - frame))
+            if number in by_number and not any(p[0] == number and p[1] > index for p in parts):
+                segment_latency.append(part_latency[-1])
+        elif number in by_number:
+            # The part closed its segment: the segment became available with it.
+            done = by_number[number]
+            segment_latency.append(answered - (done["pdt"] + done["duration"] - frame))
+    return part_latency, segment_latency
+
+
+def wrk(url, seconds, connections):
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", url],
+                         capture_output=True, text=True).stdout
+    match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    return float(match.group(1)) if match else 0.0, out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=None)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--http-port", type=int, default=18480)
+    parser.add_argument("--rtmp-port", type=int, default=11985)
+    parser.add_argument("--nginx-port", type=int, default=18481)
+    args = parser.parse_args()
+    binary = args.binary
+    if binary is None:
+        for build in ("release", "debug"):
+            candidate = os.path.join(ROOT, ".build", build, "liverelay")
+            if os.path.exists(candidate):
+                binary = candidate
+                break
+    if binary is None:
+        sys.exit("build liverelay first (swift build -c release) or pass --binary")
+
+    work = tempfile.mkdtemp(prefix="liverelay-bench-dash-")
+    config = os.path.join(work, "config.yaml")
+    with open(config, "w") as f:
+        f.write(f"http:\n  port: {args.http_port}\n  host: 127.0.0.1\nrtmp:\n  port: {args.rtmp_port}\n  host: 127.0.0.1\n"
+                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n")
+    server = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    publisher = nginx = None
+    base = f"http://127.0.0.1:{args.http_port}"
+    try:
+        for _ in range(100):
+            try:
+                http(f"{base}/healthz")
+                break
+            except Exception:
+                time.sleep(0.1)
+        _, body = http(f"{base}/api/streams", "POST", json.dumps({"name": "bench"}).encode(),
+                       {"Authorization": "Bearer bench", "Content-Type": "application/json"})
+        key = json.loads(body)["publishKey"]
+        # Encode first, publish with -re -c copy: frames then reach the server at the pace of their timestamps
+        # whatever the load, so the PROGRAM-DATE-TIME clock is the arrival clock.
+        total = args.seconds + 30
+        source = os.path.join(work, "source.flv")
+        subprocess.run([
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+            "-f", "lavfi", "-i", f"testsrc2=size={args.size}:rate={args.fps}",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(total),
+            "-c:v", "libx264", "-preset", "veryfast", "-g", str(2 * args.fps), "-keyint_min", str(2 * args.fps),
+            "-sc_threshold", "0", "-b:v", "3000k", "-maxrate", "3000k", "-bufsize", "3000k",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-y", source], check=True)
+        publisher = subprocess.Popen([
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", source, "-c", "copy", "-f", "flv",
+            f"rtmp://127.0.0.1:{args.rtmp_port}/live/{key}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(6)
+        rss_start = rss_mb(server.pid)
+        part_latency, segment_latency = measure_latency(base, args.seconds, args.fps)
+        # (c) what the window holds after `seconds` of media.
+        held = 0
+        held_seconds = 0.0
+        for track in ("source-video", "source-audio"):
+            _, body = http(f"{base}/hls/bench/{track}.m3u8")
+            segments, _ = parse_playlist(body.decode())
+            for segment in segments:
+                status, data = http(f"{base}/cmaf/bench/{track}/{segment['number']}.m4s", "HEAD")
+                _, data = http(f"{base}/cmaf/bench/{track}/{segment['number']}.m4s")
+                held += len(data)
+                if track == "source-video":
+                    held_seconds += segment["duration"]
+        rss_end = rss_mb(server.pid)
+
+        # (b) serving one complete video segment: LiveRelay from memory, nginx from disk.
+        _, body = http(f"{base}/hls/bench/source-video.m3u8")
+        segments, _ = parse_playlist(body.decode())
+        number = segments[-1]["number"]
+        segment_url = f"{base}/cmaf/bench/source-video/{number}.m4s"
+        _, segment = http(segment_url)
+        root = os.path.join(work, "www")
+        os.makedirs(root)
+        with open(os.path.join(root, "segment.m4s"), "wb") as f:
+            f.write(segment)
+        nginx_conf = os.path.join(work, "nginx.conf")
+        with open(nginx_conf, "w") as f:
+            f.write(f"daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
+                    f"events {{ worker_connections 1024; }}\n"
+                    f"http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;\n"
+                    f"  server {{ listen 127.0.0.1:{args.nginx_port}; root {root}; }} }}\n")
+        nginx = subprocess.Popen(["nginx", "-c", nginx_conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        results = {}
+        for name, url, pid in (("liverelay", segment_url, server.pid), ("nginx", f"http://127.0.0.1:{args.nginx_port}/segment.m4s", None)):
+            if pid is None:
+                children = subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True, text=True).stdout.split()
+                pids = [nginx.pid] + [int(c) for c in children]
+            else:
+                pids = [pid]
+            before = sum(cpu_seconds(p) for p in pids)
+            started = time.time()
+            rate, _ = wrk(url, 10, 32)
+            elapsed = time.time() - started
+            used = sum(cpu_seconds(p) for p in pids) - before
+            results[name] = (rate, used / elapsed)
+
+        size_kb = len(segment) / 1024
+        print(f"\n| what | figure | command |\n|---|---|---|")
+        print(f"| LL-HLS part available after its last frame arrived ({args.size}@{args.fps}, {len(part_latency)} parts) | "
+              f"p50 {percentile(part_latency, 50) * 1000:.0f} ms, p95 {percentile(part_latency, 95) * 1000:.0f} ms | `tools/bench/dash/bench.py` |")
+        print(f"| full segment available after its last frame arrived ({len(segment_latency)} segments) | "
+              f"p50 {percentile(segment_latency, 50) * 1000:.0f} ms, p95 {percentile(segment_latency, 95) * 1000:.0f} ms | same |")
+        print(f"| serving one {size_kb:.0f} KB segment, wrk -t2 -c32 10 s, LiveRelay (memory) | "
+              f"{results['liverelay'][0]:,.0f} req/s at {results['liverelay'][1] * 100:.0f} % CPU | same |")
+        print(f"| same file from nginx 1.22 (disk, sendfile, 1 worker) | {results['nginx'][0]:,.0f} req/s at "
+              f"{results['nginx'][1] * 100:.0f} % CPU (LiveRelay = {results['liverelay'][0] / max(results['nginx'][0], 1):.2f}x nginx) | same |")
+        per_minute = held / max(held_seconds, 1) * 60
+        print(f"| window memory, source rendition only (~{3000 + 128} kb/s) | {held / 1e6:.1f} MB held for {held_seconds:.0f} s "
+              f"= {per_minute / 1e6:.1f} MB/min -> {per_minute * 10 / 1e6:.0f} MB for 10 min; RSS {rss_start:.0f} -> {rss_end:.0f} MB | same |")
+        print(f"\nbinary: {binary}")
+    finally:
+        for process in (publisher, nginx):
+            if process and process.poll() is None:
+                process.terminate()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
