@@ -29,6 +29,7 @@ public enum AudienceError: Error, Equatable {
 public final class AudienceService: Sendable {
     public let settings: AudienceSettings
     public let comments: CommentStore
+    private let commentWriter: CommentWriter
     public let reactionTotals: ReactionTotalsStore
     public let hub: EventHub
     public let reactions: ReactionAggregator
@@ -46,6 +47,7 @@ public final class AudienceService: Sendable {
         self.settings = settings
         self.tokens = tokens
         self.comments = CommentStore(database: database)
+        self.commentWriter = CommentWriter(database: database)
         self.reactionTotals = ReactionTotalsStore(database: database)
         self.hub = EventHub(outboxCapacity: settings.outboxCapacity)
         self.reactions = ReactionAggregator(hub: hub, store: reactionTotals, window: settings.reactionWindow, logger: logger)
@@ -81,7 +83,7 @@ public final class AudienceService: Sendable {
         }
         let comment: Comment
         do {
-            comment = try await comments.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
+            comment = try await commentWriter.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
         } catch CommentStoreError.banned {
             throw AudienceError.banned
         }

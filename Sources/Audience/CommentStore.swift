@@ -39,7 +39,7 @@ public enum CommentStoreError: Error, Equatable {
 
 /// Comments, bans and the moderation audit trail in the SQL layer; the same statements on SQLite and PostgreSQL.
 public struct CommentStore: Sendable {
-    private let database: Database
+    let database: Database
 
     public init(database: Database) {
         self.database = database
@@ -49,17 +49,23 @@ public struct CommentStore: Sendable {
     /// statement, so a ban that commits first always wins.
     public func add(stream: String, authorID: String, author: String, text: String, at date: Date = .now) async throws -> Comment {
         let milliseconds = AudienceTime.milliseconds(date)
-        let rows = try await database.transaction { sql in
-            try await sql.raw("""
-                INSERT INTO comments (stream, author_sub, author_name, text, created_at)
-                SELECT \(bind: stream), \(bind: authorID), \(bind: author), \(bind: text), \(bind: milliseconds)
-                WHERE NOT EXISTS (SELECT 1 FROM bans WHERE stream = \(bind: stream) AND sub = \(bind: authorID))
-                RETURNING id
-                """).all()
+        let id = try await database.transaction { sql in
+            try await Self.insert(sql, stream: stream, authorID: authorID, author: author, text: text, milliseconds: milliseconds)
         }
-        guard let row = rows.first else { throw CommentStoreError.banned }
-        return Comment(id: try row.decode(column: "id", as: Int64.self), stream: stream, authorID: authorID, author: author,
-                       text: text, createdAt: AudienceTime.date(milliseconds: milliseconds))
+        guard let id else { throw CommentStoreError.banned }
+        return Comment(id: id, stream: stream, authorID: authorID, author: author, text: text,
+                       createdAt: AudienceTime.date(milliseconds: milliseconds))
+    }
+
+    /// The new comment's id, or nil when the author is banned.
+    static func insert(_ sql: any SQLDatabase, stream: String, authorID: String, author: String, text: String,
+                       milliseconds: Int64) async throws -> Int64? {
+        try await sql.raw("""
+            INSERT INTO comments (stream, author_sub, author_name, text, created_at)
+            SELECT \(bind: stream), \(bind: authorID), \(bind: author), \(bind: text), \(bind: milliseconds)
+            WHERE NOT EXISTS (SELECT 1 FROM bans WHERE stream = \(bind: stream) AND sub = \(bind: authorID))
+            RETURNING id
+            """).first().map { try $0.decode(column: "id", as: Int64.self) }
     }
 
     /// Visible comments newest first: not deleted, not by a banned author, with ids below `before` when given.

@@ -108,7 +108,8 @@ public final class ReactionAggregator: Sendable {
             }
         }
         closeWindow()
-        await persist()
+        // The last totals are written even though this task is being cancelled (a new task does not inherit that).
+        await Task { await self.persist() }.value
     }
 
     struct WindowPayload: Encodable {

@@ -113,6 +113,42 @@ struct CommentStoreTests {
     }
 
     @Test(arguments: TestBackend.allCases)
+    func groupCommitAnswersEachPosterAfterItsCommit(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { database in
+            let store = CommentStore(database: database)
+            _ = try await store.ban(stream: "main", sub: "banned", reason: "", by: "mod")
+            let writer = CommentWriter(database: database)
+            let results = await withTaskGroup(of: (Int, Result<Audience.Comment, any Error>).self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        let author = index % 10 == 0 ? "banned" : "u\(index)"
+                        do {
+                            return (index, .success(try await writer.add(stream: "main", authorID: author, author: author, text: "t\(index)")))
+                        } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: [(Int, Result<Audience.Comment, any Error>)]()) { $0.append($1) }
+            }
+            let stored = try await store.all(stream: "main")
+            var accepted = 0
+            for (index, result) in results {
+                switch result {
+                case .success(let comment):
+                    accepted += 1
+                    #expect(index % 10 != 0)
+                    #expect(stored.first { $0.id == comment.id }?.text == "t\(index)")
+                case .failure(let error):
+                    #expect(index % 10 == 0)
+                    #expect(error as? CommentStoreError == .banned)
+                }
+            }
+            #expect(accepted == 270 && stored.count == 270 && Set(stored.map(\.id)).count == 270)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
     func reactionTotalsAccumulatePerSecond(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { database in
             let store = ReactionTotalsStore(database: database)
