@@ -12,7 +12,7 @@ import FoundationNetworking
 /// SQLite and PostgreSQL, reactions/s with the delay of their aggregates to many listeners. Prints figures.
 @Suite("Audience benchmark", .enabled(if: ProcessInfo.processInfo.environment["LIVERELAY_AUDIENCE_BENCH"] == "1"), .serialized)
 struct AudienceBenchmarkTests {
-    static var batch: Int { Int(ProcessInfo.processInfo.environment["LIVERELAY_BENCH_BATCH"] ?? "") ?? 50 }
+    static var batch: Int { Int(ProcessInfo.processInfo.environment["LIVERELAY_BENCH_BATCH"] ?? "") ?? 2 }
     static var seconds: Double { Double(ProcessInfo.processInfo.environment["LIVERELAY_BENCH_SECONDS"] ?? "") ?? 10 }
 
     @Test(arguments: ["sqlite", "postgres"])
