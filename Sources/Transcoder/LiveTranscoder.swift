@@ -82,6 +82,13 @@ public final class LiveTranscoder: MediaObserver {
         state.withLockedValue { Array($0.pipelines.keys) }
     }
 
+    /// Ends every pipeline (encoders flush, observers get `.ended`); for shutdown, after removing this observer
+    /// from the router. Pipelines stop on their own threads; this call does not wait for them.
+    public func stop() {
+        let pipelines = state.withLockedValue { Array($0.pipelines.values) }
+        for pipeline in pipelines { pipeline.end() }
+    }
+
     // MARK: MediaObserver
 
     public func handle(_ event: MediaEvent, stream: String) {

@@ -121,9 +121,10 @@ final class RungEncoder: @unchecked Sendable {
                 if scaled.sourceKeyframe || requested { h264.requestKeyframe() }
                 packets = try h264.encode(frame: scaled.picture, pts: pts)
             }
-            metrics.encodeLatency.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            let elapsed = (ContinuousClock.now - started).nanoseconds
+            metrics.encodeLatency.recordNanoseconds(elapsed)
             lastPTS = pts
-            deliver(packets)
+            deliver(packets, encodeNanoseconds: elapsed)
         } catch {
             logger.warning("encoder failed; reopening on the next picture",
                            metadata: ["rung": "\(rung.name)", "codec": "\(codec.rawValue)", "error": "\(error)"])
@@ -177,7 +178,10 @@ final class RungEncoder: @unchecked Sendable {
         flushEncoder()
     }
 
-    private func deliver(_ packets: [EncodedPacket]) {
+    private func deliver(_ packets: [EncodedPacket], encodeNanoseconds: Int64? = nil) {
+        if let encodeNanoseconds {
+            statistics.withLockedValue { $0.update(codec, rung.name) { $0.recordEncodeLatency(nanoseconds: encodeNanoseconds) } }
+        }
         guard !packets.isEmpty else { return }
         var bytes = 0
         var keyframes = 0

@@ -189,8 +189,12 @@ final class StreamTranscoder: @unchecked Sendable {
             lastPicturePTS = picture.pts
             for index in targets.indices {
                 var wanted: [RungEncoder] = []
-                for slot in targets[index].encoders.indices where targets[index].encoders[slot].limiter.admit(picture.pts) {
-                    wanted.append(targets[index].encoders[slot].encoder)
+                for slot in targets[index].encoders.indices {
+                    // A CMAF rung never skips a source keyframe: its segments must start where the source's do.
+                    let aligned = picture.isKeyframe && targets[index].encoders[slot].encoder.codec == .h264
+                    if targets[index].encoders[slot].limiter.admit(picture.pts, force: aligned) {
+                        wanted.append(targets[index].encoders[slot].encoder)
+                    }
                 }
                 guard !wanted.isEmpty else { continue }
                 do {
@@ -332,8 +336,8 @@ struct FrameRateLimiter {
         interval = Int64(1000 / max(1, fps))
     }
 
-    mutating func admit(_ pts: Int64) -> Bool {
-        if let last, pts - last < interval * 3 / 4 { return false }
+    mutating func admit(_ pts: Int64, force: Bool = false) -> Bool {
+        if !force, let last, pts - last < interval * 3 / 4 { return false }
         last = pts
         return true
     }

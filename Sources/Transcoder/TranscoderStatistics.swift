@@ -11,6 +11,26 @@ public struct TranscoderStatistics: Sendable, Equatable {
         public var encodeErrors = 0
         /// Encoders opened (1 + reconfigurations after size changes).
         public var reconfigurations = 0
+        /// Encode times in 1 ms buckets (the last bucket holds everything from 255 ms up); the `/metrics` Timer has
+        /// the same figures, this copy lets the API and benchmarks read percentiles without a metrics backend.
+        public var encodeLatencyBuckets = [Int](repeating: 0, count: 256)
+
+        mutating func recordEncodeLatency(nanoseconds: Int64) {
+            encodeLatencyBuckets[min(255, max(0, Int(nanoseconds / 1_000_000)))] += 1
+        }
+
+        /// The encode time below which `fraction` of the frames fell, as the upper edge of its 1 ms bucket.
+        public func encodeLatency(percentile fraction: Double) -> Duration? {
+            let total = encodeLatencyBuckets.reduce(0, +)
+            guard total > 0 else { return nil }
+            let rank = Int((Double(total) * fraction).rounded(.up))
+            var seen = 0
+            for (milliseconds, count) in encodeLatencyBuckets.enumerated() {
+                seen += count
+                if seen >= max(1, rank) { return .milliseconds(milliseconds + 1) }
+            }
+            return .milliseconds(256)
+        }
     }
 
     public var generation = 0

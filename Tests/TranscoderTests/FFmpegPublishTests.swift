@@ -58,10 +58,10 @@ struct FFmpegPublishTests {
         let psnr = try Self.psnr(ivf: directory.appendingPathComponent("360p.ivf"), sourceIndices: indices,
                                  source: "testsrc2=size=1280x720:rate=30", width: layer360.width,
                                  height: layer360.height, in: directory)
-        // testsrc2 is synthetic (sharp edges, text, gradients) and the source itself went through x264 ultrafast
-        // at 3 Mb/s; 30 dB is the usual "good" line for 8-bit video, and any misalignment, colour or scaling error
-        // falls far below it (a one-frame shift alone costs over 10 dB on this moving pattern).
-        #expect(psnr > 30, "PSNR \(psnr) dB")
+        // Measured 44.5 dB here (testsrc2 through x264 ultrafast 3 Mb/s, then VP8 at 800 kb/s). 35 dB keeps ~10 dB
+        // for rate-control variance under load and is still well above what a misaligned, mis-scaled or
+        // colour-swapped picture of this moving, high-contrast pattern scores (20s of dB).
+        #expect(psnr > 35, "PSNR \(psnr) dB")
         print("transcoder figures: 360p VP8 PSNR \(String(format: "%.2f", psnr)) dB over \(frames360.count) frames")
 
         // Opus: as long as the AAC input (1024 samples at 48 kHz a frame) within 40 ms, and on the same timeline.

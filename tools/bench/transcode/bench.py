@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Live transcoder benchmark: LiveRelay's LiveTranscoder against ffmpeg's CLI doing the same job.
+
+1. Makes the input: 1920x1080@30 testsrc2 + a tone, H.264 (x264 veryfast, 2 B-frames, 2 s GOP) + AAC, in FLV.
+2. Runs LiveRelay's transcoder on it in real time (the opt-in test TranscodeBenchmark: FLV demuxed, pushed through a
+   MediaRouter publication at the file's pace, default ladder: VP8 720p/360p/180p, H.264 720p/360p/180p for CMAF
+   (every rung below the 1080p source; the source itself is passed through), Opus 96 kb/s) and reads the CPU it used, per-layer encode latency p50/p99 and drops.
+3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (2 frame threads), one
+   bilinear scale per size split to its encoders, libvpx realtime CBR cpu-used -6 one thread per layer with the
+   same rate-control buffers and quantizer range, libx264 veryfast zerolatency without B-frames with keyframes
+   forced at the source's, libopus 96 kb/s 20 ms FEC. It runs as fast as it can; its CPU-seconds are what count.
+Prints Markdown rows for docs/benchmarks.md.
+
+usage: tools/bench/transcode/bench.py [--seconds 60] [--package-path .] [--scratch-path .build] [--skip-build]
+"""
+import argparse, json, os, resource, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+
+def make_input(path, seconds):
+    subprocess.run([
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "60", "-keyint_min", "60",
+        "-sc_threshold", "0", "-b:v", "6M", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+        "-f", "flv", path], check=True)
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_liverelay(args, path):
+    if not args.skip_build:
+        subprocess.run(["swift", "build", "--build-tests", "--package-path", args.package_path]
+                       + (["--scratch-path", args.scratch_path] if args.scratch_path else []), check=True)
+    env = dict(os.environ, LIVERELAY_TRANSCODE_BENCH_INPUT=path)
+    command = ["swift", "test", "--skip-build", "--package-path", args.package_path,
+               "--filter", "TranscodeBenchmark"] + (["--scratch-path", args.scratch_path] if args.scratch_path else [])
+    output = subprocess.run(command, env=env, capture_output=True, text=True).stdout
+    for line in output.splitlines():
+        if line.startswith("transcode-bench "):
+            return json.loads(line[len("transcode-bench "):])
+    sys.exit("no transcode-bench line in the test output:\n" + output[-3000:])
+
+
+def vp8(label, width, height, kbps):
+    return [f"[{label}]", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "-6", "-threads", "1",
+            "-b:v", f"{kbps}k", "-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
+            "-rc_init_occupancy", f"{kbps * 500 // 1000}k", "-undershoot-pct", "100", "-overshoot-pct", "15",
+            "-qmin", "2", "-qmax", "56", "-lag-in-frames", "0", "-error-resilient", "1", "-g", "60",
+            "-static-thresh", "1", "-f", "null", "-"]
+
+
+def x264(label, kbps):
+    return [f"[{label}]", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-bf", "0",
+            "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-threads", "1",
+            "-x264-params", "scenecut=0:open-gop=0", "-force_key_frames", "source", "-f", "null", "-"]
+
+
+def run_ffmpeg(path):
+    graph = ("[0:v]split=3[a][b][c];[a]scale=1280:720:flags=bilinear,split=2[v720][h720];"
+             "[b]scale=640:360:flags=bilinear,split=2[v360][h360];[c]scale=320:180:flags=bilinear,split=2[v180][h180]")
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "2", "-i", path,
+               "-filter_complex", graph]
+    for label, width, height, kbps in [("v720", 1280, 720, 2500), ("v360", 640, 360, 800), ("v180", 320, 180, 200)]:
+        command += ["-map"] + vp8(label, width, height, kbps)
+    for label, kbps in [("h720", 2500), ("h360", 800), ("h180", 200)]:
+        command += ["-map"] + x264(label, kbps)
+    command += ["-map", "0:a", "-c:a", "libopus", "-b:a", "96k", "-frame_duration", "20", "-fec", "1",
+                "-packet_loss", "10", "-ar", "48000", "-ac", "2", "-f", "null", "-"]
+    before = children_cpu()
+    start = time.monotonic()
+    subprocess.run(command, check=True)
+    return children_cpu() - before, time.monotonic() - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--package-path", default=ROOT)
+    parser.add_argument("--scratch-path")
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--input", help="reuse an FLV made earlier")
+    args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="liverelay-transcode-bench-")
+    path = args.input or os.path.join(directory, "input.flv")
+    if not args.input:
+        make_input(path, args.seconds)
+    ours = run_liverelay(args, path)
+    ffmpeg_cpu, ffmpeg_wall = run_ffmpeg(path)
+    media = ours["media_seconds"]
+    ours_rate = ours["cpu_seconds"] / media
+    ffmpeg_rate = ffmpeg_cpu / media
+    drops = sum(int(layer["dropped"]) for layer in ours["layers"].values()) + ours["decoder_drops"]
+    print(f"| live transcoder, 1080p30 H.264 (2 B-frames) + AAC, {media:.0f} s, default ladder "
+          f"(VP8 720/360/180 + H.264 720/360/180 + Opus), load average {os.getloadavg()[0]:.1f} | {ours_rate:.2f} CPU-s per s of input "
+          f"(ffmpeg CLI, same job: {ffmpeg_rate:.2f}; ratio {ours_rate / ffmpeg_rate:.2f}); "
+          f"real-time factor {1 / ours_rate:.1f}× per core; drops {drops} | `tools/bench/transcode/bench.py` |")
+    for name in sorted(ours["layers"]):
+        layer = ours["layers"][name]
+        print(f"| live transcoder encode latency, {name} | p50 {layer['p50_ms']:.0f} ms, p99 {layer['p99_ms']:.0f} ms, "
+              f"{int(layer['frames'])} frames, {int(layer['dropped'])} dropped, {layer['kbps']:.0f} kb/s "
+              f"| same run |")
+    print(f"| ffmpeg CLI on the same job (as fast as it goes) | {ffmpeg_cpu:.1f} CPU-s in {ffmpeg_wall:.1f} s wall "
+          f"| same run |")
+
+
+if __name__ == "__main__":
+    main()
