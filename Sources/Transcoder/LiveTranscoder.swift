@@ -108,9 +108,10 @@ public final class LiveTranscoder: MediaObserver {
     }
 
     private func deliver(_ media: TranscodedMedia, stream: String) {
-        let observers = state.withLockedValue { state in
-            state.observers.compactMap { $0.stream == nil || $0.stream == stream ? $0.observer : nil }
+        // Copying the array out only retains its storage (copy-on-write): no allocation per frame.
+        let observers = state.withLockedValue { $0.observers }
+        for entry in observers where entry.stream == nil || entry.stream == stream {
+            entry.observer.handle(media, stream: stream)
         }
-        for observer in observers { observer.handle(media, stream: stream) }
     }
 }

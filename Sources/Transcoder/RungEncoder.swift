@@ -179,10 +179,12 @@ final class RungEncoder: @unchecked Sendable {
     }
 
     private func deliver(_ packets: [EncodedPacket], encodeNanoseconds: Int64? = nil) {
-        if let encodeNanoseconds {
-            statistics.withLockedValue { $0.update(codec, rung.name) { $0.recordEncodeLatency(nanoseconds: encodeNanoseconds) } }
+        guard !packets.isEmpty else {
+            if let encodeNanoseconds {
+                statistics.withLockedValue { $0.update(codec, rung.name) { $0.recordEncodeLatency(nanoseconds: encodeNanoseconds) } }
+            }
+            return
         }
-        guard !packets.isEmpty else { return }
         var bytes = 0
         var keyframes = 0
         for packet in packets {
@@ -199,6 +201,7 @@ final class RungEncoder: @unchecked Sendable {
         metrics.bytes.increment(by: bytes)
         statistics.withLockedValue {
             $0.update(codec, rung.name) { layer in
+                if let encodeNanoseconds { layer.recordEncodeLatency(nanoseconds: encodeNanoseconds) }
                 layer.frames += packets.count
                 layer.keyframes += keyframes
                 layer.bytes += bytes
