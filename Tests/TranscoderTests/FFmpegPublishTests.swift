@@ -10,6 +10,13 @@ import Transcode
 extension TranscoderSuites {
 @Suite("Transcoder with ffmpeg publishers", .serialized)
 struct FFmpegPublishTests {
+    /// These tests check what comes out, not how much CPU the host has left: the encoder queues are deeper than the
+    /// server default (60 pictures, 2 s) so a build running beside the test does not turn into drops.
+    /// Drop behaviour itself is tested on a stalled worker (`BoundedWorkerTests`), capacity by the benchmark.
+    static func settings(cmaf: Bool, ladder: [Rung] = Rung.defaultLadder) -> TranscoderSettings {
+        TranscoderSettings(ladder: ladder, cmafEnabled: cmaf, encoderQueueDepth: 60, decoderQueueDepth: 300)
+    }
+
     /// The frames of a layer, probed after writing them to IVF.
     private func probe(_ frames: [EncodedFrame], layer: TranscoderLayout.Layer, in directory: URL) throws -> (URL, ProbedVideo) {
         let file = directory.appendingPathComponent("\(layer.rung).ivf")
@@ -19,8 +26,7 @@ struct FFmpegPublishTests {
 
     @Test("1280x720@30: three VP8 layers at full frame count, 360p PSNR, Opus on the source timeline")
     func publish720p30() async throws {
-        let settings = TranscoderSettings(cmafEnabled: false)
-        let fixture = try await TranscoderFixture.start(settings: settings)
+        let fixture = try await TranscoderFixture.start(settings: Self.settings(cmaf: false))
         let seconds = 6.0
         let ffmpeg = try Tools.publish(url: fixture.url, size: "1280x720", rate: 30, seconds: seconds)
         #expect(await Tools.waitForExit(ffmpeg) == 0)
@@ -88,7 +94,7 @@ struct FFmpegPublishTests {
 
     @Test("854x480@25 with CMAF: no 720p-sized layer, H.264 rungs keyframe-aligned with the source")
     func publish480p25() async throws {
-        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings())
+        let fixture = try await TranscoderFixture.start(settings: Self.settings(cmaf: true))
         let ffmpeg = try Tools.publish(url: fixture.url, size: "854x480", rate: 25, seconds: 5)
         #expect(await Tools.waitForExit(ffmpeg) == 0)
         #expect(await eventually { fixture.output.snapshot.ended == [1] })
@@ -124,7 +130,7 @@ struct FFmpegPublishTests {
     @Test("1920x1080@30 and 1280x720@60: sizes, and 30 fps caps on every layer",
           arguments: [("1920x1080", 30), ("1280x720", 60)])
     func largeSources(size: String, rate: Int) async throws {
-        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings(cmafEnabled: false))
+        let fixture = try await TranscoderFixture.start(settings: Self.settings(cmaf: false))
         let ffmpeg = try Tools.publish(url: fixture.url, size: size, rate: rate, seconds: 4)
         #expect(await Tools.waitForExit(ffmpeg) == 0)
         #expect(await eventually { fixture.output.snapshot.ended == [1] })
@@ -148,8 +154,7 @@ struct FFmpegPublishTests {
 
     @Test("a publisher that reconnects gets a fresh pipeline")
     func reconnect() async throws {
-        let settings = TranscoderSettings(ladder: [Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200)],
-                                          cmafEnabled: false)
+        let settings = Self.settings(cmaf: false, ladder: [Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200)])
         let fixture = try await TranscoderFixture.start(settings: settings)
         for _ in 0..<2 {
             let ffmpeg = try Tools.publish(url: fixture.url, size: "640x360", rate: 30, seconds: 2)
