@@ -8,12 +8,25 @@ public struct TranscoderLayout: Sendable, Equatable {
         public var height: Int
         public var fps: Int
         public var bitrate: Int
+
+        public init(rung: String, width: Int, height: Int, fps: Int, bitrate: Int) {
+            self.rung = rung
+            self.width = width
+            self.height = height
+            self.fps = fps
+            self.bitrate = bitrate
+        }
     }
 
     /// VP8 layers, largest first (the SFU's simulcast layers).
     public var webRTCLayers: [Layer]
     /// CMAF renditions, largest first; the first one is the source passthrough when `cmafEnabled` (named "source").
     public var cmafRenditions: [Layer]
+
+    public init(webRTCLayers: [Layer], cmafRenditions: [Layer]) {
+        self.webRTCLayers = webRTCLayers
+        self.cmafRenditions = cmafRenditions
+    }
 }
 
 /// What the transcoder produces for one stream.
