@@ -68,6 +68,26 @@ public struct Configuration: Sendable, Codable, Equatable {
     }
 
     /// DASH/HLS packaging (see PackagerWiring.swift); every key optional.
+    public struct Transcoding: Sendable, Codable, Equatable {
+        /// Re-encode lower H.264 rungs for DASH/HLS (and, with WebRTC egress, the VP8 ladder). Off: source only.
+        public var enabled = true
+        /// `720p 1280x720 2500k`, `360p 640x360 800k`, `180p 320x180 200k` by default; never upscaled.
+        public var ladder = [
+            Rung(name: "720p", width: 1280, height: 720, fps: 30, videoKbps: 2500),
+            Rung(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
+            Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
+        ]
+        public init() {}
+
+        public struct Rung: Sendable, Codable, Equatable {
+            public var name: String
+            public var width: Int
+            public var height: Int
+            public var fps: Int
+            public var videoKbps: Int
+        }
+    }
+
     public struct Packaging: Sendable, Codable, Equatable {
         public var windowSeconds = 600.0
         public var segmentSeconds = 2.0
@@ -84,6 +104,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var demo = Demo()
     public var audience = Audience()
     public var packager = Packaging()
+    public var transcoder = Transcoding()
     public var dataDirectory = "./data"
 
     public init() {}

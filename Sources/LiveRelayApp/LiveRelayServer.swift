@@ -14,6 +14,7 @@ import SRTP
 import ServiceLifecycle
 import Storage
 import Transcode
+import Transcoder
 
 /// Where a running server can be reached; ports are the bound ones (configuration may ask for port 0).
 public struct ServerEndpoints: Sendable {
@@ -129,10 +130,28 @@ public final class LiveRelayServer: Sendable {
         let httpRouter = Router(context: LiveRelayRequestContext.self)
         httpRouter.add(middleware: JSONErrorMiddleware())
         OperationsRoutes(registry: MetricsBootstrap.registry()).register(on: httpRouter)
+        var stopOnExit: [() -> Void] = []
+        defer { for stop in stopOnExit.reversed() { stop() } }
         let packager = Packager(configuration: PackagerConfiguration(configuration.packager), logger: childLogger("liverelay.packager"))
         let packagerObservation = router.addObserver(packager)
         defer { router.removeObserver(packagerObservation); packager.stop() }
         StreamingRoutes(packager: packager).register(on: httpRouter)
+        if configuration.transcoder.enabled {
+            // VP8/Opus layers wait for a consumer (WebRTC egress); until then only the CMAF H.264 rungs are encoded.
+            let settings = TranscoderSettings(
+                ladder: configuration.transcoder.ladder.map {
+                    Rung(name: $0.name, width: $0.width, height: $0.height, fps: $0.fps, videoKbps: $0.videoKbps)
+                },
+                webRTCEnabled: false, cmafEnabled: true)
+            let transcoder = LiveTranscoder(settings: settings, logger: childLogger("liverelay.transcoder"))
+            let feed = transcoder.addObserver(TranscodedRenditionFeed(packager: packager))
+            let transcoderObservation = router.addObserver(transcoder)
+            stopOnExit.append {
+                self.router.removeObserver(transcoderObservation)
+                transcoder.removeObserver(feed)
+                transcoder.stop()
+            }
+        }
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
                    rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
             .register(on: httpRouter)

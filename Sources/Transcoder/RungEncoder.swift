@@ -58,7 +58,9 @@ final class RungEncoder: @unchecked Sendable {
         self.metrics = metrics
         let name = rung.name
         worker = BoundedWorker(name: "transcode \(codec.rawValue) \(rung.name)", capacity: settings.encoderQueueDepth,
-                               process: { [unowned self] input in
+                               process: { [weak self] input in
+            // Weak: the worker thread may still drain its last items after the encoder was released.
+            guard let self else { return true }
             switch input {
             case .picture(let picture):
                 self.encode(picture)

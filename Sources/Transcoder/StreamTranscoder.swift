@@ -75,7 +75,7 @@ final class StreamTranscoder: @unchecked Sendable {
         }
         let metrics = metrics
         videoWorker = BoundedWorker(name: "transcode decode \(stream)", capacity: settings.decoderQueueDepth,
-                                    process: { [unowned self] input in self.processVideo(input) },
+                                    process: { [weak self] input in self?.processVideo(input) ?? true },
                                     onDrop: { _, next in
             metrics.decoderDrops.increment()
             statistics.withLockedValue { $0.decoderQueueDrops += 1 }
@@ -83,7 +83,7 @@ final class StreamTranscoder: @unchecked Sendable {
             if case .frame(let frame, _) = next { next = .frame(frame, afterDrop: true) }
         })
         audioWorker = BoundedWorker(name: "transcode audio \(stream)", capacity: settings.audioQueueDepth,
-                                    process: { [unowned self] input in self.processAudio(input) },
+                                    process: { [weak self] input in self?.processAudio(input) ?? true },
                                     onDrop: { _, _ in
             // The Opus clock re-anchors on the source time after the gap.
             metrics.audioDrops.increment()

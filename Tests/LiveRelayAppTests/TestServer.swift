@@ -25,6 +25,8 @@ final class TestServer: Sendable {
         configuration.rtmp.port = 0
         configuration.dataDirectory = dataDirectory
         configuration.admin.token = adminToken
+        // The ladder costs a core per publisher; tests that check the rungs turn it on.
+        configuration.transcoder.enabled = false
         return configuration
     }
 
