@@ -75,7 +75,8 @@ public final class AudienceService: Sendable {
     public func postComment(stream: String, by claims: AudienceClaims, text: String) async throws -> Comment {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw AudienceError.invalidText("comment text is empty") }
-        guard text.count <= settings.maximumCommentLength else {
+        // The limit is on the trimmed text; surrounding whitespace is kept verbatim but bounded too.
+        guard trimmed.count <= settings.maximumCommentLength, text.count <= settings.maximumCommentLength * 2 else {
             throw AudienceError.invalidText("comment text is longer than \(settings.maximumCommentLength) characters")
         }
         if case .limited(let retryAfter) = commentLimiter.take("\(stream)\u{0}\(claims.sub.value)") {
