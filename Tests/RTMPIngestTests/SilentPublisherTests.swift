@@ -35,7 +35,7 @@ struct SilentPublisherTests {
         #expect(await eventually { fixture.observer.record("s1").audio?.sampleRate == 44100 })
         #expect(fixture.router.isLive("s1"))
         #expect(await eventually(within: 5) { !fixture.router.isLive("s1") })
-        #expect(await peer.isClosedByServer(within: 2))
+        #expect(await peer.isClosedByServer(within: 10))
         #expect(fixture.observer.record("s1").ended == 1)
     }
 
@@ -48,7 +48,7 @@ struct SilentPublisherTests {
         try await peer.send(Self.publishBytes())
         #expect(await eventually { fixture.router.isLive("s1") })
         fixture.router.evict(stream: "s1")
-        #expect(await peer.isClosedByServer(within: 3))
+        #expect(await peer.isClosedByServer(within: 10))
         #expect(!fixture.router.isLive("s1"))
     }
 
@@ -60,7 +60,7 @@ struct SilentPublisherTests {
         try await peer.send(Self.publishBytes())
         #expect(await eventually { fixture.router.isLive("s1") })
         await fixture.server.stop()
-        #expect(await peer.isClosedByServer(within: 3))
-        #expect(await eventually(within: 3) { !fixture.router.isLive("s1") })
+        #expect(await peer.isClosedByServer(within: 10))
+        #expect(await eventually(within: 10) { !fixture.router.isLive("s1") })
     }
 }
