@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -17,7 +18,7 @@ struct AudienceBenchmarkTests {
 
     @Test(arguments: ["sqlite", "postgres"])
     func commentWrites(_ backend: String) async throws {
-        let postgres = backend == "postgres" ? try ThrowawayPostgres() : nil
+        let postgres = backend == "postgres" ? try PostgresTestServer() : nil
         defer { postgres?.stop() }
         let server = try await TestServer { configuration in
             configuration.audience.commentsPerSecond = 1_000_000

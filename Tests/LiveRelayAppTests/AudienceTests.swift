@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -329,7 +330,7 @@ struct AudienceEndToEndTests {
     @Test(.enabled(if: liverelayBinary != nil, "the liverelay executable is built beside the tests (swift build --build-tests)"),
           .serialized, arguments: ["sqlite", "postgres"])
     func acknowledgedCommentsSurviveKillNine(_ backend: String) async throws {
-        let postgres = backend == "postgres" ? try ThrowawayPostgres() : nil
+        let postgres = backend == "postgres" ? try PostgresTestServer() : nil
         defer { postgres?.stop() }
         let dataDirectory = TestServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dataDirectory) }

@@ -2,13 +2,13 @@ import Foundation
 
 /// A throwaway PostgreSQL server for one test: initdb into a temporary directory, started on a free loopback
 /// port, removed afterwards. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
-final class PostgresTestServer {
-    let directory: String
-    let port: Int
-    let url: String
+public final class PostgresTestServer {
+    public let directory: String
+    public let port: Int
+    public let url: String
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     private static func binary(_ name: String) throws -> String {
@@ -35,7 +35,7 @@ final class PostgresTestServer {
         return text
     }
 
-    init() throws {
+    public init() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         if getuid() == 0 {
@@ -84,7 +84,7 @@ final class PostgresTestServer {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
-    func stop() {
+    public func stop() {
         _ = try? Self.run([(try? Self.binary("pg_ctl")) ?? "pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(atPath: directory)
     }
