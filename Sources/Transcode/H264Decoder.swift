@@ -17,11 +17,8 @@ public final class H264Decoder {
     public private(set) var skippedCount = 0
     public let nalUnitLengthSize: Int
 
-    private let context: UnsafeMutablePointer<AVCodecContext>
-    private let packet: CodecPacket
-    private let received: UnsafeMutablePointer<AVFrame>
+    private let decoder: DecoderContext
     private var awaitingKeyframe = true
-    private var packetBytes: [UInt8] = []
 
     /// - Parameters:
     ///   - decoderConfiguration: the AVCDecoderConfigurationRecord (ISO/IEC 14496-15), given to libavcodec as extradata.
@@ -38,38 +35,10 @@ public final class H264Decoder {
             throw .invalidParameter("AVCDecoderConfigurationRecord without picture parameter set")
         }
         nalUnitLengthSize = record.nalUnitLengthSize
-        guard let codec = avcodec_find_decoder(AV_CODEC_ID_H264) else { throw .encoderUnavailable(name: "h264 decoder") }
-        let packet = try CodecPacket()
-        guard let received = av_frame_alloc() else { throw .outOfMemory(operation: "av_frame_alloc") }
-        guard let context = avcodec_alloc_context3(codec) else {
-            var frame: UnsafeMutablePointer<AVFrame>? = received
-            av_frame_free(&frame)
-            throw .outOfMemory(operation: "avcodec_alloc_context3")
+        decoder = try DecoderContext(codec: AV_CODEC_ID_H264, name: "h264", extradata: decoderConfiguration) { context in
+            context.pointee.thread_count = Int32(max(1, threads))
+            context.pointee.thread_type = FF_THREAD_FRAME
         }
-        self.context = context
-        self.packet = packet
-        self.received = received
-        // libavcodec frees extradata with the context, so it must come from av_malloc, padded with zeros.
-        let bytes = Array(decoderConfiguration.readableBytesView)
-        let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)
-        guard let extradata = av_mallocz(bytes.count + padding)?.assumingMemoryBound(to: UInt8.self) else {
-            throw .outOfMemory(operation: "av_mallocz(extradata)")
-        }
-        bytes.withUnsafeBufferPointer { extradata.update(from: $0.baseAddress!, count: bytes.count) }
-        context.pointee.extradata = extradata
-        context.pointee.extradata_size = Int32(bytes.count)
-        context.pointee.thread_count = Int32(max(1, threads))
-        context.pointee.thread_type = FF_THREAD_FRAME
-        context.pointee.pkt_timebase = AVRational(num: 1, den: 1000)
-        let result = avcodec_open2(context, codec, nil)
-        guard result >= 0 else { throw .libav(result, operation: "avcodec_open2(h264)") }
-    }
-
-    deinit {
-        var context: UnsafeMutablePointer<AVCodecContext>? = context
-        avcodec_free_context(&context)
-        var frame: UnsafeMutablePointer<AVFrame>? = received
-        av_frame_free(&frame)
     }
 
     /// Decodes one access unit (AVCC NAL units) and returns the pictures that became ready, in presentation order.
@@ -86,27 +55,8 @@ public final class H264Decoder {
             resync(keeping: &frames)
             return frames
         }
-        let size = data.readableBytes
-        guard size > 0 else { return [] }
-        let padding = Int(AV_INPUT_BUFFER_PADDING_SIZE)
-        // The packet buffer is reused across calls; libavcodec copies non-refcounted packet data it keeps.
-        if packetBytes.count < size + padding { packetBytes = [UInt8](repeating: 0, count: size + padding) }
-        let sent: Int32 = packetBytes.withUnsafeMutableBufferPointer { storage in
-            data.withUnsafeReadableBytes { source in
-                storage.baseAddress!.update(from: source.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size)
-            }
-            storage.baseAddress!.advanced(by: size).update(repeating: 0, count: padding)
-            packet.packet.pointee.data = storage.baseAddress
-            packet.packet.pointee.size = Int32(size)
-            packet.packet.pointee.pts = pts
-            packet.packet.pointee.dts = dts
-            packet.packet.pointee.flags = isKeyframe ? AV_PKT_FLAG_KEY : 0
-            defer {
-                packet.packet.pointee.data = nil
-                packet.packet.pointee.size = 0
-            }
-            return avcodec_send_packet(context, packet.packet)
-        }
+        guard data.readableBytes > 0 else { return [] }
+        let sent = decoder.send(data, pts: pts, dts: dts, isKeyframe: isKeyframe)
         if sent < 0, sent != lr_averror_eagain() {
             resync(keeping: &frames)
             return frames
@@ -118,36 +68,36 @@ public final class H264Decoder {
     /// Skips everything up to the next keyframe: the caller dropped compressed frames the following ones refer to.
     public func skipUntilKeyframe() {
         awaitingKeyframe = true
-        avcodec_flush_buffers(context)
+        decoder.reset()
     }
 
     /// Returns the pictures still held for reordering or by frame threads; the decoder can continue afterwards.
     public func flush() -> [DecodedVideoFrame] {
         var frames: [DecodedVideoFrame] = []
-        if avcodec_send_packet(context, nil) >= 0 { drain(into: &frames) }
-        avcodec_flush_buffers(context)
+        if decoder.sendEnd() { drain(into: &frames) }
+        decoder.reset()
         return frames
     }
 
     private func drain(into frames: inout [DecodedVideoFrame]) {
         while true {
-            let result = avcodec_receive_frame(context, received)
-            if result == lr_averror_eagain() || result == lr_averror_eof() { return }
-            guard result >= 0 else {
+            switch decoder.receive() {
+            case .needsInput:
+                return
+            case .failed:
                 errorCount += 1
                 awaitingKeyframe = true
-                avcodec_flush_buffers(context)
+                decoder.reset()
                 return
+            case .frame(let owned):
+                if owned.pointee.decode_error_flags != 0 || owned.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
+                    // Concealed damage: show it (better than a freeze) but count it; the next keyframe cleans it up.
+                    errorCount += 1
+                }
+                let timestamp = owned.pointee.best_effort_timestamp != lr_av_nopts_value()
+                    ? owned.pointee.best_effort_timestamp : owned.pointee.pts
+                frames.append(DecodedVideoFrame(taking: owned, pts: timestamp))
             }
-            if received.pointee.decode_error_flags != 0 || received.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 {
-                // Concealed damage: show it (better than a freeze) but count it; the next keyframe cleans it up.
-                errorCount += 1
-            }
-            guard let owned = av_frame_alloc() else { return }
-            av_frame_move_ref(owned, received)
-            let timestamp = owned.pointee.best_effort_timestamp != lr_av_nopts_value()
-                ? owned.pointee.best_effort_timestamp : owned.pointee.pts
-            frames.append(DecodedVideoFrame(taking: owned, pts: timestamp))
         }
     }
 
@@ -156,8 +106,8 @@ public final class H264Decoder {
     private func resync(keeping frames: inout [DecodedVideoFrame]) {
         errorCount += 1
         awaitingKeyframe = true
-        if avcodec_send_packet(context, nil) >= 0 { drain(into: &frames) }
-        avcodec_flush_buffers(context)
+        if decoder.sendEnd() { drain(into: &frames) }
+        decoder.reset()
     }
 
     /// True when the length prefixes tile the packet exactly; a truncated NAL unit would make libavcodec read a
