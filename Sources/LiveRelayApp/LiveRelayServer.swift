@@ -123,7 +123,6 @@ public final class LiveRelayServer: Sendable {
                 app == configuration.rtmp.application ? keys.stream(forKey: key) : nil
             },
             logger: childLogger("liverelay.rtmp"))
-        let rtmpPort = try await rtmp.start()
 
         let advertisedHost = Self.advertisedHost(configuration.http.host)
         let httpLogger = childLogger("liverelay.http")
@@ -134,7 +133,10 @@ public final class LiveRelayServer: Sendable {
         defer { for stop in stopOnExit.reversed() { stop() } }
         let packager = Packager(configuration: PackagerConfiguration(configuration.packager), logger: childLogger("liverelay.packager"))
         let packagerObservation = router.addObserver(packager)
-        defer { router.removeObserver(packagerObservation); packager.stop() }
+        stopOnExit.append {
+            self.router.removeObserver(packagerObservation)
+            packager.stop()
+        }
         StreamingRoutes(packager: packager).register(on: httpRouter)
         if configuration.transcoder.enabled {
             // VP8/Opus layers wait for a consumer (WebRTC egress); until then only the CMAF H.264 rungs are encoded.
@@ -152,9 +154,6 @@ public final class LiveRelayServer: Sendable {
                 transcoder.stop()
             }
         }
-        StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
-                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
-            .register(on: httpRouter)
         PageRoutes(directory: PageRoutes.locateDirectory(configured: configuration.http.pagesDirectory), logger: httpLogger)
             .register(on: httpRouter)
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
@@ -162,6 +161,13 @@ public final class LiveRelayServer: Sendable {
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         let eventRouter = Router(context: EventChannelRequestContext.self)
         EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)
+
+        // Listen once every observer is in place (no publisher's first frames go unseen) and nothing below can
+        // throw before the service group owns the listener.
+        let rtmpPort = try await rtmp.start()
+        StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
+                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
+            .register(on: httpRouter)
 
         let http = Application(
             router: httpRouter,
