@@ -1,28 +1,113 @@
-// Viewer page: plays the stream's HLS (native in Safari and Chromium) and shows what the server says about it.
-// WebRTC (WHEP) playback and the audience event channel join this page as those server parts ship.
+// Viewer page: plays the stream over WebRTC (WHEP from a plain RTCPeerConnection) and falls back to HLS where
+// WebRTC cannot connect; shows the current resolution and what the server says about the stream.
+// Query: ?maxLayer=360p caps the WebRTC layer, ?token=… is sent as the bearer token of a private stream,
+// ?mode=hls skips WebRTC.
 "use strict";
 
 const streamName = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+const query = new URLSearchParams(location.search);
 const player = document.getElementById("player");
 const note = document.getElementById("playback-note");
 const badge = document.getElementById("live-badge");
 const facts = document.getElementById("ingest");
+const modeLabel = document.getElementById("mode");
+const resolutionLabel = document.getElementById("resolution");
 document.getElementById("stream-name").textContent = streamName;
 document.title = `LiveRelay — ${streamName}`;
 
 const hlsURL = `/hls/${encodeURIComponent(streamName)}/master.m3u8`;
-let attached = false;
+const whepURL = `/whep/${encodeURIComponent(streamName)}` + (query.get("maxLayer") ? `?maxLayer=${encodeURIComponent(query.get("maxLayer"))}` : "");
+const token = query.get("token");
 
-function attachPlayer() {
-  if (attached) return;
+// Exposed for tests and for the curious: the live RTCPeerConnection and where the page is.
+const viewer = { pc: null, state: "idle", session: null, failures: 0 };
+window.liverelayViewer = viewer;
+
+function waitForGathering(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = () => { pc.removeEventListener("icegatheringstatechange", check); resolve(); };
+    const check = () => { if (pc.iceGatheringState === "complete") finish(); };
+    pc.addEventListener("icegatheringstatechange", check);
+    // ICE-lite server: our host candidates are enough, do not wait long for the rest.
+    setTimeout(finish, timeoutMs);
+  });
+}
+
+async function startWebRTC() {
+  if (viewer.state === "connecting" || viewer.state === "playing") return;
+  viewer.state = "connecting";
+  modeLabel.textContent = "WebRTC: connecting…";
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  viewer.pc = pc;
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  const media = new MediaStream();
+  pc.ontrack = (event) => {
+    media.addTrack(event.track);
+    if (player.srcObject !== media) player.srcObject = media;
+    player.play().catch(() => {});
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "connected") {
+      viewer.state = "playing";
+      modeLabel.textContent = "WebRTC";
+    } else if (["failed", "closed", "disconnected"].includes(pc.connectionState) && viewer.pc === pc) {
+      stopWebRTC(`WebRTC ${pc.connectionState}`);
+    }
+  };
+  try {
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc, 500);
+    const headers = { "Content-Type": "application/sdp" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(whepURL, { method: "POST", headers, body: pc.localDescription.sdp });
+    if (response.status !== 201) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.detail || `WHEP answered ${response.status}`);
+    }
+    viewer.session = new URL(response.headers.get("Location"), location.href).toString();
+    viewer.layer = response.headers.get("X-LiveRelay-Layer");
+    await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  } catch (error) {
+    stopWebRTC(String(error.message || error));
+  }
+}
+
+function stopWebRTC(reason) {
+  const pc = viewer.pc;
+  viewer.pc = null;
+  viewer.state = "idle";
+  viewer.failures += 1;
+  if (pc) pc.close();
+  if (viewer.session) fetch(viewer.session, { method: "DELETE", keepalive: true }).catch(() => {});
+  viewer.session = null;
+  modeLabel.textContent = `WebRTC unavailable (${reason})`;
+  // After repeated failures (UDP blocked, say), play HLS instead.
+  if (viewer.failures >= 3) attachHLS();
+}
+
+let hlsAttached = false;
+function attachHLS() {
+  if (hlsAttached) return;
   if (player.canPlayType("application/vnd.apple.mpegurl")) {
+    player.srcObject = null;
     player.src = hlsURL;
-    attached = true;
+    hlsAttached = true;
+    modeLabel.textContent = "HLS";
     note.textContent = "";
   } else {
     note.textContent = `This browser does not play HLS natively; open ${hlsURL} or /dash/${streamName}/manifest.mpd in a DASH/HLS player.`;
   }
 }
+
+window.addEventListener("pagehide", () => {
+  if (viewer.session) fetch(viewer.session, { method: "DELETE", keepalive: true }).catch(() => {});
+});
+
+player.addEventListener("resize", () => {
+  resolutionLabel.textContent = `${player.videoWidth}×${player.videoHeight}` + (viewer.layer && !hlsAttached ? ` (${viewer.layer})` : "");
+});
 
 function show(facts, entries) {
   facts.replaceChildren();
@@ -56,7 +141,8 @@ async function refresh() {
         ["bitrate", `${stream.ingest.bitrateKbps} kb/s`],
         ["source", stream.ingest.source],
       ]);
-      attachPlayer();
+      if (query.get("mode") === "hls") attachHLS();
+      else if (!hlsAttached) startWebRTC();
     } else {
       facts.replaceChildren();
     }

@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   postgresql
   iproute2 nftables
   wrk nginx-light
+  chromium chromium-driver
 )
 PIP_PACKAGES=(aiortc selenium mpegdash)
 

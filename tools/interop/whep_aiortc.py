@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""A WHEP viewer built on aiortc: joins a LiveRelay stream, decodes video and audio for a while, prints JSON.
+
+    whep_aiortc.py http://127.0.0.1:8080/whep/demo --seconds 10 [--token T] [--max-layer 360p]
+
+Output: {"status": 201, "videoFrames": N, "audioFrames": N, "sizes": {"1280x720": N}, "firstFrameMs": ..., ...}
+The exit code is 0 when the session was created, whatever was received: the caller judges the figures.
+"""
+import argparse
+import asyncio
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+
+def http(method, url, body=None, content_type=None, token=None):
+    request = urllib.request.Request(url, data=body, method=method)
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+async def run(args):
+    report = {"videoFrames": 0, "audioFrames": 0, "audioSamples": 0, "sizes": {}, "firstFrameMs": None,
+              "videoPts": [], "audioPts": []}
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    done = asyncio.Event()
+    tasks = []
+
+    async def consume(track):
+        while not done.is_set():
+            try:
+                frame = await asyncio.wait_for(track.recv(), timeout=1.0)
+            except asyncio.TimeoutError:
+                continue
+            except Exception:
+                return
+            if track.kind == "video":
+                report["videoFrames"] += 1
+                size = f"{frame.width}x{frame.height}"
+                report["sizes"][size] = report["sizes"].get(size, 0) + 1
+                if report["firstFrameMs"] is None:
+                    report["firstFrameMs"] = round((time.monotonic() - started) * 1000, 1)
+            else:
+                report["audioFrames"] += 1
+                report["audioSamples"] += frame.samples
+
+    @pc.on("track")
+    def on_track(track):
+        tasks.append(asyncio.ensure_future(consume(track)))
+
+    await pc.setLocalDescription(await pc.createOffer())
+    started = time.monotonic()
+    url = args.url + (f"?maxLayer={args.max_layer}" if args.max_layer else "")
+    status, headers, body = http("POST", url, pc.localDescription.sdp.encode(), "application/sdp", args.token)
+    report["status"] = status
+    report["postMs"] = round((time.monotonic() - started) * 1000, 1)
+    if status != 201:
+        report["error"] = body
+        await pc.close()
+        print(json.dumps(report))
+        return
+    location = headers.get("Location") or headers.get("location")
+    report["location"] = location
+    report["layer"] = headers.get("X-LiveRelay-Layer") or headers.get("x-liverelay-layer")
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+    await asyncio.sleep(args.seconds)
+    report["connectionState"] = pc.connectionState
+    done.set()
+    if not args.keep:
+        base = args.url.split("/whep/")[0]
+        report["deleteStatus"] = http("DELETE", base + location, token=args.token)[0]
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await pc.close()
+    del report["videoPts"], report["audioPts"]
+    print(json.dumps(report))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--token")
+    parser.add_argument("--max-layer")
+    parser.add_argument("--keep", action="store_true", help="leave without DELETE (consent expiry ends the session)")
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Headless Chromium on LiveRelay's viewer page: loads /watch/{stream}, samples the page's RTCPeerConnection
+getStats() once a second, prints JSON.
+
+    whep_chromium.py http://127.0.0.1:8080/watch/demo --seconds 15
+
+Output: {"samples": [{"t": s, "framesDecoded": N, "frameWidth": W, "frameHeight": H, "freezeCount": N,
+         "audioPackets": N, "packetsLost": N}, ...], "srtpCipher": "...", "dtlsCipher": "...", "page": {...}}
+"""
+import argparse
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+STATS_SCRIPT = """
+const done = arguments[arguments.length - 1];
+const viewer = window.liverelayViewer;
+if (!viewer || !viewer.pc) { done({ready: false, state: viewer ? viewer.state : "no viewer"}); return; }
+viewer.pc.getStats().then((report) => {
+  const out = {ready: true, state: viewer.state, connectionState: viewer.pc.connectionState,
+               resolutionText: (document.getElementById("resolution") || {}).textContent || ""};
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      out.framesDecoded = s.framesDecoded; out.frameWidth = s.frameWidth; out.frameHeight = s.frameHeight;
+      out.freezeCount = s.freezeCount; out.videoPacketsLost = s.packetsLost; out.videoPackets = s.packetsReceived;
+      out.nackCount = s.nackCount; out.pliCount = s.pliCount; out.jitterBufferDelay = s.jitterBufferDelay;
+      out.jitterBufferEmittedCount = s.jitterBufferEmittedCount;
+    }
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      out.audioPackets = s.packetsReceived; out.audioPacketsLost = s.packetsLost;
+      out.audioSamples = s.totalSamplesReceived;
+    }
+    if (s.type === "transport") {
+      out.srtpCipher = s.srtpCipher; out.dtlsCipher = s.dtlsCipher; out.tlsVersion = s.tlsVersion;
+      out.dtlsState = s.dtlsState;
+    }
+  });
+  done(out);
+}).catch((e) => done({ready: false, error: String(e)}));
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--seconds", type=float, default=15)
+    args = parser.parse_args()
+
+    options = Options()
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
+                 "--mute-audio", "--no-first-run", "--disable-features=WebRtcHideLocalIpsWithMdns"]:
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_script_timeout(10)
+    result = {"samples": []}
+    try:
+        started = time.monotonic()
+        driver.get(args.url)
+        deadline = started + args.seconds
+        while time.monotonic() < deadline:
+            sample = driver.execute_async_script(STATS_SCRIPT)
+            sample["t"] = round(time.monotonic() - started, 2)
+            result["samples"].append(sample)
+            time.sleep(1)
+        last = next((s for s in reversed(result["samples"]) if s.get("ready")), {})
+        result["srtpCipher"] = last.get("srtpCipher")
+        result["dtlsCipher"] = last.get("dtlsCipher")
+        result["console"] = [entry.get("message") for entry in driver.get_log("browser")][-20:] if hasattr(driver, "get_log") else []
+    except Exception as error:  # the caller judges; report what happened
+        result["error"] = repr(error)
+    finally:
+        driver.quit()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
