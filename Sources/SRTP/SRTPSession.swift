@@ -1,0 +1,131 @@
+internal import CSRTP
+import NIOCore
+
+/// One direction of one SRTP key: the server holds an outbound session with its DTLS-SRTP half and an
+/// inbound session with the viewer's half.
+///
+/// A session is confined to one event loop (libsrtp2 keeps per-stream replay state without locks).
+/// Every packet operation works in place on the caller's `ByteBuffer`, so a sender that reuses one
+/// buffer with `SRTPSession.maximumTrailerLength` bytes of spare capacity allocates nothing per packet.
+public final class SRTPSession {
+    public enum Direction: Sendable, Hashable {
+        /// Packets we protect; any SSRC we send is accepted (`ssrc_any_outbound`).
+        case outbound
+        /// Packets we unprotect; streams are created on first sight of an SSRC (`ssrc_any_inbound`).
+        case inbound
+    }
+
+    /// Bytes `protect` may append after an RTP packet; SRTCP adds 4 more for the E-flag and index.
+    public static let maximumTrailerLength = Int(lr_srtp_max_trailer_len())
+    public static let maximumRTCPTrailerLength = maximumTrailerLength + 4
+
+    /// Large enough for any UDP payload; libsrtp2 takes lengths as `int`.
+    static let maximumPacketLength = 65_535
+    static let rtpHeaderLength = 12
+    static let rtcpHeaderLength = 8
+
+    public let profile: SRTPProfile
+    public let direction: Direction
+    private let session: srtp_t
+
+    /// Replay window of 1024 packets: at 1.5 Mb/s a viewer sees ~150 packets/s, so reordering of several
+    /// seconds stays inside the window. Repeated transmission is allowed because NACK answers resend the
+    /// same protected packet index.
+    public init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction) throws(SRTPError) {
+        guard SRTPLibrary.initialize() else { throw .libraryUnavailable }
+        guard key.count == profile.keyLength else {
+            throw .invalidKeyLength(expected: profile.keyLength, actual: key.count)
+        }
+        guard salt.count == profile.saltLength else {
+            throw .invalidKeyLength(expected: profile.saltLength, actual: salt.count)
+        }
+        self.profile = profile
+        self.direction = direction
+
+        var policy = srtp_policy_t()
+        switch profile {
+        case .aeadAES128GCM:
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp)
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp)
+        case .aes128CMHMACSHA1_80:
+            srtp_crypto_policy_set_rtp_default(&policy.rtp)
+            srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        }
+        switch direction {
+        case .outbound: policy.ssrc.type = ssrc_any_outbound
+        case .inbound: policy.ssrc.type = ssrc_any_inbound
+        }
+        policy.window_size = 1024
+        policy.allow_repeat_tx = 1
+        policy.next = nil
+
+        // libsrtp2 copies the master key while expanding it, so the buffer only has to outlive srtp_create.
+        var master = key + salt
+        var created: srtp_t?
+        let status = master.withUnsafeMutableBufferPointer { bytes in
+            policy.key = bytes.baseAddress
+            return srtp_create(&created, &policy)
+        }
+        // Do not leave key bytes in a heap block that is about to be freed.
+        for index in master.indices { master[index] = 0 }
+        guard status == srtp_err_status_ok, let created else { throw SRTPError(status: status) }
+        self.session = created
+    }
+
+    deinit {
+        srtp_dealloc(session)
+    }
+
+    /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.
+    public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
+        try transform(&packet, minimumLength: Self.rtpHeaderLength, trailer: Self.maximumTrailerLength) {
+            srtp_protect($0, $1, $2)
+        }
+    }
+
+    /// Turns the readable bytes (one compound RTCP packet) into SRTCP in place.
+    public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: Self.maximumRTCPTrailerLength) {
+            srtp_protect_rtcp($0, $1, $2)
+        }
+    }
+
+    /// Verifies and decrypts the readable bytes (one SRTP packet) in place, shrinking the writer index.
+    /// On failure the buffer's contents are unspecified and the packet must be dropped.
+    public func unprotect(_ packet: inout ByteBuffer) throws(SRTPError) {
+        try transform(&packet, minimumLength: Self.rtpHeaderLength, trailer: 0) {
+            srtp_unprotect($0, $1, $2)
+        }
+    }
+
+    /// Verifies and decrypts the readable bytes (one SRTCP packet) in place; viewers' receiver reports,
+    /// NACKs and PLIs arrive this way.
+    public func unprotectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: 0) {
+            srtp_unprotect_rtcp($0, $1, $2)
+        }
+    }
+
+    private func transform(
+        _ packet: inout ByteBuffer,
+        minimumLength: Int,
+        trailer: Int,
+        _ operation: (srtp_t, UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> srtp_err_status_t
+    ) throws(SRTPError) {
+        let length = packet.readableBytes
+        guard length >= minimumLength else { throw .packetTooShort(length: length) }
+        guard length <= Self.maximumPacketLength else { throw .packetTooLong(length: length) }
+        if packet.writableBytes < trailer {
+            packet.reserveCapacity(minimumWritableBytes: trailer)
+        }
+        let start = packet.readerIndex
+        var newLength = Int32(length)
+        let session = self.session
+        let status = packet.withVeryUnsafeMutableBytes { storage in
+            // Capacity covers start + length + trailer, checked above; libsrtp2 writes at most `trailer` past it.
+            operation(session, storage.baseAddress! + start, &newLength)
+        }
+        guard status == srtp_err_status_ok else { throw SRTPError(status: status) }
+        packet.moveWriterIndex(to: start + Int(newLength))
+    }
+}
