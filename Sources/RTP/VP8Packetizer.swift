@@ -1,0 +1,83 @@
+import NIOCore
+
+/// Splits VP8 frames into RTP packets (RFC 7741) written one at a time into a buffer the caller
+/// owns, so sending a frame allocates nothing per packet.
+///
+/// Each packet is: RTP header (with the stream's header extensions), the 4-byte payload
+/// descriptor (X=1, I=1, M=1: a 15-bit PictureID that lets receivers spot whole lost frames),
+/// then a fragment of the frame. S is set on the first packet of the frame and the RTP marker on
+/// the last. Packets are at most `maximumPacketSize - reservedTrailerLength` bytes, leaving room
+/// for the SRTP authentication tag added afterwards.
+public struct VP8Packetizer: Sendable {
+    public var header: RTPHeaderTemplate
+    /// Path MTU budget for the whole UDP payload once SRTP is applied.
+    public var maximumPacketSize: Int
+    /// Bytes kept free at the end of each packet (10 for AES_CM_128_HMAC_SHA1_80, 16 for AEAD GCM).
+    public var reservedTrailerLength: Int
+    /// The sequence number of the next packet; wraps at 65535.
+    public var sequenceNumber: UInt16
+    /// The PictureID of the next frame; wraps at 2^15.
+    public var pictureID: UInt16 {
+        didSet { pictureID &= 0x7FFF }
+    }
+    /// PictureID of the last frame the caller said was a key frame (the descriptor itself has no key-frame flag;
+    /// VP8 signals that in the frame's own payload header).
+    public private(set) var lastKeyframePictureID: UInt16?
+
+    public init(payloadType: UInt8, ssrc: UInt32, extensions: RTPHeaderExtensionLayout = .none,
+                maximumPacketSize: Int = 1200, reservedTrailerLength: Int = 16,
+                sequenceNumber: UInt16 = .random(in: 0...UInt16.max), pictureID: UInt16 = .random(in: 0...0x7FFF)) {
+        self.header = RTPHeaderTemplate(payloadType: payloadType, ssrc: ssrc, extensions: extensions)
+        self.maximumPacketSize = maximumPacketSize
+        self.reservedTrailerLength = reservedTrailerLength
+        self.sequenceNumber = sequenceNumber
+        self.pictureID = pictureID & 0x7FFF
+    }
+
+    /// Frame bytes carried per packet.
+    public var maximumFragmentLength: Int {
+        maximumPacketSize - reservedTrailerLength - header.headerLength - VP8PayloadDescriptor.sentLength
+    }
+
+    /// Packets `packetize` will emit for a frame of that many bytes.
+    public func packetCount(frameLength: Int) -> Int {
+        frameLength == 0 ? 0 : (frameLength + maximumFragmentLength - 1) / maximumFragmentLength
+    }
+
+    /// Writes each packet of `frame` (its readable bytes) into `buffer` and hands it to `emit`.
+    ///
+    /// `buffer` is cleared before every packet, so `emit` must be done with the bytes when it
+    /// returns (copy them, protect them into another buffer, or write them out); keeping a
+    /// reference to the buffer is allowed but makes the next packet reallocate. An empty frame
+    /// emits nothing and does not use up a PictureID. `absSendTime` (24 bits) is written into
+    /// every packet when the layout has that extension.
+    ///
+    /// - Returns: the number of packets emitted.
+    @discardableResult
+    public mutating func packetize(frame: ByteBuffer, timestamp: UInt32, isKeyframe: Bool, absSendTime: UInt32 = 0,
+                                   into buffer: inout ByteBuffer, emit: (inout ByteBuffer) -> Void) -> Int {
+        let fragmentLength = maximumFragmentLength
+        precondition(fragmentLength > 0, "maximumPacketSize \(maximumPacketSize) leaves no room for VP8 data")
+        let total = frame.readableBytes
+        guard total > 0 else { return 0 }
+        if isKeyframe { lastKeyframePictureID = pictureID }
+        let capacity = maximumPacketSize
+        var offset = 0
+        var count = 0
+        while offset < total {
+            let length = min(fragmentLength, total - offset)
+            let last = offset + length == total
+            buffer.clear(minimumCapacity: capacity)
+            header.write(into: &buffer, marker: last, sequenceNumber: sequenceNumber, timestamp: timestamp,
+                         absSendTime: absSendTime)
+            VP8PayloadDescriptor.writeSentForm(into: &buffer, start: offset == 0, pictureID: pictureID)
+            buffer.writeImmutableBuffer(frame.getSlice(at: frame.readerIndex + offset, length: length)!)
+            emit(&buffer)
+            sequenceNumber &+= 1
+            offset += length
+            count += 1
+        }
+        pictureID = (pictureID + 1) & 0x7FFF
+        return count
+    }
+}
