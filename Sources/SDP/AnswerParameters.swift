@@ -1,15 +1,3 @@
-/// A local address the viewer may send its ICE checks to.
-public struct ICECandidate: Equatable, Hashable, Sendable {
-    /// An IPv4 or IPv6 literal (no zone, no hostname: the answer is read by the viewer, not by us).
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-}
-
 /// LiveRelay's side of the session: its ICE credentials, certificate and outgoing streams.
 public struct AnswerParameters: Equatable, Hashable, Sendable {
     public var iceUfrag: String

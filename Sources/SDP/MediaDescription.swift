@@ -55,7 +55,8 @@ public struct MediaDescription: Equatable, Hashable, Sendable {
                   formats: fields[3...].map(String.init))
     }
 
-    var mediaLine: String {
+    /// The value of the `m=` line as it is written.
+    public var mediaLine: String {
         let port = portCount.map { "\(self.port)/\($0)" } ?? "\(self.port)"
         return ([media, port, proto] + formats).joined(separator: " ")
     }

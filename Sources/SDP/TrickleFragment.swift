@@ -18,6 +18,13 @@ public struct TrickleFragment: Equatable, Hashable, Sendable {
     public var candidates: [Candidate]
     public var endOfCandidates: Bool
 
+    public init(iceUfrag: String?, icePwd: String?, candidates: [Candidate], endOfCandidates: Bool) {
+        self.iceUfrag = iceUfrag
+        self.icePwd = icePwd
+        self.candidates = candidates
+        self.endOfCandidates = endOfCandidates
+    }
+
     /// Whether the fragment carries credentials other than the session's, which signals an ICE restart.
     public func isICERestart(currentUfrag: String, currentPwd: String) -> Bool {
         (iceUfrag != nil && iceUfrag != currentUfrag) || (icePwd != nil && icePwd != currentPwd)
