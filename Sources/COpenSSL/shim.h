@@ -4,10 +4,33 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/rand.h>
 #include <openssl/opensslv.h>
 
 // DTLSv1_get_timeout / DTLSv1_handle_timeout / DTLS_set_link_mtu are macros over SSL_ctrl.
 static inline long lr_dtls_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }
 static inline long lr_dtls_handle_timeout(SSL *ssl) { return DTLSv1_handle_timeout(ssl); }
 static inline long lr_dtls_set_link_mtu(SSL *ssl, long mtu) { return DTLS_set_link_mtu(ssl, mtu); }
+
+// SSL_set_mtu, SSL_CTX_set_min_proto_version, SSL_CTX_set1_groups_list and BIO_set_mem_eof_return are macros
+// over SSL_ctrl / SSL_CTX_ctrl / BIO_ctrl.
+static inline long lr_ssl_set_mtu(SSL *ssl, long mtu) { return SSL_set_mtu(ssl, mtu); }
+static inline int lr_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline int lr_ssl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list) {
+    return (int)SSL_CTX_set1_groups_list(ctx, list);
+}
+static inline long lr_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
+
+// SSL_OP_* are built with a cast macro (SSL_OP_BIT) that Swift does not import.
+static inline uint64_t lr_ssl_op_no_query_mtu(void) { return SSL_OP_NO_QUERY_MTU; }
+static inline uint64_t lr_ssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }
+static inline uint64_t lr_ssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
+
+// MBSTRING_ASC is an expression macro; X509 name entries are added with it.
+static inline int lr_mbstring_asc(void) { return MBSTRING_ASC; }
+
+// EVP_PKEY_Q_keygen is variadic (the curve name is a vararg for "EC").
+static inline EVP_PKEY *lr_evp_pkey_generate_p256(void) { return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"); }
 #endif
