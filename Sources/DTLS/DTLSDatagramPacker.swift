@@ -1,11 +1,11 @@
 import NIOCore
 
-/// Rebuilds datagrams from what OpenSSL wrote into a memory BIO.
+/// Cuts bytes from the outgoing memory BIO into datagrams of at most `mtu` bytes.
 ///
-/// A memory BIO concatenates writes, losing the datagram boundaries OpenSSL chose (`BIO_s_dgram_mem`
-/// only arrived in OpenSSL 3.2). Every DTLS record carries its own length (RFC 6347 §4.1: type, version,
-/// epoch, sequence number, then a 16-bit length), so the records can be cut apart again and packed back
-/// into datagrams no larger than the MTU. OpenSSL already sizes each record to fit the MTU.
+/// `DTLSConnection` already keeps one datagram per OpenSSL write; this is the guard for a write that is
+/// larger than the MTU or was not seen by the write callback. Every DTLS record carries its own length
+/// (RFC 6347 §4.1: type, version, epoch, sequence number, then a 16-bit length), so records can be cut
+/// apart and packed back into datagrams; OpenSSL already sizes each record to fit the MTU.
 enum DTLSDatagramPacker {
     static let recordHeaderLength = 13
 
