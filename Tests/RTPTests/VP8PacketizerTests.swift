@@ -164,7 +164,7 @@ final class VP8PacketizerTests: XCTestCase {
     }
 
     func testDescriptorTruncations() {
-        let full: [UInt8] = [0x90, 0xE0, 0x81, 0x02, 0x03]
+        let full: [UInt8] = [0x90, 0xC0, 0x81, 0x02, 0x03] // I and L, 15-bit PictureID
         let expectedNeeds = [1, 2, 3, 4, 5]
         for length in 0..<full.count {
             XCTAssertThrowsError(try VP8PayloadDescriptor.parse(ByteBuffer(bytes: full[0..<length]))) { error in
