@@ -96,6 +96,22 @@ public struct Configuration: Sendable, Codable, Equatable {
         public init() {}
     }
 
+    /// WebRTC egress (WHEP + one UDP port for every viewer).
+    public struct WebRTC: Sendable, Codable, Equatable {
+        public var enabled = true
+        public var host = "0.0.0.0"
+        public var port = 10000
+        /// Host candidates announced to viewers; empty: every local interface address. Set the public
+        /// addresses behind NAT or in a cloud.
+        public var publicAddresses: [String] = []
+        /// A viewer is dropped after this long without a consent check (RFC 7675).
+        public var consentTimeoutSeconds = 30.0
+        /// Viewers stay this long after the publisher stops, for a publisher that reconnects.
+        public var offlineGraceSeconds = 10.0
+        public var maximumViewers = 5000
+        public init() {}
+    }
+
     public var http = HTTP()
     public var rtmp = RTMP()
     public var database = Storage()
@@ -105,6 +121,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var audience = Audience()
     public var packager = Packaging()
     public var transcoder = Transcoding()
+    public var webrtc = WebRTC()
     public var dataDirectory = "./data"
 
     public init() {}
@@ -183,6 +200,10 @@ extension Configuration {
         string("LIVERELAY_PUBLIC_URL") { http.publicURL = $0 }
         string("LIVERELAY_RTMP_HOST") { rtmp.host = $0 }
         try int("LIVERELAY_RTMP_PORT") { rtmp.port = $0 }
+        try int("LIVERELAY_WEBRTC_PORT") { webrtc.port = $0 }
+        if let value = environment["LIVERELAY_WEBRTC_PUBLIC_ADDRESSES"], !value.isEmpty {
+            webrtc.publicAddresses = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
         string("LIVERELAY_DATABASE_URL") { database.url = $0 }
         string("LIVERELAY_ADMIN_TOKEN") { admin.token = $0 }
         string("LIVERELAY_AUDIENCE_TOKEN_KEY") { audience.tokenKey = $0 }
@@ -201,6 +222,10 @@ extension Configuration {
         }
         try port("http.port", http.port)
         try port("rtmp.port", rtmp.port)
+        try port("webrtc.port", webrtc.port)
+        guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1 else {
+            throw ConfigurationError.badValue(name: "webrtc", value: "timeouts must be positive and maximumViewers at least 1")
+        }
         guard Logger.Level(rawValue: log.level) != nil else { throw ConfigurationError.badValue(name: "log.level", value: log.level) }
         guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }
         guard rtmp.maximumChunkSize >= 128 else { throw ConfigurationError.badValue(name: "rtmp.maximumChunkSize", value: "\(rtmp.maximumChunkSize)") }

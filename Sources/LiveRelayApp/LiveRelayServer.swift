@@ -15,11 +15,14 @@ import ServiceLifecycle
 import Storage
 import Transcode
 import Transcoder
+import WebRTCTransport
 
 /// Where a running server can be reached; ports are the bound ones (configuration may ask for port 0).
 public struct ServerEndpoints: Sendable {
     public var httpPort: Int
     public var rtmpPort: Int
+    /// The WebRTC media (UDP) port; nil when WebRTC egress is off.
+    public var webrtcPort: Int?
     public var adminToken: String
 }
 
@@ -138,19 +141,35 @@ public final class LiveRelayServer: Sendable {
             packager.stop()
         }
         StreamingRoutes(packager: packager).register(on: httpRouter)
+        // The transcoder is made before WebRTC egress (egress asks it for keyframes) and observes the router last.
+        var transcoder: LiveTranscoder?
         if configuration.transcoder.enabled {
-            // VP8/Opus layers wait for a consumer (WebRTC egress); until then only the CMAF H.264 rungs are encoded.
             let settings = TranscoderSettings(
                 ladder: configuration.transcoder.ladder.map {
                     Rung(name: $0.name, width: $0.width, height: $0.height, fps: $0.fps, videoKbps: $0.videoKbps)
                 },
-                webRTCEnabled: false, cmafEnabled: true)
-            let transcoder = LiveTranscoder(settings: settings, logger: childLogger("liverelay.transcoder"))
+                webRTCEnabled: configuration.webrtc.enabled, cmafEnabled: true)
+            transcoder = LiveTranscoder(settings: settings, logger: childLogger("liverelay.transcoder"))
+        }
+        var egress: WebRTCEgress?
+        var webrtcPort: Int?
+        if configuration.webrtc.enabled {
+            let made = try WebRTCEgress(settings: WebRTCSettings(configuration.webrtc), logger: childLogger("liverelay.webrtc"),
+                                        requestKeyframe: { [weak transcoder] stream, rung in
+                                            transcoder?.requestKeyframe(stream: stream, rung: rung) ?? false
+                                        })
+            webrtcPort = try await made.start()
+            stopOnExit.append { Task { await made.stop() } }
+            egress = made
+        }
+        if let transcoder {
             let feed = transcoder.addObserver(TranscodedRenditionFeed(packager: packager))
+            let egressObservation = egress.map { transcoder.addObserver($0) }
             let transcoderObservation = router.addObserver(transcoder)
             stopOnExit.append {
                 self.router.removeObserver(transcoderObservation)
                 transcoder.removeObserver(feed)
+                if let egressObservation { transcoder.removeObserver(egressObservation) }
                 transcoder.stop()
             }
         }
@@ -159,12 +178,16 @@ public final class LiveRelayServer: Sendable {
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
         audience.connect(metadataSink: PackagerTimedMetadataSink(packager: packager))
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
+        if let egress {
+            WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token)).register(on: httpRouter)
+        }
         let eventRouter = Router(context: EventChannelRequestContext.self)
         EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)
 
         // Listen once every observer is in place (no publisher's first frames go unseen) and nothing below can
         // throw before the service group owns the listener.
         let rtmpPort = try await rtmp.start()
+        let boundWebRTCPort = webrtcPort
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
                    rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
             .register(on: httpRouter)
@@ -176,7 +199,7 @@ public final class LiveRelayServer: Sendable {
             onServerRunning: { [weak self] channel in
                 guard let self else { return }
                 let port = channel.localAddress?.port ?? configuration.http.port
-                self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, adminToken: admin.token))
+                self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, webrtcPort: boundWebRTCPort, adminToken: admin.token))
             },
             logger: httpLogger)
 
@@ -194,9 +217,11 @@ public final class LiveRelayServer: Sendable {
             try await group.run()
         } catch {
             await rtmp.stop()
+            await egress?.stop()
             throw error
         }
         await rtmp.stop()
+        await egress?.stop()
     }
 
     private func started(_ endpoints: ServerEndpoints) {
@@ -237,6 +262,15 @@ public final class LiveRelayServer: Sendable {
 
     static func advertisedHost(_ bindHost: String) -> String {
         bindHost == "0.0.0.0" || bindHost == "::" ? "localhost" : bindHost
+    }
+}
+
+extension WebRTCSettings {
+    init(_ settings: Configuration.WebRTC) {
+        self.init(bindHost: settings.host, port: settings.port, publicAddresses: settings.publicAddresses,
+                  consentTimeout: .milliseconds(Int64(settings.consentTimeoutSeconds * 1000)),
+                  offlineGrace: .milliseconds(Int64(settings.offlineGraceSeconds * 1000)),
+                  maximumViewers: settings.maximumViewers)
     }
 }
 

@@ -27,6 +27,8 @@ final class TestServer: Sendable {
         configuration.admin.token = adminToken
         // The ladder costs a core per publisher; tests that check the rungs turn it on.
         configuration.transcoder.enabled = false
+        // An ephemeral media port: a developer's server may hold 10000.
+        configuration.webrtc.port = 0
         return configuration
     }
 

@@ -49,12 +49,18 @@ async def run(args):
                 return
             if track.kind == "video":
                 report["videoFrames"] += 1
+                now = time.monotonic()
+                report["videoFirstAt"] = report.get("videoFirstAt") or now
+                report["videoLastAt"] = now
                 size = f"{frame.width}x{frame.height}"
                 report["sizes"][size] = report["sizes"].get(size, 0) + 1
                 if report["firstFrameMs"] is None:
                     report["firstFrameMs"] = round((time.monotonic() - started) * 1000, 1)
             else:
                 report["audioFrames"] += 1
+                now = time.monotonic()
+                report["audioFirstAt"] = report.get("audioFirstAt") or now
+                report["audioLastAt"] = now
                 report["audioSamples"] += frame.samples
 
     @pc.on("track")
@@ -85,6 +91,9 @@ async def run(args):
     await asyncio.gather(*tasks, return_exceptions=True)
     await pc.close()
     del report["videoPts"], report["audioPts"]
+    for kind in ("video", "audio"):
+        first, last = report.pop(f"{kind}FirstAt", None), report.pop(f"{kind}LastAt", None)
+        report[f"{kind}SpanSeconds"] = round(last - first, 3) if first else 0
     print(json.dumps(report))
 
 

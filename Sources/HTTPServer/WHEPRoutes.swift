@@ -1,0 +1,175 @@
+import Audience
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Storage
+import WebRTCTransport
+
+/// WHEP (draft-ietf-wish-whep): `POST /whep/{stream}` with an SDP offer creates a viewer session and answers
+/// `201 Created` with the SDP answer and the session's `Location`; `PATCH` on that resource takes trickled ICE
+/// candidates; `DELETE` ends it. CORS is open so a page on another origin can play (it reads `Location`).
+///
+/// An offline stream is answered `409 Conflict` with `Retry-After`: the viewer page retries; it does not hold the
+/// request open until the publisher comes.
+public struct WHEPRoutes: Sendable {
+    let egress: WebRTCEgress
+    let authorization: AudienceAuthorization
+    let admin: AdminAuthorization
+    /// Largest SDP offer or trickle fragment read (browsers' offers are 3–8 KiB).
+    static let maximumBodySize = 32 * 1024
+
+    public init(egress: WebRTCEgress, audience: AudienceService, store: StreamStore, admin: AdminAuthorization) {
+        self.egress = egress
+        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
+        self.admin = admin
+    }
+
+    struct SessionSummary: Encodable {
+        var id: String
+        var stream: String
+        var layer: String
+        var state: String
+        var remoteAddress: String?
+        var videoPackets: UInt32
+        var audioPackets: UInt32
+        var videoFrames: UInt32
+        var audioFrames: UInt32
+        var fractionLost: UInt8
+        var rembBitrate: UInt64?
+    }
+
+    /// The rung the viewer is served, for pages and tests (the answer itself cannot say it).
+    static let layerHeader = HTTPField.Name("X-LiveRelay-Layer")!
+    static let acceptPatchHeader = HTTPField.Name("Accept-Patch")!
+
+    static let corsHeaders: HTTPFields = [
+        .accessControlAllowOrigin: "*",
+        .accessControlAllowMethods: "POST, PATCH, DELETE, OPTIONS",
+        .accessControlAllowHeaders: "Authorization, Content-Type, If-Match",
+        .accessControlExposeHeaders: "Location, ETag, Link, Retry-After, X-LiveRelay-Layer",
+        .accessControlMaxAge: "86400",
+    ]
+
+    public func register(on router: Router<LiveRelayRequestContext>) {
+        // Operators (admin token): every WebRTC viewer session on this node.
+        router.get("api/webrtc/sessions") { request, _ in
+            guard admin.isAdmin(request) else { throw APIError.unauthorized }
+            let sessions = await egress.sessionSummaries().map {
+                SessionSummary(id: $0.id, stream: $0.stream, layer: $0.layer, state: $0.state, remoteAddress: $0.remoteAddress,
+                               videoPackets: $0.videoPackets, audioPackets: $0.audioPackets, videoFrames: $0.videoFrames,
+                               audioFrames: $0.audioFrames, fractionLost: $0.fractionLost, rembBitrate: $0.rembBitrate)
+            }
+            let data = try JSONEncoder().encode(sessions)
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.on("whep/:stream", method: .options) { _, _ in
+            var headers = Self.corsHeaders
+            headers[.accept] = "application/sdp"
+            headers[.allow] = "POST, OPTIONS"
+            return Response(status: .noContent, headers: headers)
+        }
+        router.on("whep/:stream/:session", method: .options) { _, _ in
+            var headers = Self.corsHeaders
+            headers[.allow] = "PATCH, DELETE, OPTIONS"
+            headers[Self.acceptPatchHeader] = "application/trickle-ice-sdpfrag"
+            return Response(status: .noContent, headers: headers)
+        }
+        router.post("whep/:stream") { request, context in
+            try await Self.withCORS { try await create(request, context) }
+        }
+        router.patch("whep/:stream/:session") { request, context in
+            try await Self.withCORS { try await patch(request, context) }
+        }
+        router.delete("whep/:stream/:session") { _, context in
+            try await Self.withCORS {
+                let id = context.parameters.get("session") ?? ""
+                guard await egress.deleteSession(id: id) else { throw Self.apiError(.sessionNotFound) }
+                return Response(status: .ok, headers: Self.corsHeaders)
+            }
+        }
+    }
+
+    private func create(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
+        let name = context.parameters.get("stream") ?? ""
+        let record = try await authorization.stream(name)
+        if record.isPrivate {
+            // A private stream needs a viewer (or moderator) token of this stream, or the admin token.
+            guard try await authorization.claims(request, stream: name) != nil else {
+                throw APIError(.unauthorized, "unauthorized", "stream '\(name)' is private: a viewer token is required (Authorization: Bearer <token>)",
+                               headers: [.wwwAuthenticate: "Bearer"])
+            }
+        }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/sdp") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "the body must be an SDP offer (Content-Type: application/sdp)")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maximumBodySize)
+        guard let offer = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw APIError.badRequest("the SDP offer is not UTF-8 text")
+        }
+        let maxLayer: String? = request.uri.queryParameters.get("maxLayer").map { String($0) }
+        let outcome = await Self.result { () async throws(WHEPError) -> WHEPSessionCreated in
+            try await egress.createSession(stream: name, offer: offer, maxLayer: maxLayer)
+        }
+        let created = try outcome.mapError(Self.apiError).get()
+        var headers = Self.corsHeaders
+        headers[.contentType] = "application/sdp"
+        headers[.location] = "/whep/\(name)/\(created.id)"
+        headers[.eTag] = created.etag
+        headers[.cacheControl] = "no-store"
+        headers[Self.layerHeader] = created.layer
+        return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: created.answer)))
+    }
+
+    private func patch(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
+        let id = context.parameters.get("session") ?? ""
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/trickle-ice-sdpfrag") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "the body must be application/trickle-ice-sdpfrag")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maximumBodySize)
+        guard let fragment = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw APIError.badRequest("the fragment is not UTF-8 text")
+        }
+        let ifMatch = request.headers[.ifMatch]
+        let outcome = await Self.result { () async throws(WHEPError) in
+            try await egress.trickle(id: id, fragment: fragment, ifMatch: ifMatch)
+        }
+        try outcome.mapError(Self.apiError).get()
+        return Response(status: .noContent, headers: Self.corsHeaders)
+    }
+
+    private static func result<T>(_ body: () async throws(WHEPError) -> T) async -> Result<T, WHEPError> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Errors keep the CORS headers, or a cross-origin page could not read why it was refused.
+    private static func withCORS(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch var error as APIError {
+            for field in corsHeaders { error.headers[field.name] = field.value }
+            throw error
+        }
+    }
+
+    static func apiError(_ error: WHEPError) -> APIError {
+        switch error {
+        case .badOffer: return APIError(.badRequest, "bad_offer", error.detail)
+        case .unsupportedOffer: return APIError(.notAcceptable, "unsupported_offer", error.detail)
+        case .streamOffline: return APIError(.conflict, "stream_offline", error.detail, headers: [.retryAfter: "1"])
+        case .unknownLayer: return APIError(.badRequest, "unknown_layer", error.detail)
+        case .capacity: return APIError(.serviceUnavailable, "capacity", error.detail, headers: [.retryAfter: "5"])
+        case .sessionNotFound: return APIError(.notFound, "session_not_found", error.detail)
+        case .iceRestartUnsupported: return APIError(.unprocessableContent, "ice_restart_unsupported", error.detail)
+        case .notRunning: return APIError(.serviceUnavailable, "webrtc_unavailable", error.detail)
+        }
+    }
+}

@@ -1,0 +1,571 @@
+import DTLS
+import Logging
+import MediaCore
+import Metrics
+import NIOCore
+import RTP
+import SDP
+import SRTP
+import STUN
+import Transcoder
+
+/// Everything of the WebRTC egress that lives on its event loop: the viewer sessions and their indexes, each
+/// stream's layers and clock, and the media socket. Nothing here locks; `WebRTCEgress` hops onto the loop.
+final class EgressCore {
+    let loop: any EventLoop
+    let settings: WebRTCSettings
+    let certificate: DTLSCertificate
+    /// One OpenSSL context for every viewer's DTLS connection.
+    let dtlsContext: DTLSContext
+    let metrics = WebRTCMetrics()
+    let logger: Logger
+    let requestKeyframe: @Sendable (_ stream: String, _ rung: String) -> Bool
+
+    var channel: (any Channel)?
+    var candidates: [ICECandidate] = []
+
+    private(set) var sessions: [String: ViewerSession] = [:]
+    private var byUfrag: [String: ViewerSession] = [:]
+    private var byAddress: [SocketAddress: ViewerSession] = [:]
+    private var streams: [String: StreamMedia] = [:]
+    /// Reused for every RTP packet the packetizers write; each packet sent is copied out of it once.
+    private var scratch: ByteBuffer
+
+    struct StreamMedia {
+        var live = false
+        var layers: [TranscoderLayout.Layer] = []
+        var clock = MediaClock()
+        var endedAt: NIODeadline?
+    }
+
+    init(loop: any EventLoop, settings: WebRTCSettings, certificate: DTLSCertificate, logger: Logger,
+         requestKeyframe: @escaping @Sendable (String, String) -> Bool) throws {
+        self.loop = loop
+        self.settings = settings
+        self.certificate = certificate
+        self.dtlsContext = try DTLSContext(role: .server, certificate: certificate)
+        self.logger = logger
+        self.requestKeyframe = requestKeyframe
+        self.scratch = ByteBufferAllocator().buffer(capacity: settings.maximumPacketSize + 64)
+    }
+
+    // MARK: Sessions
+
+    func viewerCount(stream: String?) -> Int {
+        guard let stream else { return sessions.count }
+        return sessions.values.reduce(0) { $0 + ($1.stream == stream ? 1 : 0) }
+    }
+
+    func createSession(stream: String, offerText: String, maximumLayer: String?) throws(WHEPError) -> WHEPSessionCreated {
+        guard channel != nil else { throw .notRunning }
+        let offer: WHEPOffer
+        do {
+            offer = try WHEPOffer.parse(offerText)
+        } catch {
+            throw refusal(error)
+        }
+        guard sessions.count < settings.maximumViewers else {
+            metrics.refused("capacity")
+            throw .capacity
+        }
+        guard let media = streams[stream], media.live, !media.layers.isEmpty else {
+            throw .streamOffline("stream '\(stream)' is not live (no WebRTC layers yet); retry when it is")
+        }
+        let layer = try Self.chooseLayer(media.layers, maximum: maximumLayer)
+
+        let id = Self.randomToken(length: 32, alphabet: Self.hexAlphabet)
+        var ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet)
+        while byUfrag[ufrag] != nil { ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet) }
+        let password = Self.randomToken(length: 24, alphabet: Self.iceAlphabet)
+        let videoSSRC = UInt32.random(in: 1...UInt32.max)
+        let parameters = AnswerParameters(
+            iceUfrag: ufrag, icePwd: password, fingerprintSHA256: certificate.fingerprintSHA256,
+            candidates: candidates, videoSSRC: videoSSRC, videoRTXSSRC: videoSSRC &+ 1,
+            audioSSRC: UInt32.random(in: 1...UInt32.max), cname: "liverelay-\(id.prefix(8))",
+            streamID: "liverelay", sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        let answer: (sdp: String, session: NegotiatedSession)
+        do {
+            answer = try WHEPAnswer.make(offer: offer, parameters: parameters)
+        } catch {
+            throw refusal(error)
+        }
+        let negotiated = answer.session
+        let video = negotiated.video.map { video in
+            VideoSender(ssrc: parameters.videoSSRC, payloadType: video.payloadType,
+                        packetizer: Self.videoPacketizer(video, ssrc: parameters.videoSSRC, maximumPacketSize: settings.maximumPacketSize),
+                        timestampOffset: UInt32.random(in: 0...UInt32.max))
+        }
+        let audio = negotiated.audio.map { audio in
+            AudioSender(ssrc: parameters.audioSSRC, payloadType: audio.payloadType,
+                        packetizer: Self.audioPacketizer(audio, ssrc: parameters.audioSSRC),
+                        timestampOffset: UInt32.random(in: 0...UInt32.max))
+        }
+        let session = ViewerSession(id: id, stream: stream, localUfrag: ufrag, localPassword: password, offer: offer,
+                                    negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
+                                    video: video, audio: audio, now: .now())
+        sessions[id] = session
+        byUfrag[ufrag] = session
+        metrics.sessionsCreated.increment()
+        metrics.viewers.record(sessions.count)
+        logger.info("viewer joined", metadata: ["session": "\(id.prefix(8))", "stream": "\(stream)", "layer": "\(layer)"])
+        return WHEPSessionCreated(id: id, answer: answer.sdp, etag: session.etag, layer: layer)
+    }
+
+    /// A trickled fragment: new candidates are welcome (an ICE-lite server learns addresses from checks anyway);
+    /// new credentials mean an ICE restart, which this server refuses.
+    func trickle(id: String, fragment: String, ifMatch: String?) throws(WHEPError) {
+        guard let session = sessions[id] else { throw .sessionNotFound }
+        let parsed: TrickleFragment
+        do {
+            parsed = try WHEPOffer.candidates(fromTrickleFragment: fragment)
+        } catch {
+            throw .badOffer(error.reason)
+        }
+        if let ufrag = parsed.iceUfrag, ufrag != session.remoteUfrag { throw .iceRestartUnsupported }
+        if let ifMatch, ifMatch != "*", ifMatch != session.etag, parsed.iceUfrag == nil { throw .iceRestartUnsupported }
+    }
+
+    private func refusal(_ error: SDPError) -> WHEPError {
+        switch error {
+        case .unsupported(let reason):
+            metrics.refused("unsupported_offer")
+            return .unsupportedOffer(reason)
+        case .malformed(let reason):
+            metrics.refused("bad_offer")
+            return .badOffer(reason)
+        }
+    }
+
+    func closeSession(id: String, reason: SessionCloseReason) -> Bool {
+        guard let session = sessions.removeValue(forKey: id) else { return false }
+        byUfrag.removeValue(forKey: session.localUfrag)
+        for address in session.validatedAddresses where byAddress[address] === session {
+            byAddress.removeValue(forKey: address)
+        }
+        if let dtls = session.dtls, session.phase == .connected, let address = session.selectedAddress {
+            dtls.close()
+            for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
+            channel?.flush()
+        }
+        session.phase = .closed
+        metrics.closed(reason)
+        metrics.viewers.record(sessions.count)
+        logger.info("viewer left", metadata: ["session": "\(id.prefix(8))", "stream": "\(session.stream)", "reason": "\(reason.rawValue)"])
+        return true
+    }
+
+    func closeAll(reason: SessionCloseReason) {
+        for id in Array(sessions.keys) { _ = closeSession(id: id, reason: reason) }
+    }
+
+    static func chooseLayer(_ layers: [TranscoderLayout.Layer], maximum: String?) throws(WHEPError) -> String {
+        guard let maximum else { return layers[0].rung }
+        if let index = layers.firstIndex(where: { $0.rung == maximum }) { return layers[index].rung }
+        // A cap like "480p" that is not a rung: the largest layer no taller than it.
+        if maximum.hasSuffix("p"), let height = Int(maximum.dropLast()), height > 0 {
+            if let layer = layers.first(where: { $0.height <= height }) { return layer.rung }
+            return layers[layers.count - 1].rung
+        }
+        throw .unknownLayer(maximum)
+    }
+
+    // MARK: Incoming datagrams
+
+    func receive(_ envelope: AddressedEnvelope<ByteBuffer>) {
+        let data = envelope.data
+        guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else {
+            metrics.dropped(.unknownClass)
+            return
+        }
+        switch DatagramClass(firstByte: first) {
+        case .stun: receiveSTUN(data, from: envelope.remoteAddress)
+        case .dtls: receiveDTLS(data, from: envelope.remoteAddress)
+        case .rtpOrRTCP: receiveRTCP(data, from: envelope.remoteAddress)
+        case .unknown: metrics.dropped(.unknownClass)
+        }
+    }
+
+    private func receiveSTUN(_ data: ByteBuffer, from address: SocketAddress) {
+        let message: STUNMessage
+        do {
+            message = try STUNMessage(parsing: data)
+        } catch {
+            metrics.dropped(.malformedSTUN)
+            return
+        }
+        guard message.method == .binding, message.messageClass == .request else {
+            // Binding indications are keepalives; an ICE-lite agent sends no requests, so expects no responses.
+            if message.messageClass != .indication { metrics.dropped(.unexpectedSTUN) }
+            return
+        }
+        guard let username = message.username, let colon = username.firstIndex(of: ":"),
+              let session = byUfrag[String(username[..<colon])] else {
+            metrics.dropped(.unknownUsername)
+            return
+        }
+        // Wrong credentials get no answer at all (RFC 8445 §7.3: an unauthenticated check is not answered).
+        guard message.verifyMessageIntegrity(password: session.localPassword),
+              !message.hasFingerprint || message.verifyFingerprint(),
+              username[username.index(after: colon)...] == session.remoteUfrag else {
+            metrics.dropped(.badIntegrity)
+            return
+        }
+        let now = NIODeadline.now()
+        if !session.validatedAddresses.contains(address) {
+            guard session.validatedAddresses.count < 16 else { return }
+            session.validatedAddresses.append(address)
+            byAddress[address] = session
+        }
+        // ICE-lite: the controlling viewer nominates; until it does, the first working address carries media.
+        if message.useCandidate {
+            session.selectedAddress = address
+            session.nominated = true
+        } else if session.selectedAddress == nil {
+            session.selectedAddress = address
+        }
+        if address == session.selectedAddress { session.lastConsent = now }
+        if session.phase == .waitingForICE { session.phase = .connecting }
+        let response = STUNMessage.bindingSuccessResponse(transactionID: message.transactionID, mappedAddress: address,
+                                                          password: session.localPassword)
+        var buffer = channel?.allocator.buffer(capacity: response.count) ?? ByteBuffer()
+        buffer.writeBytes(response)
+        write(buffer, to: address)
+    }
+
+    private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress) {
+        guard let session = byAddress[address] else {
+            metrics.dropped(.unknownPeer)
+            return
+        }
+        if session.dtls == nil {
+            do {
+                session.dtls = try DTLSConnection(context: dtlsContext, expectedPeerFingerprint: session.remoteFingerprint,
+                                                  mtu: settings.maximumPacketSize)
+            } catch {
+                logger.error("DTLS setup failed", metadata: ["error": "\(error)"])
+                _ = closeSession(id: session.id, reason: .dtlsFailed)
+                return
+            }
+        }
+        guard let dtls = session.dtls else { return }
+        dtls.receive(data)
+        if session.phase == .connected {
+            _ = dtls.readApplicationData()
+            if dtls.isClosed { _ = closeSession(id: session.id, reason: .peerClosed) }
+            return
+        }
+        driveHandshake(session, dtls: dtls, replyTo: address)
+    }
+
+    private func driveHandshake(_ session: ViewerSession, dtls: DTLSConnection, replyTo address: SocketAddress) {
+        let result = dtls.handshake()
+        for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
+        switch result {
+        case .incomplete:
+            return
+        case .failed(let error):
+            metrics.handshakeFailures.increment()
+            logger.notice("DTLS handshake failed", metadata: ["session": "\(session.id.prefix(8))", "error": "\(error)"])
+            _ = closeSession(id: session.id, reason: .dtlsFailed)
+        case .complete(let keys):
+            do {
+                let profile: SRTPProfile = keys.profile == .aeadAES128GCM ? .aeadAES128GCM : .aes128CMHMACSHA1_80
+                session.outbound = try SRTPSession(profile: profile, key: keys.localKey, salt: keys.localSalt, direction: .outbound)
+                session.inbound = try SRTPSession(profile: profile, key: keys.remoteKey, salt: keys.remoteSalt, direction: .inbound)
+            } catch {
+                logger.error("SRTP setup failed", metadata: ["error": "\(error)"])
+                _ = closeSession(id: session.id, reason: .dtlsFailed)
+                return
+            }
+            session.phase = .connected
+            session.connectedAt = .now()
+            session.awaitingKeyframe = true
+            askForKeyframe(session)
+            logger.info("viewer connected", metadata: ["session": "\(session.id.prefix(8))", "srtp": "\(keys.profile)"])
+        }
+    }
+
+    private func receiveRTCP(_ data: ByteBuffer, from address: SocketAddress) {
+        guard let session = byAddress[address], let inbound = session.inbound else {
+            metrics.dropped(.unknownPeer)
+            return
+        }
+        // RFC 5761: with rtcp-mux, payload types 192–223 in the second byte are RTCP. Viewers send no RTP.
+        guard let second = data.getInteger(at: data.readerIndex + 1, as: UInt8.self), (192...223).contains(second) else {
+            metrics.dropped(.unexpectedRTP)
+            return
+        }
+        var packet = data
+        do {
+            try inbound.unprotectRTCP(&packet)
+        } catch {
+            metrics.dropped(.srtcpRejected)
+            return
+        }
+        let packets: [RTCPPacket]
+        do {
+            packets = try RTCPPacket.parseCompound(packet)
+        } catch {
+            metrics.dropped(.malformedRTCP)
+            return
+        }
+        metrics.rtcpReceived.increment(by: packets.count)
+        for rtcp in packets { handleFeedback(rtcp, session: session) }
+    }
+
+    private func handleFeedback(_ packet: RTCPPacket, session: ViewerSession) {
+        switch packet {
+        case .pli(_, let mediaSSRC):
+            guard mediaSSRC == session.video?.ssrc else { return }
+            metrics.pliReceived.increment()
+            askForKeyframe(session, force: true)
+        case .fir(_, let entries):
+            guard entries.contains(where: { $0.ssrc == session.video?.ssrc }) else { return }
+            metrics.firReceived.increment()
+            askForKeyframe(session, force: true)
+        case .nack:
+            metrics.nackReceived.increment()
+        case .receiverReport(_, let reports):
+            for report in reports where report.ssrc == session.video?.ssrc {
+                session.fractionLost = report.fractionLost
+                session.cumulativeLost = report.cumulativeLost
+            }
+        case .remb(_, let bitrate, _):
+            session.rembBitrate = bitrate
+        default:
+            break
+        }
+    }
+
+    /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
+    private func askForKeyframe(_ session: ViewerSession, force: Bool = false) {
+        let now = NIODeadline.now()
+        if !force, let last = session.lastKeyframeRequest, now - last < .milliseconds(300) { return }
+        session.lastKeyframeRequest = now
+        _ = requestKeyframe(session.stream, session.layer)
+    }
+
+    // MARK: Media from the transcoder
+
+    func media(_ media: TranscodedMedia, stream: String) {
+        switch media {
+        case .started:
+            var state = streams[stream] ?? StreamMedia()
+            state.live = true
+            state.endedAt = nil
+            state.clock.reset()
+            streams[stream] = state
+        case .layout(let layout):
+            var state = streams[stream] ?? StreamMedia()
+            state.layers = layout.webRTCLayers
+            state.live = true
+            streams[stream] = state
+            relayer(stream: stream, layers: layout.webRTCLayers)
+        case .webRTCVideo(let layer, let frame):
+            observe(frame, stream: stream)
+            sendVideo(frame, layer: layer, stream: stream)
+        case .webRTCAudio(let frame):
+            observe(frame, stream: stream)
+            sendAudio(frame, stream: stream)
+        case .ended:
+            streams[stream]?.live = false
+            streams[stream]?.endedAt = .now()
+        case .cmafVideoConfiguration, .cmafVideo, .cmafAudioConfiguration, .cmafAudio:
+            break
+        }
+    }
+
+    private func observe(_ frame: EncodedFrame, stream: String) {
+        streams[stream]?.clock.observe(sourceSeconds: Double(frame.pts) / Double(frame.timescale), now: .now())
+    }
+
+    /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
+    private func relayer(stream: String, layers: [TranscoderLayout.Layer]) {
+        guard !layers.isEmpty else { return }
+        for session in sessions.values where session.stream == stream && !layers.contains(where: { $0.rung == session.layer }) {
+            session.layer = (try? Self.chooseLayer(layers, maximum: session.maximumLayer)) ?? layers[0].rung
+            session.awaitingKeyframe = true
+            askForKeyframe(session, force: true)
+        }
+    }
+
+    private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String) {
+        var sent = false
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
+        for session in sessions.values where session.stream == stream && session.layer == layer && session.isSending {
+            guard var video = session.video, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            if session.awaitingKeyframe {
+                guard frame.isKeyframe else { continue }
+                session.awaitingKeyframe = false
+            }
+            let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset
+            let layout = video.packetizer.header.extensions
+            var transportSequence = session.transportSequence
+            video.packetizer.packetize(frame: frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
+                                       absSendTime: sendTime, into: &scratch) { packet in
+                if layout.transportSequenceNumberID != nil {
+                    layout.setTransportSequenceNumber(transportSequence, in: &packet)
+                    transportSequence &+= 1
+                }
+                video.packets &+= 1
+                video.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
+                self.protectAndWrite(packet, with: outbound, to: address, counter: self.metrics.videoPackets)
+            }
+            video.frames &+= 1
+            session.video = video
+            session.transportSequence = transportSequence
+            sent = true
+        }
+        if sent { channel?.flush() }
+    }
+
+    private func sendAudio(_ frame: EncodedFrame, stream: String) {
+        var sent = false
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
+        for session in sessions.values where session.stream == stream && session.isSending {
+            guard var audio = session.audio, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
+            let layout = audio.packetizer.header.extensions
+            var transportSequence = session.transportSequence
+            audio.packetizer.packetize(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, into: &scratch) { packet in
+                if layout.transportSequenceNumberID != nil {
+                    layout.setTransportSequenceNumber(transportSequence, in: &packet)
+                    transportSequence &+= 1
+                }
+                audio.packets &+= 1
+                audio.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
+                self.protectAndWrite(packet, with: outbound, to: address, counter: self.metrics.audioPackets)
+            }
+            audio.frames &+= 1
+            session.audio = audio
+            session.transportSequence = transportSequence
+            sent = true
+        }
+        if sent { channel?.flush() }
+    }
+
+    private func protectAndWrite(_ packet: ByteBuffer, with srtp: SRTPSession, to address: SocketAddress, counter: Counter) {
+        guard let channel else { return }
+        var out = channel.allocator.buffer(capacity: packet.readableBytes + 32)
+        out.writeImmutableBuffer(packet)
+        do {
+            try srtp.protect(&out)
+        } catch {
+            return
+        }
+        counter.increment()
+        metrics.bytesSent.increment(by: out.readableBytes)
+        write(out, to: address)
+    }
+
+    private func write(_ buffer: ByteBuffer, to address: SocketAddress) {
+        channel?.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+    }
+
+    // MARK: Timers
+
+    /// Runs a few times a second: consent and handshake deadlines, DTLS retransmissions, sender reports,
+    /// keyframe requests still owed, viewers of streams that ended.
+    func tick() {
+        let now = NIODeadline.now()
+        for session in Array(sessions.values) {
+            switch session.phase {
+            case .waitingForICE:
+                if now - session.createdAt > Self.amount(settings.connectTimeout) { _ = closeSession(id: session.id, reason: .neverConnected) }
+                continue
+            case .connecting:
+                if now - session.createdAt > Self.amount(settings.connectTimeout + settings.handshakeTimeout) {
+                    _ = closeSession(id: session.id, reason: .dtlsFailed)
+                    continue
+                }
+                if let dtls = session.dtls, let address = session.selectedAddress, let timeout = dtls.nextTimeout(), timeout <= .zero {
+                    _ = dtls.handleTimeout()
+                    driveHandshake(session, dtls: dtls, replyTo: address)
+                }
+            case .connected:
+                break
+            case .closed:
+                continue
+            }
+            // RFC 7675: no consent for the timeout → stop sending and close.
+            if now - session.lastConsent > Self.amount(settings.consentTimeout) {
+                _ = closeSession(id: session.id, reason: .consentExpired)
+                continue
+            }
+            if let media = streams[session.stream], !media.live, let endedAt = media.endedAt, now - endedAt > Self.amount(settings.offlineGrace) {
+                _ = closeSession(id: session.id, reason: .streamEnded)
+                continue
+            }
+            guard session.phase == .connected else { continue }
+            if session.awaitingKeyframe { askForKeyframe(session) }
+            if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
+                session.lastSenderReport = now
+                sendSenderReports(session, now: now)
+            }
+        }
+        channel?.flush()
+    }
+
+    private func sendSenderReports(_ session: ViewerSession, now: NIODeadline) {
+        guard let outbound = session.outbound, let address = session.selectedAddress,
+              let source = streams[session.stream]?.clock.sourceSeconds(at: now) else { return }
+        let ntp = MediaClock.ntpNow()
+        let cname = session.cname
+        if let video = session.video {
+            let rtp = UInt32(truncatingIfNeeded: Int64(source * 90_000)) &+ video.timestampOffset
+            writeReport(ssrc: video.ssrc, ntp: ntp, rtp: rtp, packets: video.packets, octets: video.octets, cname: cname,
+                        with: outbound, to: address)
+        }
+        if let audio = session.audio {
+            let rtp = UInt32(truncatingIfNeeded: Int64(source * 48_000)) &+ audio.timestampOffset
+            writeReport(ssrc: audio.ssrc, ntp: ntp, rtp: rtp, packets: audio.packets, octets: audio.octets, cname: cname,
+                        with: outbound, to: address)
+        }
+    }
+
+    private func writeReport(ssrc: UInt32, ntp: UInt64, rtp: UInt32, packets: UInt32, octets: UInt32, cname: String,
+                             with srtp: SRTPSession, to address: SocketAddress) {
+        guard let channel else { return }
+        var buffer = channel.allocator.buffer(capacity: 128)
+        RTCPWriter.writeSenderReport(ssrc: ssrc, ntpTimestamp: ntp, rtpTimestamp: rtp, packetCount: packets,
+                                     octetCount: octets, into: &buffer)
+        RTCPWriter.writeSourceDescription(ssrc: ssrc, cname: cname, into: &buffer)
+        do {
+            try srtp.protectRTCP(&buffer)
+        } catch {
+            return
+        }
+        write(buffer, to: address)
+    }
+
+    // MARK: Helpers
+
+    static func amount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    static func videoPacketizer(_ video: NegotiatedMedia, ssrc: UInt32, maximumPacketSize: Int) -> VP8Packetizer {
+        VP8Packetizer(payloadType: video.payloadType, ssrc: ssrc, extensions: extensionLayout(video),
+                      maximumPacketSize: maximumPacketSize, reservedTrailerLength: 16)
+    }
+
+    static func audioPacketizer(_ audio: NegotiatedMedia, ssrc: UInt32) -> OpusPacketizer {
+        OpusPacketizer(payloadType: audio.payloadType, ssrc: ssrc, extensions: extensionLayout(audio))
+    }
+
+    /// The header extensions both sides agreed on, with the offer's ids (a malformed combination is dropped).
+    static func extensionLayout(_ media: NegotiatedMedia) -> RTPHeaderExtensionLayout {
+        let ids = media.extensionIDs
+        let mid = ids.mid.flatMap { id in media.mid.utf8.count <= 16 && !media.mid.isEmpty ? (id: id, value: media.mid) : nil }
+        return (try? RTPHeaderExtensionLayout(mid: mid, absSendTimeID: ids.absSendTime, transportSequenceNumberID: ids.transportCC)) ?? .none
+    }
+
+    static let iceAlphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
+    static let hexAlphabet = Array("0123456789abcdef")
+
+    static func randomToken(length: Int, alphabet: [Character]) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+}

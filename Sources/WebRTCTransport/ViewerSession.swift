@@ -1,0 +1,103 @@
+import DTLS
+import NIOCore
+import RTP
+import SDP
+import SRTP
+
+/// One WHEP viewer: its ICE credentials and selected address, its DTLS connection, the SRTP contexts made from
+/// it, and what it is sent. Lives on the egress's event loop only (plain `var`s, no locks).
+final class ViewerSession {
+    enum Phase: Equatable {
+        /// Answered; waiting for the first valid connectivity check.
+        case waitingForICE
+        /// ICE works; DTLS is handshaking.
+        case connecting
+        /// SRTP keys are in place; media flows.
+        case connected
+        case closed
+    }
+
+    let id: String
+    let stream: String
+    let etag: String
+    let localUfrag: String
+    let localPassword: String
+    let remoteUfrag: String
+    let remoteFingerprint: String
+    let negotiated: NegotiatedSession
+    /// RTCP CNAME of both streams (RFC 3550 §6.5.1): the receiver syncs the streams that share it.
+    let cname: String
+    let maximumLayer: String?
+    let createdAt: NIODeadline
+
+    var phase: Phase = .waitingForICE
+    /// The rung this viewer receives.
+    var layer: String
+    /// Addresses that passed a connectivity check; media goes to `selectedAddress`.
+    var validatedAddresses: [SocketAddress] = []
+    var selectedAddress: SocketAddress?
+    var nominated = false
+    var lastConsent: NIODeadline
+    var connectedAt: NIODeadline?
+    var dtls: DTLSConnection?
+    var outbound: SRTPSession?
+    var inbound: SRTPSession?
+    var video: VideoSender?
+    var audio: AudioSender?
+    /// Video waits for a keyframe after connecting (nothing before it decodes).
+    var awaitingKeyframe = true
+    var lastKeyframeRequest: NIODeadline?
+    var lastSenderReport: NIODeadline?
+    /// Transport-wide sequence number (one space across audio and video, for transport-cc feedback).
+    var transportSequence: UInt16 = 0
+    /// Latest figures the viewer reported (RTCP RR / REMB).
+    var fractionLost: UInt8 = 0
+    var cumulativeLost: Int32 = 0
+    var rembBitrate: UInt64?
+
+    init(id: String, stream: String, localUfrag: String, localPassword: String, offer: WHEPOffer,
+         negotiated: NegotiatedSession, cname: String, layer: String, maximumLayer: String?, video: VideoSender?, audio: AudioSender?,
+         now: NIODeadline) {
+        self.id = id
+        self.stream = stream
+        self.etag = "\"\(id.prefix(12))\""
+        self.localUfrag = localUfrag
+        self.localPassword = localPassword
+        self.remoteUfrag = offer.iceUfrag
+        self.remoteFingerprint = offer.fingerprint.value
+        self.negotiated = negotiated
+        self.cname = cname
+        self.layer = layer
+        self.maximumLayer = maximumLayer
+        self.video = video
+        self.audio = audio
+        self.createdAt = now
+        self.lastConsent = now
+    }
+
+    var isSending: Bool { phase == .connected && selectedAddress != nil }
+}
+
+/// RTP state of the video stream sent to one viewer: one SSRC, one sequence-number space and one PictureID
+/// space, whatever rung feeds it.
+struct VideoSender {
+    let ssrc: UInt32
+    let payloadType: UInt8
+    var packetizer: VP8Packetizer
+    /// Random per viewer (RFC 3550 §5.1): RTP timestamp = source pts (90 kHz) + offset.
+    let timestampOffset: UInt32
+    var packets: UInt32 = 0
+    var octets: UInt32 = 0
+    var frames: UInt32 = 0
+}
+
+/// RTP state of the Opus stream sent to one viewer.
+struct AudioSender {
+    let ssrc: UInt32
+    let payloadType: UInt8
+    var packetizer: OpusPacketizer
+    let timestampOffset: UInt32
+    var packets: UInt32 = 0
+    var octets: UInt32 = 0
+    var frames: UInt32 = 0
+}

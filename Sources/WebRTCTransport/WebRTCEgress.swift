@@ -1,0 +1,233 @@
+import DTLS
+import Logging
+import SDP
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SRTP
+import Transcoder
+
+/// WebRTC egress: WHEP sessions, one UDP socket for every viewer (ICE-lite, DTLS-SRTP, RTP/RTCP), fed by the
+/// transcoder's VP8 layers and Opus audio.
+///
+/// Everything per viewer lives on one event loop (`EgressCore`); this class is the thread-safe front: the HTTP
+/// layer's calls and the transcoder's frames hop onto that loop. Frames waiting for the loop are bounded
+/// (`maximumPendingFrames`): when the loop is behind, new frames are dropped and counted, never queued without end.
+public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
+    public let settings: WebRTCSettings
+    private let group: MultiThreadedEventLoopGroup
+    private let loop: any EventLoop
+    private let core: NIOLoopBoundBox<EgressCore>
+    private let pendingFrames = NIOLockedValueBox(0)
+    private let state = NIOLockedValueBox(RunState())
+    private let logger: Logger
+    private let framesDropped = Counter(label: "liverelay_webrtc_frames_dropped_total")
+
+    private struct RunState {
+        var channel: (any Channel)?
+        var timer: RepeatedTask?
+    }
+
+    /// Datagrams one recvmmsg reads.
+    static let datagramsPerRead = 32
+
+    /// `requestKeyframe(stream, rung)` reaches the transcoder (which coalesces repeated requests).
+    public init(settings: WebRTCSettings = WebRTCSettings(), logger: Logger = Logger(label: "liverelay.webrtc"),
+                requestKeyframe: @escaping @Sendable (_ stream: String, _ rung: String) -> Bool) throws {
+        self.settings = settings
+        self.logger = logger
+        SRTPLibrary.initialize()
+        let certificate = try DTLSCertificate.generateSelfSigned(commonName: "LiveRelay")
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        let core = try EgressCore(loop: loop, settings: settings, certificate: certificate, logger: logger,
+                                  requestKeyframe: requestKeyframe)
+        self.core = NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: loop)
+        self.fingerprint = certificate.fingerprintSHA256
+    }
+
+    /// SHA-256 fingerprint of the DTLS certificate made at start (what answers carry in `a=fingerprint`).
+    public let fingerprint: String
+
+    /// Binds the media socket; returns the bound UDP port.
+    public func start() async throws -> Int {
+        let core = self.core
+        let channel = try await DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+            // A vector read splits one buffer among its datagrams: room for the largest datagram each.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * 2048))
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(core: core))
+                }
+            }
+            .bind(host: settings.bindHost, port: settings.port)
+            .get()
+        let port = channel.localAddress?.port ?? settings.port
+        let settings = self.settings
+        try await loop.submit {
+            let core = core.value
+            core.channel = channel
+            core.candidates = HostCandidates.addresses(configured: settings.publicAddresses, bindHost: settings.bindHost)
+                .map { ICECandidate(host: $0, port: port) }
+        }.get()
+        let timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+            core.value.tick()
+        }
+        state.withLockedValue {
+            $0.channel = channel
+            $0.timer = timer
+        }
+        logger.info("WebRTC media socket ready", metadata: ["udp": "\(settings.bindHost):\(port)"])
+        return port
+    }
+
+    /// Ends every session and closes the socket.
+    public func stop() async {
+        let (channel, timer) = state.withLockedValue { state in
+            defer { state.channel = nil; state.timer = nil }
+            return (state.channel, state.timer)
+        }
+        timer?.cancel()
+        let core = self.core
+        try? await loop.submit { core.value.closeAll(reason: .shutdown) }.get()
+        try? await channel?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    // MARK: WHEP
+
+    public func createSession(stream: String, offer: String, maxLayer: String?) async throws(WHEPError) -> WHEPSessionCreated {
+        let core = self.core
+        let result: Result<WHEPSessionCreated, WHEPError>
+        do {
+            result = try await loop.submit { () -> Result<WHEPSessionCreated, WHEPError> in
+                do throws(WHEPError) {
+                    return .success(try core.value.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer))
+                } catch {
+                    return .failure(error)
+                }
+            }.get()
+        } catch {
+            throw .notRunning
+        }
+        return try result.get()
+    }
+
+    public func trickle(id: String, fragment: String, ifMatch: String?) async throws(WHEPError) {
+        let core = self.core
+        let result: Result<Void, WHEPError>
+        do {
+            result = try await loop.submit { () -> Result<Void, WHEPError> in
+                do throws(WHEPError) {
+                    try core.value.trickle(id: id, fragment: fragment, ifMatch: ifMatch)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }.get()
+        } catch {
+            throw .notRunning
+        }
+        try result.get()
+    }
+
+    /// Ends a session (WHEP DELETE); false when there is none by that id.
+    public func deleteSession(id: String) async -> Bool {
+        let core = self.core
+        return (try? await loop.submit { core.value.closeSession(id: id, reason: .deleted) }.get()) ?? false
+    }
+
+    /// Viewers of one stream, or of every stream when nil.
+    public func viewerCount(stream: String? = nil) async -> Int {
+        let core = self.core
+        return (try? await loop.submit { core.value.viewerCount(stream: stream) }.get()) ?? 0
+    }
+
+    /// What each session is doing, for tests and the operations API.
+    public func sessionSummaries() async -> [WebRTCSessionSummary] {
+        let core = self.core
+        return (try? await loop.submit { core.value.summaries() }.get()) ?? []
+    }
+
+    // MARK: TranscodedMediaObserver
+
+    public func handle(_ media: TranscodedMedia, stream: String) {
+        let isFrame: Bool
+        switch media {
+        case .webRTCVideo, .webRTCAudio: isFrame = true
+        case .cmafVideo, .cmafAudio, .cmafVideoConfiguration, .cmafAudioConfiguration: return
+        case .started, .layout, .ended: isFrame = false
+        }
+        if isFrame {
+            let admitted = pendingFrames.withLockedValue { pending -> Bool in
+                guard pending < settings.maximumPendingFrames else { return false }
+                pending += 1
+                return true
+            }
+            guard admitted else {
+                framesDropped.increment()
+                return
+            }
+        }
+        let core = self.core
+        let pendingFrames = self.pendingFrames
+        loop.execute {
+            if isFrame { pendingFrames.withLockedValue { $0 -= 1 } }
+            core.value.media(media, stream: stream)
+        }
+    }
+}
+
+/// A viewer session as `sessionSummaries()` reports it.
+public struct WebRTCSessionSummary: Sendable {
+    public var id: String
+    public var stream: String
+    public var layer: String
+    public var state: String
+    public var remoteAddress: String?
+    public var videoPackets: UInt32
+    public var audioPackets: UInt32
+    public var videoFrames: UInt32
+    public var audioFrames: UInt32
+    public var fractionLost: UInt8
+    public var rembBitrate: UInt64?
+}
+
+extension EgressCore {
+    func summaries() -> [WebRTCSessionSummary] {
+        sessions.values.map { session in
+            WebRTCSessionSummary(id: session.id, stream: session.stream, layer: session.layer, state: "\(session.phase)",
+                                 remoteAddress: session.selectedAddress.map { "\($0)" },
+                                 videoPackets: session.video?.packets ?? 0, audioPackets: session.audio?.packets ?? 0,
+                                 videoFrames: session.video?.frames ?? 0, audioFrames: session.audio?.frames ?? 0,
+                                 fractionLost: session.fractionLost, rembBitrate: session.rembBitrate)
+        }
+    }
+}
+
+/// Hands every datagram of the media socket to the core; flushes replies once per read burst.
+final class MediaSocketHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let core: NIOLoopBoundBox<EgressCore>
+
+    init(core: NIOLoopBoundBox<EgressCore>) {
+        self.core = core
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        core.value.receive(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port unreachable from a viewer that left arrives as a read error on UDP: not fatal.
+    }
+}

@@ -1,0 +1,75 @@
+import Metrics
+
+/// Metric handles of the egress, made once so the media path does not look them up.
+struct WebRTCMetrics: Sendable {
+    let viewers: Gauge
+    let sessionsCreated: Counter
+    let videoPackets: Counter
+    let audioPackets: Counter
+    let bytesSent: Counter
+    let pliReceived: Counter
+    let firReceived: Counter
+    let nackReceived: Counter
+    let rtcpReceived: Counter
+    let handshakeFailures: Counter
+    private let closedByReason: [SessionCloseReason: Counter]
+    private let droppedByReason: [DroppedDatagram: Counter]
+    private let refusedByReason: [String: Counter]
+
+    init() {
+        viewers = Gauge(label: "liverelay_webrtc_viewers")
+        sessionsCreated = Counter(label: "liverelay_webrtc_sessions_created_total")
+        videoPackets = Counter(label: "liverelay_webrtc_packets_sent_total", dimensions: [("kind", "video")])
+        audioPackets = Counter(label: "liverelay_webrtc_packets_sent_total", dimensions: [("kind", "audio")])
+        bytesSent = Counter(label: "liverelay_webrtc_bytes_sent_total")
+        pliReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "pli")])
+        firReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "fir")])
+        nackReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "nack")])
+        rtcpReceived = Counter(label: "liverelay_webrtc_rtcp_packets_received_total")
+        handshakeFailures = Counter(label: "liverelay_webrtc_dtls_failures_total")
+        var closed: [SessionCloseReason: Counter] = [:]
+        for reason in SessionCloseReason.allCases {
+            closed[reason] = Counter(label: "liverelay_webrtc_sessions_closed_total", dimensions: [("reason", reason.rawValue)])
+        }
+        closedByReason = closed
+        var dropped: [DroppedDatagram: Counter] = [:]
+        for reason in DroppedDatagram.allCases {
+            dropped[reason] = Counter(label: "liverelay_webrtc_datagrams_dropped_total", dimensions: [("reason", reason.rawValue)])
+        }
+        droppedByReason = dropped
+        var refused: [String: Counter] = [:]
+        for reason in ["bad_offer", "unsupported_offer", "capacity"] {
+            refused[reason] = Counter(label: "liverelay_webrtc_offers_refused_total", dimensions: [("reason", reason)])
+        }
+        refusedByReason = refused
+    }
+
+    func closed(_ reason: SessionCloseReason) { closedByReason[reason]?.increment() }
+    func dropped(_ reason: DroppedDatagram) { droppedByReason[reason]?.increment() }
+    func refused(_ reason: String) { refusedByReason[reason]?.increment() }
+}
+
+/// Why a viewer session ended.
+public enum SessionCloseReason: String, Sendable, CaseIterable {
+    case deleted
+    case consentExpired = "consent_expired"
+    case neverConnected = "never_connected"
+    case dtlsFailed = "dtls_failed"
+    case peerClosed = "peer_closed"
+    case streamEnded = "stream_ended"
+    case shutdown
+}
+
+/// Why an incoming datagram was dropped, counted per reason.
+enum DroppedDatagram: String, Sendable, CaseIterable {
+    case unknownClass = "unknown_class"
+    case malformedSTUN = "malformed_stun"
+    case unknownUsername = "unknown_username"
+    case badIntegrity = "bad_integrity"
+    case unexpectedSTUN = "unexpected_stun"
+    case unknownPeer = "unknown_peer"
+    case dtlsRejected = "dtls_rejected"
+    case srtcpRejected = "srtcp_rejected"
+    case malformedRTCP = "malformed_rtcp"
+    case unexpectedRTP = "unexpected_rtp"
+}

@@ -1,0 +1,39 @@
+/// What the operator sets about WebRTC egress.
+public struct WebRTCSettings: Sendable, Equatable {
+    /// Address the media socket binds; every viewer of the node shares this one UDP port.
+    public var bindHost: String
+    public var port: Int
+    /// Addresses announced as host candidates. Empty: every local interface address (loopback included).
+    /// Behind NAT or in a cloud, set the public addresses here.
+    public var publicAddresses: [String]
+    /// A viewer that sends no consent (STUN binding request) for this long is dropped (RFC 7675 says 30 s).
+    public var consentTimeout: Duration
+    /// How long DTLS may take after the first binding request before the session is given up.
+    public var handshakeTimeout: Duration
+    /// A session that never sends a binding request is released after this long.
+    public var connectTimeout: Duration
+    /// After the publisher stops, viewers are kept this long for a reconnecting publisher, then released.
+    public var offlineGrace: Duration
+    /// Viewers per node; beyond it WHEP answers 503.
+    public var maximumViewers: Int
+    /// Frames waiting for the media loop before new ones are dropped (the loop never queues without bound).
+    public var maximumPendingFrames: Int
+    /// Largest RTP packet written, headers included (before the SRTP tag).
+    public var maximumPacketSize: Int
+
+    public init(bindHost: String = "0.0.0.0", port: Int = 10000, publicAddresses: [String] = [],
+                consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
+                connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
+                maximumViewers: Int = 5000, maximumPendingFrames: Int = 512, maximumPacketSize: Int = 1200) {
+        self.bindHost = bindHost
+        self.port = port
+        self.publicAddresses = publicAddresses
+        self.consentTimeout = consentTimeout
+        self.handshakeTimeout = handshakeTimeout
+        self.connectTimeout = connectTimeout
+        self.offlineGrace = offlineGrace
+        self.maximumViewers = maximumViewers
+        self.maximumPendingFrames = maximumPendingFrames
+        self.maximumPacketSize = maximumPacketSize
+    }
+}
