@@ -68,11 +68,6 @@ final class EgressCore {
             metrics.refused("capacity")
             throw .capacity
         }
-        guard let media = streams[stream], media.live, !media.layers.isEmpty else {
-            throw .streamOffline("stream '\(stream)' is not live (no WebRTC layers yet); retry when it is")
-        }
-        let layer = try Self.chooseLayer(media.layers, maximum: maximumLayer)
-
         let id = Self.randomToken(length: 32, alphabet: Self.hexAlphabet)
         var ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet)
         while byUfrag[ufrag] != nil { ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet) }
@@ -89,6 +84,12 @@ final class EgressCore {
         } catch {
             throw refusal(error)
         }
+        // Whether the offer can be answered is decided first: a client learns that its offer is wrong (400/406)
+        // whether or not the stream is live.
+        guard let media = streams[stream], media.live, !media.layers.isEmpty else {
+            throw .streamOffline("stream '\(stream)' is not live (no WebRTC layers yet); retry when it is")
+        }
+        let layer = try Self.chooseLayer(media.layers, maximum: maximumLayer)
         let negotiated = answer.session
         let video = negotiated.video.map { video in
             VideoSender(ssrc: parameters.videoSSRC, payloadType: video.payloadType,

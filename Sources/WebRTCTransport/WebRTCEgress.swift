@@ -19,10 +19,16 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let loop: any EventLoop
     private let core: NIOLoopBoundBox<EgressCore>
-    private let pendingFrames = NIOLockedValueBox(0)
+    /// Frames handed to the loop and not yet run, and whether the loop is going away (then nothing is handed).
+    private let intake = NIOLockedValueBox(Intake())
     private let state = NIOLockedValueBox(RunState())
     private let logger: Logger
     private let framesDropped = Counter(label: "liverelay_webrtc_frames_dropped_total")
+
+    private struct Intake {
+        var pendingFrames = 0
+        var stopped = false
+    }
 
     private struct RunState {
         var channel: (any Channel)?
@@ -93,6 +99,11 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
             return (state.channel, state.timer)
         }
         timer?.cancel()
+        let alreadyStopped = intake.withLockedValue { state in
+            defer { state.stopped = true }
+            return state.stopped
+        }
+        guard !alreadyStopped else { return }
         let core = self.core
         try? await loop.submit { core.value.closeAll(reason: .shutdown) }.get()
         try? await channel?.close()
@@ -163,23 +174,23 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         case .cmafVideo, .cmafAudio, .cmafVideoConfiguration, .cmafAudioConfiguration: return
         case .started, .layout, .ended: isFrame = false
         }
-        if isFrame {
-            let admitted = pendingFrames.withLockedValue { pending -> Bool in
-                guard pending < settings.maximumPendingFrames else { return false }
-                pending += 1
-                return true
-            }
-            guard admitted else {
-                framesDropped.increment()
-                return
-            }
-        }
         let core = self.core
-        let pendingFrames = self.pendingFrames
-        loop.execute {
-            if isFrame { pendingFrames.withLockedValue { $0 -= 1 } }
-            core.value.media(media, stream: stream)
+        let intake = self.intake
+        let limit = settings.maximumPendingFrames
+        // Handed over under the lock, so nothing reaches the loop once `stop()` has begun.
+        let admitted = intake.withLockedValue { state -> Bool in
+            guard !state.stopped else { return true }
+            if isFrame {
+                guard state.pendingFrames < limit else { return false }
+                state.pendingFrames += 1
+            }
+            loop.execute {
+                if isFrame { intake.withLockedValue { $0.pendingFrames -= 1 } }
+                core.value.media(media, stream: stream)
+            }
+            return true
         }
+        if !admitted { framesDropped.increment() }
     }
 }
 

@@ -33,11 +33,14 @@ struct WHEPTests {
         return publisher
     }
 
-    /// Waits until WHEP would answer (the transcoder has layers), by asking with an offer that is refused for
-    /// its content (406) once the stream is live, and 409 before.
+    /// Waits until WHEP would answer: the transcoder has encoded VP8 for the stream.
     static func waitForLayers(_ node: TestServer, stream: String) async throws -> Bool {
         try await eventually(timeout: .seconds(30)) {
-            try await whep(node, "POST", "/whep/\(stream)", body: CapturedOffer.h264Only).status == 406
+            let text = String(decoding: try await node.request("GET", "/metrics").body, as: UTF8.self)
+            return text.split(separator: "\n").contains { line in
+                line.hasPrefix("liverelay_transcode_frames_total{") && line.contains("stream=\"\(stream)\"")
+                    && line.contains("codec=\"vp8\"") && !line.hasSuffix(" 0")
+            }
         }
     }
 
@@ -110,26 +113,26 @@ struct WHEPTests {
 
     @Test func maxLayerCapsTheViewer() async throws {
         let node = try await Self.node()
-        let publisher = try await Self.publish(node, stream: "cam")
+        let publisher = try await Self.publish(node, stream: "capped")
         defer { publisher.terminate() }
-        #expect(try await Self.waitForLayers(node, stream: "cam"), "ffmpeg: \(publisher.log)")
-        let report = try await Self.runJSON(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/cam",
+        #expect(try await Self.waitForLayers(node, stream: "capped"), "ffmpeg: \(publisher.log)")
+        let report = try await Self.runJSON(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/capped",
                                              "--seconds", "5", "--max-layer", "180p"], timeout: .seconds(60))
         #expect(report["layer"] as? String == "180p", "\(report)")
         let sizes = report["sizes"] as? [String: Int] ?? [:]
         #expect(sizes.keys.sorted() == ["320x180"], "\(report)")
-        let unknown = try await Self.whep(node, "POST", "/whep/cam?maxLayer=4k", body: CapturedOffer.chromium)
+        let unknown = try await Self.whep(node, "POST", "/whep/capped?maxLayer=4k", body: CapturedOffer.chromium)
         #expect(unknown.status == 400, "\(String(decoding: unknown.body, as: UTF8.self))")
         try await node.stop()
     }
 
     @Test func chromiumPlaysTheViewerPage() async throws {
         let node = try await Self.node()
-        let publisher = try await Self.publish(node, stream: "cam")
+        let publisher = try await Self.publish(node, stream: "browser")
         defer { publisher.terminate() }
-        #expect(try await Self.waitForLayers(node, stream: "cam"), "ffmpeg: \(publisher.log)")
+        #expect(try await Self.waitForLayers(node, stream: "browser"), "ffmpeg: \(publisher.log)")
 
-        let report = try await Self.runJSON(["python3", "\(Self.interop)/whep_chromium.py", node.baseURL + "/watch/cam", "--seconds", "20"],
+        let report = try await Self.runJSON(["python3", "\(Self.interop)/whep_chromium.py", node.baseURL + "/watch/browser", "--seconds", "20"],
                                             timeout: .seconds(90))
         let samples = (report["samples"] as? [[String: Any]] ?? []).filter { ($0["framesDecoded"] as? Int ?? 0) > 0 }
         #expect(samples.count >= 10, "\(report)")
@@ -144,7 +147,8 @@ struct WHEPTests {
             #expect(last["frameWidth"] as? Int == 640 && last["frameHeight"] as? Int == 360, "\(report)")
             #expect((last["resolutionText"] as? String ?? "").contains("640×360"), "\(report)")
         }
-        #expect(report["srtpCipher"] as? String == "AEAD_AES_128_GCM", "\(report)")
+        // Chromium names the DTLS-SRTP profile as RFC 7714 registers it.
+        #expect(report["srtpCipher"] as? String == "SRTP_AEAD_AES_128_GCM", "\(report)")
         // The page closed: the tab's session goes (DELETE on pagehide, or consent expiry).
         #expect(try await eventually(timeout: .seconds(40)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
         try await node.stop()
@@ -154,6 +158,7 @@ struct WHEPTests {
         let node = try await Self.node { $0.transcoder.enabled = false }
         _ = try await node.createStream("cam")
         _ = try await node.createStream("secret", private: true)
+        let refusedBefore = try await Self.metric(node, "liverelay_webrtc_offers_refused_total") ?? 0
 
         func post(_ path: String, _ body: String, contentType: String = "application/sdp", token: String? = nil) async throws -> (Int, String) {
             let result = try await Self.whep(node, "POST", path, body: body, contentType: contentType, token: token)
@@ -182,39 +187,50 @@ struct WHEPTests {
         let preflight = try await Self.whep(node, "OPTIONS", "/whep/cam")
         #expect(preflight.status == 204 && preflight.headers["access-control-expose-headers"]?.contains("Location") == true)
         #expect(try await Self.whep(node, "DELETE", "/whep/cam/0123456789abcdef").status == 404)
-        #expect(try await Self.metric(node, "liverelay_webrtc_offers_refused_total") ?? 0 >= 3)
+        #expect(try await Self.metric(node, "liverelay_webrtc_offers_refused_total") ?? 0 >= refusedBefore + 3)
         try await node.stop()
     }
 
     @Test func sessionsEndWithConsentAndWithThePublisher() async throws {
         let node = try await Self.node { configuration in
-            configuration.webrtc.consentTimeoutSeconds = 4
+            // aiortc checks consent every 5 s (RFC 7675 allows 4–6 s): a timeout well above that, well below 30 s.
+            configuration.webrtc.consentTimeoutSeconds = 12
             configuration.webrtc.offlineGraceSeconds = 2
         }
-        let publisher = try await Self.publish(node, stream: "cam", seconds: 60)
+        let publisher = try await Self.publish(node, stream: "leaving", seconds: 60)
         defer { publisher.terminate() }
-        #expect(try await Self.waitForLayers(node, stream: "cam"), "ffmpeg: \(publisher.log)")
+        #expect(try await Self.waitForLayers(node, stream: "leaving"), "ffmpeg: \(publisher.log)")
 
         // A viewer that vanishes without DELETE (killed): consent stops and the session goes.
-        let vanishing = ExternalProcess(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/cam", "--seconds", "60", "--keep"])
+        let vanishing = ExternalProcess(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/leaving", "--seconds", "60", "--keep"])
         try vanishing.start()
         #expect(try await eventually(timeout: .seconds(20)) {
             try await Self.sessions(node).contains { $0["state"] as? String == "connected" && ($0["videoPackets"] as? Int ?? 0) > 0 }
         }, "\(vanishing.log)")
+        // Counters are process-wide (other tests' servers count too): compare with what they were.
+        let consentBefore = try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"consent_expired\"") ?? 0
+        let endedBefore = try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"stream_ended\"") ?? 0
         kill(vanishing.process.processIdentifier, SIGKILL)
-        #expect(try await eventually(timeout: .seconds(20)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
-        #expect(try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"consent_expired\"") == 1)
+        #expect(try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"consent_expired\"") == consentBefore + 1)
 
         // A viewer of a stream whose publisher stops: released after the grace period.
-        let staying = ExternalProcess(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/cam", "--seconds", "60", "--keep"])
+        let staying = ExternalProcess(["python3", "\(Self.interop)/whep_aiortc.py", node.baseURL + "/whep/leaving", "--seconds", "60", "--keep"])
         try staying.start()
         defer { staying.terminate() }
         #expect(try await eventually(timeout: .seconds(20)) {
             try await Self.sessions(node).contains { $0["state"] as? String == "connected" }
         }, "\(staying.log)")
-        publisher.terminate()
-        #expect(try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
-        #expect(try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"stream_ended\"") == 1)
+        // The publisher goes away (killed: its connection drops).
+        kill(publisher.process.processIdentifier, SIGKILL)
+        let released = try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 }
+        let left = try await Self.sessions(node)
+        let info = try await node.streamInfo("leaving")
+        #expect(released, "\(left) \(info) \(staying.log)")
+        let closedLines = String(decoding: try await node.request("GET", "/metrics").body, as: UTF8.self)
+            .split(separator: "\n").filter { $0.contains("sessions_closed") }
+        #expect(try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"stream_ended\"") == endedBefore + 1,
+                "\(closedLines)")
         try await node.stop()
     }
 }

@@ -70,7 +70,13 @@ async def run(args):
     await pc.setLocalDescription(await pc.createOffer())
     started = time.monotonic()
     url = args.url + (f"?maxLayer={args.max_layer}" if args.max_layer else "")
-    status, headers, body = http("POST", url, pc.localDescription.sdp.encode(), "application/sdp", args.token)
+    deadline = time.monotonic() + args.wait_live
+    while True:
+        status, headers, body = http("POST", url, pc.localDescription.sdp.encode(), "application/sdp", args.token)
+        # 409: the stream is not live yet; WHEP clients retry after Retry-After.
+        if status != 409 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(float(headers.get("Retry-After", "1")) / 4)
     report["status"] = status
     report["postMs"] = round((time.monotonic() - started) * 1000, 1)
     if status != 201:
@@ -103,6 +109,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--token")
     parser.add_argument("--max-layer")
+    parser.add_argument("--wait-live", type=float, default=15, help="seconds to retry while the stream is offline (409)")
     parser.add_argument("--keep", action="store_true", help="leave without DELETE (consent expiry ends the session)")
     args = parser.parse_args()
     asyncio.run(run(args))
