@@ -46,7 +46,7 @@ public struct WHEPRoutes: Sendable {
         .accessControlAllowOrigin: "*",
         .accessControlAllowMethods: "POST, PATCH, DELETE, OPTIONS",
         .accessControlAllowHeaders: "Authorization, Content-Type, If-Match",
-        .accessControlExposeHeaders: "Location, ETag, Link, Retry-After, X-LiveRelay-Layer",
+        .accessControlExposeHeaders: "Location, ETag, Retry-After, X-LiveRelay-Layer",
         .accessControlMaxAge: "86400",
     ]
 
@@ -169,6 +169,7 @@ public struct WHEPRoutes: Sendable {
         case .capacity: return APIError(.serviceUnavailable, "capacity", error.detail, headers: [.retryAfter: "5"])
         case .sessionNotFound: return APIError(.notFound, "session_not_found", error.detail)
         case .iceRestartUnsupported: return APIError(.unprocessableContent, "ice_restart_unsupported", error.detail)
+        case .etagMismatch: return APIError(.preconditionFailed, "etag_mismatch", error.detail)
         case .notRunning: return APIError(.serviceUnavailable, "webrtc_unavailable", error.detail)
         }
     }

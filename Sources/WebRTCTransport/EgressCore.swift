@@ -17,7 +17,7 @@ final class EgressCore {
     let certificate: DTLSCertificate
     /// One OpenSSL context for every viewer's DTLS connection.
     let dtlsContext: DTLSContext
-    let metrics = WebRTCMetrics()
+    var metrics = WebRTCMetrics()
     let logger: Logger
     let requestKeyframe: @Sendable (_ stream: String, _ rung: String) -> Bool
 
@@ -94,7 +94,10 @@ final class EgressCore {
         let video = negotiated.video.map { video in
             VideoSender(ssrc: parameters.videoSSRC, payloadType: video.payloadType,
                         packetizer: Self.videoPacketizer(video, ssrc: parameters.videoSSRC, maximumPacketSize: settings.maximumPacketSize),
-                        timestampOffset: UInt32.random(in: 0...UInt32.max))
+                        timestampOffset: UInt32.random(in: 0...UInt32.max),
+                        rtx: video.rtxPayloadType.map {
+                            RTPHeaderTemplate(payloadType: $0, ssrc: parameters.videoRTXSSRC, extensions: Self.extensionLayout(video))
+                        })
         }
         let audio = negotiated.audio.map { audio in
             AudioSender(ssrc: parameters.audioSSRC, payloadType: audio.payloadType,
@@ -123,7 +126,7 @@ final class EgressCore {
             throw .badOffer(error.reason)
         }
         if let ufrag = parsed.iceUfrag, ufrag != session.remoteUfrag { throw .iceRestartUnsupported }
-        if let ifMatch, ifMatch != "*", ifMatch != session.etag, parsed.iceUfrag == nil { throw .iceRestartUnsupported }
+        if let ifMatch, ifMatch != "*", ifMatch != session.etag { throw .etagMismatch }
     }
 
     private func refusal(_ error: SDPError) -> WHEPError {
@@ -324,8 +327,10 @@ final class EgressCore {
             guard entries.contains(where: { $0.ssrc == session.video?.ssrc }) else { return }
             metrics.firReceived.increment()
             askForKeyframe(session, force: true)
-        case .nack:
+        case .nack(_, let mediaSSRC, let lost):
+            guard mediaSSRC == session.video?.ssrc else { return }
             metrics.nackReceived.increment()
+            retransmit(lost, session: session)
         case .receiverReport(_, let reports):
             for report in reports where report.ssrc == session.video?.ssrc {
                 session.fractionLost = report.fractionLost
@@ -336,6 +341,45 @@ final class EgressCore {
         default:
             break
         }
+    }
+
+    /// Sends NACKed packets again from the frame history: as RTX when negotiated, within the viewer's budget.
+    private func retransmit(_ lost: [UInt16], session: ViewerSession) {
+        guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress,
+              var video = session.video.take() else { return }
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
+        for sequenceNumber in lost.prefix(64) {
+            guard video.retransmissionBudget > 0 else {
+                metrics.retransmissionsRefused.increment()
+                break
+            }
+            guard let (frame, index) = video.locate(sequenceNumber) else {
+                metrics.retransmissionsMissed.increment()
+                continue
+            }
+            let written: Bool
+            if let rtx = video.rtx {
+                written = video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,
+                                                               pictureID: frame.pictureID, originalSequenceNumber: sequenceNumber,
+                                                               rtx: rtx, rtxSequenceNumber: video.rtxSequenceNumber,
+                                                               absSendTime: sendTime, into: &scratch)
+                if written { video.rtxSequenceNumber &+= 1 }
+            } else {
+                written = video.packetizer.writePacket(index: index, of: frame.data, timestamp: frame.timestamp,
+                                                       pictureID: frame.pictureID, sequenceNumber: sequenceNumber,
+                                                       absSendTime: sendTime, into: &scratch)
+            }
+            guard written else { continue }
+            let layout = video.packetizer.header.extensions
+            if layout.transportSequenceNumberID != nil {
+                layout.setTransportSequenceNumber(session.transportSequence, in: &scratch)
+                session.transportSequence &+= 1
+            }
+            video.retransmissionBudget -= 1
+            protectAndWrite(scratch, with: outbound, to: address, counter: metrics.retransmissions)
+        }
+        session.video = video
+        channel?.flush()
     }
 
     /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
@@ -394,15 +438,19 @@ final class EgressCore {
         var sent = false
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
         for session in sessions.values where session.stream == stream && session.layer == layer && session.isSending {
-            guard var video = session.video, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress else { continue }
             if session.awaitingKeyframe {
                 guard frame.isKeyframe else { continue }
                 session.awaitingKeyframe = false
             }
+            // Moved out and back so its frame history is mutated in place, not copied.
+            guard var video = session.video.take() else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset
             let layout = video.packetizer.header.extensions
             var transportSequence = session.transportSequence
-            video.packetizer.packetize(frame: frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
+            let pictureID = video.packetizer.pictureID
+            let firstSequenceNumber = video.packetizer.sequenceNumber
+            let count = video.packetizer.packetize(frame: frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
                                        absSendTime: sendTime, into: &scratch) { packet in
                 if layout.transportSequenceNumberID != nil {
                     layout.setTransportSequenceNumber(transportSequence, in: &packet)
@@ -413,6 +461,8 @@ final class EgressCore {
                 self.protectAndWrite(packet, with: outbound, to: address, counter: self.metrics.videoPackets)
             }
             video.frames &+= 1
+            video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: pictureID,
+                                 firstSequenceNumber: firstSequenceNumber, packetCount: count))
             session.video = video
             session.transportSequence = transportSequence
             sent = true
@@ -501,6 +551,7 @@ final class EgressCore {
             if session.awaitingKeyframe { askForKeyframe(session) }
             if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
                 session.lastSenderReport = now
+                session.video?.retransmissionBudget = VideoSender.retransmissionsPerSecond
                 sendSenderReports(session, now: now)
             }
         }
@@ -547,8 +598,9 @@ final class EgressCore {
     }
 
     static func videoPacketizer(_ video: NegotiatedMedia, ssrc: UInt32, maximumPacketSize: Int) -> VP8Packetizer {
+        // 16 bytes for the SRTP tag and 2 for the RTX original sequence number, so a retransmission fits too.
         VP8Packetizer(payloadType: video.payloadType, ssrc: ssrc, extensions: extensionLayout(video),
-                      maximumPacketSize: maximumPacketSize, reservedTrailerLength: 16)
+                      maximumPacketSize: maximumPacketSize, reservedTrailerLength: 18)
     }
 
     static func audioPacketizer(_ audio: NegotiatedMedia, ssrc: UInt32) -> OpusPacketizer {

@@ -12,8 +12,10 @@ public enum WHEPError: Error, Sendable, Equatable {
     case capacity
     /// No such session (404).
     case sessionNotFound
-    /// A PATCH with new ICE credentials: ICE restart is not supported (the draft allows refusing it; 422 ... 405).
+    /// A PATCH with new ICE credentials: ICE restart is not supported (the draft allows refusing it; 422).
     case iceRestartUnsupported
+    /// A PATCH whose `If-Match` names another version of the session (412).
+    case etagMismatch
     /// The media socket is not running (503).
     case notRunning
 
@@ -26,6 +28,7 @@ public enum WHEPError: Error, Sendable, Equatable {
         case .capacity: return "this node carries its maximum number of viewers"
         case .sessionNotFound: return "no such WHEP session"
         case .iceRestartUnsupported: return "ICE restart is not supported; start a new session"
+        case .etagMismatch: return "If-Match does not match the session's ETag"
         case .notRunning: return "WebRTC egress is not running"
         }
     }

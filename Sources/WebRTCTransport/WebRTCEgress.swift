@@ -165,6 +165,14 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         return (try? await loop.submit { core.value.summaries() }.get()) ?? []
     }
 
+    /// Datagrams dropped since start, by reason (`unknown_class`, `malformed_stun`, `bad_integrity`, ...).
+    public func droppedDatagrams() async -> [String: Int] {
+        let core = self.core
+        return (try? await loop.submit {
+            Dictionary(uniqueKeysWithValues: core.value.metrics.droppedCounts.map { ($0.key.rawValue, $0.value) })
+        }.get()) ?? [:]
+    }
+
     // MARK: TranscodedMediaObserver
 
     public func handle(_ media: TranscodedMedia, stream: String) {

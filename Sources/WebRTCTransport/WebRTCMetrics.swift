@@ -1,7 +1,7 @@
 import Metrics
 
 /// Metric handles of the egress, made once so the media path does not look them up.
-struct WebRTCMetrics: Sendable {
+struct WebRTCMetrics {
     let viewers: Gauge
     let sessionsCreated: Counter
     let videoPackets: Counter
@@ -10,6 +10,9 @@ struct WebRTCMetrics: Sendable {
     let pliReceived: Counter
     let firReceived: Counter
     let nackReceived: Counter
+    let retransmissions: Counter
+    let retransmissionsMissed: Counter
+    let retransmissionsRefused: Counter
     let rtcpReceived: Counter
     let handshakeFailures: Counter
     private let closedByReason: [SessionCloseReason: Counter]
@@ -25,6 +28,9 @@ struct WebRTCMetrics: Sendable {
         pliReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "pli")])
         firReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "fir")])
         nackReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "nack")])
+        retransmissions = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "sent")])
+        retransmissionsMissed = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "not_in_history")])
+        retransmissionsRefused = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "over_budget")])
         rtcpReceived = Counter(label: "liverelay_webrtc_rtcp_packets_received_total")
         handshakeFailures = Counter(label: "liverelay_webrtc_dtls_failures_total")
         var closed: [SessionCloseReason: Counter] = [:]
@@ -45,7 +51,13 @@ struct WebRTCMetrics: Sendable {
     }
 
     func closed(_ reason: SessionCloseReason) { closedByReason[reason]?.increment() }
-    func dropped(_ reason: DroppedDatagram) { droppedByReason[reason]?.increment() }
+    /// Drops by reason, also kept here so the operations API and tests can read them without a metrics backend.
+    private(set) var droppedCounts: [DroppedDatagram: Int] = [:]
+
+    mutating func dropped(_ reason: DroppedDatagram) {
+        droppedByReason[reason]?.increment()
+        droppedCounts[reason, default: 0] += 1
+    }
     func refused(_ reason: String) { refusedByReason[reason]?.increment() }
 }
 
@@ -68,7 +80,6 @@ enum DroppedDatagram: String, Sendable, CaseIterable {
     case badIntegrity = "bad_integrity"
     case unexpectedSTUN = "unexpected_stun"
     case unknownPeer = "unknown_peer"
-    case dtlsRejected = "dtls_rejected"
     case srtcpRejected = "srtcp_rejected"
     case malformedRTCP = "malformed_rtcp"
     case unexpectedRTP = "unexpected_rtp"

@@ -94,9 +94,8 @@ final class EgressTests: XCTestCase {
         XCTAssertTrue(response.verifyMessageIntegrity(password: joined.password))
         XCTAssertTrue(response.verifyFingerprint())
         XCTAssertEqual(response.xorMappedAddress?.port, joined.viewer.channel.localAddress?.port)
-        guard case .complete(let keys) = try await joined.viewer.handshake() else {
-            throw XCTSkip("unreachable") // replaced by the assertion below in callers
-        }
+        let result = try await joined.viewer.handshake()
+        guard case .complete(let keys) = result else { throw HandshakeFailure(result: "\(result)") }
         return keys
     }
 
@@ -198,6 +197,37 @@ final class EgressTests: XCTestCase {
         await joined.viewer.close()
     }
 
+    func testNACKedPacketsComeBackAsRTX() async throws {
+        let joined = try await join()
+        _ = try await connect(joined)
+        let answer = joined.session.answer
+        let rtxSSRC = try XCTUnwrap(answer.split(separator: "\r\n").first { $0.hasPrefix("a=ssrc-group:FID") }
+            .flatMap { UInt32($0.split(separator: " ").last ?? "") }, "answer: \(answer)")
+        let key = Self.frame(.vp8, size: 4000, pts: 9000, keyframe: true, seed: 5)
+        egress.handle(.webRTCVideo(layer: "720p", frame: key), stream: "cam")
+        let video = try await rtpPackets(joined.viewer, ssrc: joined.videoSSRC) { $0.contains(where: \.header.marker) }
+        XCTAssertGreaterThanOrEqual(video.count, 4)
+        // The viewer lost the second and the last packet.
+        let lost = [video[1], video[video.count - 1]]
+        var nack = ByteBuffer()
+        RTCPWriter.writeReceiverReport(ssrc: 1, reports: [], into: &nack)
+        RTCPWriter.writeNACK(senderSSRC: 1, mediaSSRC: joined.videoSSRC, lost: lost.map(\.header.sequenceNumber) + [video[0].header.sequenceNumber &- 1000], into: &nack)
+        try joined.viewer.outbound?.protectRTCP(&nack)
+        try await joined.viewer.send(nack)
+        let repaired = try await rtpPackets(joined.viewer, ssrc: rtxSSRC) { $0.count >= 2 }
+        XCTAssertEqual(repaired.count, 2, "one RTX packet per lost packet still in the history; the unknown one is skipped")
+        for (rtx, original) in zip(repaired, lost) {
+            XCTAssertEqual(rtx.header.payloadType, 98)
+            XCTAssertEqual(rtx.header.timestamp, original.header.timestamp)
+            XCTAssertEqual(rtx.header.marker, original.header.marker)
+            var payload = rtx.payload
+            XCTAssertEqual(payload.readInteger(as: UInt16.self), original.header.sequenceNumber, "OSN first (RFC 4588)")
+            XCTAssertEqual(payload, original.payload)
+        }
+        XCTAssertEqual(repaired[1].header.sequenceNumber, repaired[0].header.sequenceNumber &+ 1)
+        await joined.viewer.close()
+    }
+
     func testWrongPasswordGetsNoAnswer() async throws {
         let joined = try await join()
         let (_, wrong) = joined.viewer.bindingRequest(serverUfrag: joined.ufrag, serverPassword: "not-the-password-at-all-000")
@@ -265,6 +295,11 @@ final class EgressTests: XCTestCase {
         XCTAssertTrue(video.contains(where: \.header.marker))
         let viewers = await egress.viewerCount()
         XCTAssertEqual(viewers, 1)
+        // Each kind of garbage was counted under its reason.
+        let dropped = await egress.droppedDatagrams()
+        for reason in ["unknown_class", "malformed_stun", "unknown_peer", "srtcp_rejected", "unexpected_rtp"] {
+            XCTAssertGreaterThan(dropped[reason] ?? 0, 0, "\(reason): \(dropped)")
+        }
         await attacker.close()
         await joined.viewer.close()
     }
@@ -290,6 +325,10 @@ final class EgressTests: XCTestCase {
         guard case .failure(.iceRestartUnsupported) = restart else { return XCTFail("ICE restart accepted: \(restart)") }
         await viewer.close()
     }
+}
+
+struct HandshakeFailure: Error {
+    var result: String
 }
 
 extension Result where Failure == WHEPError {
