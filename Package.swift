@@ -118,7 +118,7 @@ let package = Package(
                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests (one target per module)
-        // Shared by the test targets: a throwaway PostgreSQL server.
+        // Shared by the test targets: a throwaway PostgreSQL server, captured SDP offers, a seeded generator.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaCoreTests", dependencies: ["MediaCore"]),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaCore"]),
@@ -128,9 +128,9 @@ let package = Package(
         .testTarget(name: "TranscoderTests", dependencies: ["Transcoder", "Transcode", "MediaRouter", "MediaCore", "RTMPIngest", "RTMP",
                                                             .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SDPTests", dependencies: ["SDP"]),
-        .testTarget(name: "STUNTests", dependencies: ["STUN", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTransportTests", dependencies: ["WebRTCTransport", "SDP", "STUN", "RTP", "DTLS", "SRTP",
@@ -145,7 +145,7 @@ let package = Package(
                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DemoSourceTests", dependencies: ["DemoSource", "MediaRouter", "MediaCore", "RTMP", "Transcode",
                                                             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "RTMP", "MediaRouter", "MediaCore",
+        .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "TestSupport", "RTMP", "MediaRouter", "MediaCore",
                                                             .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LiveRelayAppTests", dependencies: ["LiveRelayApp", "MediaRouter", "MediaCore", "Storage", "TestSupport",
                                                               .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import LiveRelayApp
 #if canImport(FoundationNetworking)
@@ -121,7 +122,7 @@ struct WHEPTests {
         #expect(report["layer"] as? String == "180p", "\(report)")
         let sizes = report["sizes"] as? [String: Int] ?? [:]
         #expect(sizes.keys.sorted() == ["320x180"], "\(report)")
-        let unknown = try await Self.whep(node, "POST", "/whep/capped?maxLayer=4k", body: CapturedOffer.chromium)
+        let unknown = try await Self.whep(node, "POST", "/whep/capped?maxLayer=4k", body: CapturedOffers.chromium)
         #expect(unknown.status == 400, "\(String(decoding: unknown.body, as: UTF8.self))")
         try await node.stop()
     }
@@ -164,25 +165,25 @@ struct WHEPTests {
             let result = try await Self.whep(node, "POST", path, body: body, contentType: contentType, token: token)
             return (result.status, String(decoding: result.body, as: UTF8.self))
         }
-        #expect(try await post("/whep/nosuch", CapturedOffer.chromium).0 == 404)
-        #expect(try await post("/whep/cam", CapturedOffer.chromium, contentType: "application/json").0 == 415)
+        #expect(try await post("/whep/nosuch", CapturedOffers.chromium).0 == 404)
+        #expect(try await post("/whep/cam", CapturedOffers.chromium, contentType: "application/json").0 == 415)
         #expect(try await post("/whep/cam", "this is not SDP").0 == 400)
         #expect(try await post("/whep/cam", String(repeating: "a=x\r\n", count: 20_000)).0 == 413)
         #expect(try await post("/whep/cam", "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n").0 == 400)
-        #expect(try await post("/whep/cam", CapturedOffer.chromium.replacingOccurrences(of: "a=fingerprint", with: "a=x-fingerprint")).0 == 400)
-        #expect(try await post("/whep/cam", CapturedOffer.h264Only).0 == 406)
+        #expect(try await post("/whep/cam", CapturedOffers.chromium.replacingOccurrences(of: "a=fingerprint", with: "a=x-fingerprint")).0 == 400)
+        #expect(try await post("/whep/cam", CapturedOffers.chromiumH264Only).0 == 406)
         // A well-formed offer for a stream with no publisher: 409 with Retry-After, CORS kept.
-        let offline = try await Self.whep(node, "POST", "/whep/cam", body: CapturedOffer.chromium)
+        let offline = try await Self.whep(node, "POST", "/whep/cam", body: CapturedOffers.chromium)
         #expect(offline.status == 409, "\(String(decoding: offline.body, as: UTF8.self))")
         #expect(offline.headers["retry-after"] != nil && offline.headers["access-control-allow-origin"] == "*")
         // A private stream needs a token.
-        let (status, body) = try await post("/whep/secret", CapturedOffer.chromium)
+        let (status, body) = try await post("/whep/secret", CapturedOffers.chromium)
         #expect(status == 401, "\(body)")
-        let forged = try await post("/whep/secret", CapturedOffer.chromium, token: "eyJhbGciOiJIUzI1NiJ9.e30.forged")
+        let forged = try await post("/whep/secret", CapturedOffers.chromium, token: "eyJhbGciOiJIUzI1NiJ9.e30.forged")
         #expect(forged.0 == 401, "\(forged.1)")
         let minted = try await node.request("POST", "/api/streams/secret/tokens", json: ["role": "viewer", "sub": "ann"])
         let token = minted.json["token"] as? String
-        #expect(try await post("/whep/secret", CapturedOffer.chromium, token: token).0 == 409)
+        #expect(try await post("/whep/secret", CapturedOffers.chromium, token: token).0 == 409)
         // CORS preflight.
         let preflight = try await Self.whep(node, "OPTIONS", "/whep/cam")
         #expect(preflight.status == 204 && preflight.headers["access-control-expose-headers"]?.contains("Location") == true)

@@ -1,6 +1,7 @@
 import MediaRouter
 import RTMPIngest
 import Testing
+import TestSupport
 
 /// Each bad peer must lose only its own connection while a real publisher keeps streaming.
 @Suite("RTMP ingest against hostile peers")
@@ -13,7 +14,7 @@ struct HostilePeerTests {
         defer { ffmpeg.terminate() }
         #expect(await eventually { fixture.observer.record("s1").videoFrames >= 5 })
 
-        var generator = SeededGenerator(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         let noise = Array("GET / HTTP/1.1\r\n\r\n".utf8) + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let cases: [(String, [UInt8])] = [
             ("random bytes", noise),
@@ -36,18 +37,5 @@ struct HostilePeerTests {
         }
         #expect(fixture.router.isLive("s1"))
         #expect(fixture.observer.record("s1").started == 1)
-    }
-}
-
-/// SplitMix64: reproducible "random" input.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

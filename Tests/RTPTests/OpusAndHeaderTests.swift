@@ -1,6 +1,7 @@
 import NIOCore
 import RTP
 import XCTest
+import TestSupport
 
 final class OpusAndHeaderTests: XCTestCase {
     func testOpusPacketsOnePerFrame() throws {

@@ -1,6 +1,7 @@
 import NIOCore
 import RTP
 import XCTest
+import TestSupport
 
 final class RTCPHostileInputTests: XCTestCase {
     private func error(_ bytes: [UInt8]) -> RTCPParseError? {

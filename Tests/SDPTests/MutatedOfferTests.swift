@@ -1,5 +1,6 @@
 import SDP
 import Testing
+import TestSupport
 
 /// Captured offers with random damage: whatever comes in, the parser and the answer writer either
 /// succeed consistently or throw an `SDPError`; they never trap.

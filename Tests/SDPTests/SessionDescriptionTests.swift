@@ -1,5 +1,6 @@
 import SDP
 import Testing
+import TestSupport
 
 @Suite("Session description text")
 struct SessionDescriptionTests {

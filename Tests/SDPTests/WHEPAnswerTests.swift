@@ -1,5 +1,6 @@
 import SDP
 import Testing
+import TestSupport
 
 @Suite("WHEP answer")
 struct WHEPAnswerTests {

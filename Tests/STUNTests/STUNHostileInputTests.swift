@@ -1,6 +1,7 @@
 import NIOCore
 import STUN
 import XCTest
+import TestSupport
 
 final class STUNHostileInputTests: XCTestCase {
     private func parseError(_ bytes: [UInt8]) -> STUNParseError? {
@@ -103,18 +104,5 @@ final class STUNHostileInputTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(parsed, 0, "the plausible-header rounds should sometimes parse")
-    }
-}
-
-/// A small deterministic generator so failures replay.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

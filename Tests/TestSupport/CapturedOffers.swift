@@ -1,10 +1,12 @@
+import Foundation
+
 /// Offers exactly as real WHEP viewers produce them: the tests check the parser and answer writer
 /// against these, not against hand-made samples. Each line ends with \r\n as on the wire.
-enum CapturedOffers {
+public enum CapturedOffers {
     /// aiortc 1.16.0 (Python): RTCPeerConnection() with addTransceiver("video", direction="recvonly") and
     /// addTransceiver("audio", direction="recvonly"), then createOffer(), setLocalDescription(), and
     /// localDescription.sdp printed (aiortc gathers candidates inside setLocalDescription).
-    static let aiortc = """
+    public static let aiortc = """
 v=0\r
 o=- 4005116285 4005116285 IN IP4 0.0.0.0\r
 s=-\r
@@ -81,7 +83,7 @@ a=setup:actpass\r
     /// Chromium 156 (HeadlessChrome/156.0.0.0), headless under Selenium on a data: URL page: new RTCPeerConnection(),
     /// addTransceiver("video", {direction: "recvonly"}), addTransceiver("audio", {direction: "recvonly"}),
     /// createOffer(), setLocalDescription(), and localDescription.sdp read once iceGatheringState was "complete".
-    static let chromium = """
+    public static let chromium = """
 v=0\r
 o=- 8645675632573425660 2 IN IP4 127.0.0.1\r
 s=-\r
@@ -293,7 +295,7 @@ a=rtpmap:126 telephone-event/8000\r
     /// Not captured: Firefox is not available on the build machine. Written after the format of Firefox 128's
     /// recvonly offers: fingerprint and BUNDLE at session level, mids 0/1, ICE and setup:actpass per section,
     /// extmap with direction suffixes (`6/recvonly`), VP8 as 120 with RTX 124, Opus as 109, attributes sorted by name.
-    static let firefox = """
+    public static let firefox = """
 v=0\r
 o=mozilla...THIS_IS_SDPARTA-128.0 6204553281470291418 0 IN IP4 0.0.0.0\r
 s=-\r
@@ -388,4 +390,11 @@ a=setup:actpass\r
 a=ssrc:1120394876 cname:{6f2b1c0e-8d4a-4e3b-9a51-2c7d0e9f4b18}\r
 
 """
+
+    /// The Chromium offer with every video codec made H.264 and Opus made G.711: well formed, nothing LiveRelay sends.
+    public static let chromiumH264Only = chromium
+        .replacingOccurrences(of: "VP8/90000", with: "H264/90000")
+        .replacingOccurrences(of: "VP9/90000", with: "H264/90000")
+        .replacingOccurrences(of: "AV1/90000", with: "H264/90000")
+        .replacingOccurrences(of: "opus/48000/2", with: "PCMU/8000")
 }
