@@ -11,7 +11,7 @@ so the publisher's own encode, interleaving and RTMP send are part of the figure
 OBS. Then it times N sequential joins from the WHEP POST to the first decoded frame.
 
 usage: tools/bench/latency/bench.py [--binary PATH] [--seconds 20] [--joins 10] [--size 1280x720] [--fps 30]
-                                    [--ladder 720p,360p,180p] [--max-layer 360p] [--json out.json]
+                                    [--ladder 720p,360p,180p] [--max-layer 360p] [--publisher-leg 10] [--json out.json]
 Prints one JSON object, then a human summary line. Exits non-zero only when the setup fails.
 """
 import argparse
