@@ -254,8 +254,11 @@ final class EgressCore {
         guard let dtls = session.dtls else { return }
         dtls.receive(data)
         if session.phase == .connected {
-            _ = dtls.readApplicationData()
-            if dtls.isClosed { _ = closeSession(id: session.id, reason: .peerClosed) }
+            // After the handshake the connection still answers a viewer that retransmits its last flight (ours was
+            // lost) and notices its close_notify.
+            let result = dtls.handshake()
+            for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
+            if case .failed = result { _ = closeSession(id: session.id, reason: .peerClosed) }
             return
         }
         driveHandshake(session, dtls: dtls, replyTo: address)
