@@ -133,37 +133,4 @@ struct AudioSender {
     var packets: UInt32 = 0
     var octets: UInt32 = 0
     var frames: UInt32 = 0
-    /// The retransmission stream (RFC 4588), when the viewer negotiated RTX; else NACKed packets go out again as they were.
-    var rtx: RTPHeaderTemplate?
-    var rtxSequenceNumber = UInt16.random(in: 0...UInt16.max)
-    /// The frames sent lately, to rebuild NACKed packets from (see `VP8Packetizer.writePacket`).
-    var history = CircularBuffer<SentFrame>(initialCapacity: VideoSender.historyFrames)
-    /// Retransmissions allowed now: refilled each second, so a lossy viewer cannot multiply the load.
-    var retransmissionBudget = VideoSender.retransmissionsPerSecond
-
-    /// About 2 s of video at 30 fps.
-    static let historyFrames = 64
-    static let retransmissionsPerSecond = 400
-
-    struct SentFrame {
-        let data: ByteBuffer
-        let timestamp: UInt32
-        let pictureID: UInt16
-        let firstSequenceNumber: UInt16
-        let packetCount: Int
-    }
-
-    mutating func remember(_ frame: SentFrame) {
-        if history.count == Self.historyFrames { history.removeFirst() }
-        history.append(frame)
-    }
-
-    /// The frame and packet index a sequence number belongs to, if it is still in the history.
-    func locate(_ sequenceNumber: UInt16) -> (SentFrame, Int)? {
-        for frame in history.reversed() {
-            let index = Int(sequenceNumber &- frame.firstSequenceNumber)
-            if index < frame.packetCount { return (frame, index) }
-        }
-        return nil
-    }
 }
