@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "STUN", dependencies: [.product(name: "NIOCore", package: "swift-nio"),
                                              .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Bandwidth estimation and layer choice: pure, no sockets, no clocks of its own.
+        .target(name: "SFU"),
 
         // MARK: C wrappers
         .target(name: "Transcode", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
@@ -74,7 +76,7 @@ let package = Package(
                                                  .product(name: "JWTKit", package: "jwt-kit"),
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "DTLS", "SRTP", "Transcoder",
+        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "Transcoder",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -131,6 +133,7 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTransportTests", dependencies: ["WebRTCTransport", "SDP", "STUN", "RTP", "DTLS", "SRTP",

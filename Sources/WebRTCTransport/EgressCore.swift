@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import RTP
 import SDP
+import SFU
 import SRTP
 import STUN
 import Transcoder
@@ -27,15 +28,19 @@ final class EgressCore {
     private(set) var sessions: [String: ViewerSession] = [:]
     private var byUfrag: [String: ViewerSession] = [:]
     private var byAddress: [SocketAddress: ViewerSession] = [:]
-    private var streams: [String: StreamMedia] = [:]
+    var streams: [String: StreamMedia] = [:]
     /// Reused for every RTP packet the packetizers write; each packet sent is copied out of it once.
-    private var scratch: ByteBuffer
+    var scratch: ByteBuffer
+    private var lastLayerCount = NIODeadline.uptimeNanoseconds(0)
 
     struct StreamMedia {
         var live = false
         var layers: [TranscoderLayout.Layer] = []
         var clock = MediaClock()
         var endedAt: NIODeadline?
+        /// Payload bits per second of each rung (by rung name) and of the audio, over the last 2 s.
+        var layerRates: [String: RateMeter] = [:]
+        var audioRate = RateMeter(windowMicroseconds: 2_000_000, bucketCount: 10)
     }
 
     init(loop: any EventLoop, settings: WebRTCSettings, certificate: DTLSCertificate, logger: Logger,
@@ -104,9 +109,11 @@ final class EgressCore {
                         packetizer: Self.audioPacketizer(audio, ssrc: parameters.audioSSRC),
                         timestampOffset: UInt32.random(in: 0...UInt32.max))
         }
+        let initialBitrate = Self.layerCosts(&streams[stream]!, now: Self.microseconds(.now()))
+            .first { $0.rung == layer }?.bitrate ?? 1_000_000
         let session = ViewerSession(id: id, stream: stream, localUfrag: ufrag, localPassword: password, offer: offer,
                                     negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
-                                    video: video, audio: audio, now: .now())
+                                    video: video, audio: audio, initialBitrate: initialBitrate, now: .now())
         sessions[id] = session
         byUfrag[ufrag] = session
         metrics.sessionsCreated.increment()
@@ -338,9 +345,14 @@ final class EgressCore {
             for report in reports where report.ssrc == session.video?.ssrc {
                 session.fractionLost = report.fractionLost
                 session.cumulativeLost = report.cumulativeLost
+                session.estimator.receivedLossReport(fractionLost: report.fractionLost, at: Self.microseconds(.now()))
             }
         case .remb(_, let bitrate, _):
             session.rembBitrate = bitrate
+            session.estimator.receivedREMB(bitrate: bitrate, at: Self.microseconds(.now()))
+        case .transportCC(let feedback):
+            metrics.transportFeedbackReceived.increment()
+            receivedTransportFeedback(feedback, session: session)
         default:
             break
         }
@@ -350,7 +362,8 @@ final class EgressCore {
     private func retransmit(_ lost: [UInt16], session: ViewerSession) {
         guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress,
               var video = session.video.take() else { return }
-        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
+        let now = NIODeadline.now()
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for sequenceNumber in lost.prefix(64) {
             guard video.retransmissionBudget > 0 else {
                 metrics.retransmissionsRefused.increment()
@@ -373,13 +386,9 @@ final class EgressCore {
                                                        absSendTime: sendTime, into: &scratch)
             }
             guard written else { continue }
-            let layout = video.packetizer.header.extensions
-            if layout.transportSequenceNumberID != nil {
-                layout.setTransportSequenceNumber(session.transportSequence, in: &scratch)
-                session.transportSequence &+= 1
-            }
             video.retransmissionBudget -= 1
-            protectAndWrite(scratch, with: outbound, to: address, counter: metrics.retransmissions)
+            send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound, to: address,
+                 isProbe: false, now: now, counter: metrics.retransmissions)
         }
         session.video = video
         channel?.flush()
@@ -390,7 +399,7 @@ final class EgressCore {
         let now = NIODeadline.now()
         if !force, let last = session.lastKeyframeRequest, now - last < .milliseconds(300) { return }
         session.lastKeyframeRequest = now
-        _ = requestKeyframe(session.stream, session.layer)
+        _ = requestKeyframe(session.stream, session.pendingLayer ?? session.layer)
     }
 
     // MARK: Media from the transcoder
@@ -411,9 +420,12 @@ final class EgressCore {
             relayer(stream: stream, layers: layout.webRTCLayers)
         case .webRTCVideo(let layer, let frame):
             observe(frame, stream: stream)
+            streams[stream]?.layerRates[layer, default: RateMeter(windowMicroseconds: 2_000_000, bucketCount: 10)]
+                .add(bytes: frame.data.readableBytes, at: Self.microseconds(.now()))
             sendVideo(frame, layer: layer, stream: stream)
         case .webRTCAudio(let frame):
             observe(frame, stream: stream)
+            streams[stream]?.audioRate.add(bytes: frame.data.readableBytes, at: Self.microseconds(.now()))
             sendAudio(frame, stream: stream)
         case .ended:
             streams[stream]?.live = false
@@ -430,44 +442,55 @@ final class EgressCore {
     /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
     private func relayer(stream: String, layers: [TranscoderLayout.Layer]) {
         guard !layers.isEmpty else { return }
-        for session in sessions.values where session.stream == stream && !layers.contains(where: { $0.rung == session.layer }) {
+        for session in sessions.values where session.stream == stream {
+            session.selector.reset()
+            if let pending = session.pendingLayer, !layers.contains(where: { $0.rung == pending }) { session.pendingLayer = nil }
+            if let pinned = session.pinnedLayer, !layers.contains(where: { $0.rung == pinned }) { session.pinnedLayer = nil }
+            guard !layers.contains(where: { $0.rung == session.layer }) else { continue }
             session.layer = (try? Self.chooseLayer(layers, maximum: session.maximumLayer)) ?? layers[0].rung
             session.awaitingKeyframe = true
             askForKeyframe(session, force: true)
         }
     }
 
+
     private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String) {
         var sent = false
-        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
-        for session in sessions.values where session.stream == stream && session.layer == layer && session.isSending {
+        let now = NIODeadline.now()
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
+        for session in sessions.values where session.stream == stream && session.isSending
+            && (session.layer == layer || session.pendingLayer == layer) {
             guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            if session.pendingLayer == layer {
+                // A switch lands on the new rung's keyframe; until then the old rung goes on.
+                guard frame.isKeyframe else { continue }
+                completeSwitch(session, to: layer)
+            }
             if session.awaitingKeyframe {
                 guard frame.isKeyframe else { continue }
                 session.awaitingKeyframe = false
+            }
+            if !session.firstVideoSent {
+                session.firstVideoSent = true
+                metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
             // Moved out and back so its frame history is mutated in place, not copied.
             guard var video = session.video.take() else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset
             let layout = video.packetizer.header.extensions
-            var transportSequence = session.transportSequence
             let pictureID = video.packetizer.pictureID
             let firstSequenceNumber = video.packetizer.sequenceNumber
             let count = video.packetizer.packetize(frame: frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
                                        absSendTime: sendTime, into: &scratch) { packet in
-                if layout.transportSequenceNumberID != nil {
-                    layout.setTransportSequenceNumber(transportSequence, in: &packet)
-                    transportSequence &+= 1
-                }
                 video.packets &+= 1
                 video.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.protectAndWrite(packet, with: outbound, to: address, counter: self.metrics.videoPackets)
+                self.send(&packet, layout: layout, session: session, with: outbound, to: address, isProbe: false, now: now,
+                          counter: self.metrics.videoPackets)
             }
             video.frames &+= 1
             video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: pictureID,
                                  firstSequenceNumber: firstSequenceNumber, packetCount: count))
             session.video = video
-            session.transportSequence = transportSequence
             sent = true
         }
         if sent { channel?.flush() }
@@ -475,41 +498,58 @@ final class EgressCore {
 
     private func sendAudio(_ frame: EncodedFrame, stream: String) {
         var sent = false
-        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(NIODeadline.now().uptimeNanoseconds))
+        let now = NIODeadline.now()
+        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in sessions.values where session.stream == stream && session.isSending {
             guard var audio = session.audio, let outbound = session.outbound, let address = session.selectedAddress else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
             let layout = audio.packetizer.header.extensions
-            var transportSequence = session.transportSequence
             audio.packetizer.packetize(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, into: &scratch) { packet in
-                if layout.transportSequenceNumberID != nil {
-                    layout.setTransportSequenceNumber(transportSequence, in: &packet)
-                    transportSequence &+= 1
-                }
                 audio.packets &+= 1
                 audio.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.protectAndWrite(packet, with: outbound, to: address, counter: self.metrics.audioPackets)
+                self.send(&packet, layout: layout, session: session, with: outbound, to: address, isProbe: false, now: now,
+                          counter: self.metrics.audioPackets)
             }
             audio.frames &+= 1
             session.audio = audio
-            session.transportSequence = transportSequence
+            // Audio comes every 20 ms: the pacing step of probe padding.
+            if session.probe != nil { pad(session, now: now) }
             sent = true
         }
         if sent { channel?.flush() }
     }
 
-    private func protectAndWrite(_ packet: ByteBuffer, with srtp: SRTPSession, to address: SocketAddress, counter: Counter) {
-        guard let channel else { return }
+    /// Stamps the transport-wide sequence number, encrypts, sends, and notes the packet for the estimator.
+    func send(_ packet: inout ByteBuffer, layout: RTPHeaderExtensionLayout, session: ViewerSession, with srtp: SRTPSession,
+                      to address: SocketAddress, isProbe: Bool, now: NIODeadline, counter: Counter) {
+        let sequenceNumber = session.transportSequence
+        if layout.transportSequenceNumberID != nil {
+            layout.setTransportSequenceNumber(sequenceNumber, in: &packet)
+            session.transportSequence &+= 1
+        }
+        guard let size = protectAndWrite(packet, with: srtp, to: address, counter: counter) else { return }
+        let microseconds = Self.microseconds(now)
+        session.sendRate.add(bytes: size, at: microseconds)
+        if session.estimator.isProbing { session.estimator.sentDuringProbe(at: microseconds) }
+        if layout.transportSequenceNumberID != nil {
+            session.sentLog?.record(sequenceNumber: sequenceNumber, sendTime: microseconds, size: size, isProbe: isProbe)
+        }
+    }
+
+    @discardableResult
+    private func protectAndWrite(_ packet: ByteBuffer, with srtp: SRTPSession, to address: SocketAddress, counter: Counter) -> Int? {
+        guard let channel else { return nil }
         var out = channel.allocator.buffer(capacity: packet.readableBytes + 32)
         out.writeImmutableBuffer(packet)
         do {
             try srtp.protect(&out)
         } catch {
-            return
+            return nil
         }
         counter.increment()
         metrics.bytesSent.increment(by: out.readableBytes)
         write(out, to: address)
+        return out.readableBytes
     }
 
     private func write(_ buffer: ByteBuffer, to address: SocketAddress) {
@@ -552,11 +592,18 @@ final class EgressCore {
             }
             guard session.phase == .connected else { continue }
             if session.awaitingKeyframe { askForKeyframe(session) }
+            if let media = streams[session.stream], media.live { adapt(session, now: now) }
+            if session.probe != nil { pad(session, now: now) }
             if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
                 session.lastSenderReport = now
                 session.video?.retransmissionBudget = VideoSender.retransmissionsPerSecond
                 sendSenderReports(session, now: now)
+                if let estimate = session.estimator.estimate { metrics.estimates.record(estimate) }
             }
+        }
+        if now - lastLayerCount >= .seconds(1) {
+            lastLayerCount = now
+            countViewersByLayer()
         }
         channel?.flush()
     }

@@ -2,6 +2,7 @@ import DTLS
 import NIOCore
 import RTP
 import SDP
+import SFU
 import SRTP
 
 /// One WHEP viewer: its ICE credentials and selected address, its DTLS connection, the SRTP contexts made from
@@ -55,10 +56,28 @@ final class ViewerSession {
     var cumulativeLost: Int32 = 0
     var rembBitrate: UInt64?
 
+    /// Bandwidth estimation and layer choice (the SFU's per-viewer state).
+    var estimator: BandwidthEstimator
+    var selector = LayerSelector()
+    /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.
+    var pendingLayer: String?
+    var pendingSince: NIODeadline?
+    /// Set through the operations API (and tests): the selector leaves the viewer on this rung.
+    var pinnedLayer: String?
+    /// What was sent under each transport-wide sequence number, when the viewer gives transport-cc feedback.
+    var sentLog: SentPacketLog?
+    /// Bits per second sent to this viewer (media, retransmissions and padding).
+    var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
+    var probe: ProbePadding?
+    /// Set when the first video frame went out (for the join-time histogram).
+    var firstVideoSent = false
+
     init(id: String, stream: String, localUfrag: String, localPassword: String, offer: WHEPOffer,
          negotiated: NegotiatedSession, cname: String, layer: String, maximumLayer: String?, video: VideoSender?, audio: AudioSender?,
-         now: NIODeadline) {
+         initialBitrate: Int, now: NIODeadline) {
         self.id = id
+        self.estimator = BandwidthEstimator(initialBitrate: initialBitrate)
+        if negotiated.video?.extensionIDs.transportCC != nil { sentLog = SentPacketLog() }
         self.stream = stream
         self.etag = "\"\(id.prefix(12))\""
         self.localUfrag = localUfrag
@@ -133,4 +152,15 @@ struct AudioSender {
     var packets: UInt32 = 0
     var octets: UInt32 = 0
     var frames: UInt32 = 0
+}
+
+/// Padding that raises what one viewer is sent to a probe's bitrate: retransmissions (RTX) of the latest frame's
+/// packets, paced out in small steps.
+struct ProbePadding {
+    let until: NIODeadline
+    /// Bits per second on top of the media.
+    let bitrate: Int
+    var lastSentAt: NIODeadline
+    var creditBytes = 0.0
+    var cursor = 0
 }

@@ -15,6 +15,18 @@ struct WebRTCMetrics {
     let retransmissionsRefused: Counter
     let rtcpReceived: Counter
     let handshakeFailures: Counter
+    let transportFeedbackReceived: Counter
+    let paddingPackets: Counter
+    let switchesUp: Counter
+    let switchesDown: Counter
+    let probesStarted: Counter
+    let probesSucceeded: Counter
+    let probesFailed: Counter
+    /// Bandwidth estimates, one sample per viewer per second.
+    let estimates: Recorder
+    /// From the WHEP offer to the first video packet sent.
+    let joinTime: Timer
+    private var viewersByLayer: [String: Gauge] = [:]
     private let closedByReason: [SessionCloseReason: Counter]
     private let droppedByReason: [DroppedDatagram: Counter]
     private let refusedByReason: [String: Counter]
@@ -33,6 +45,15 @@ struct WebRTCMetrics {
         retransmissionsRefused = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "over_budget")])
         rtcpReceived = Counter(label: "liverelay_webrtc_rtcp_packets_received_total")
         handshakeFailures = Counter(label: "liverelay_webrtc_dtls_failures_total")
+        transportFeedbackReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "transport_cc")])
+        paddingPackets = Counter(label: "liverelay_webrtc_packets_sent_total", dimensions: [("kind", "padding")])
+        switchesUp = Counter(label: "liverelay_webrtc_layer_switches_total", dimensions: [("direction", "up")])
+        switchesDown = Counter(label: "liverelay_webrtc_layer_switches_total", dimensions: [("direction", "down")])
+        probesStarted = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "started")])
+        probesSucceeded = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "succeeded")])
+        probesFailed = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "failed")])
+        estimates = Recorder(label: "liverelay_webrtc_bandwidth_estimate_bps", aggregate: true)
+        joinTime = Timer(label: "liverelay_webrtc_join_seconds", preferredDisplayUnit: .seconds)
         var closed: [SessionCloseReason: Counter] = [:]
         for reason in SessionCloseReason.allCases {
             closed[reason] = Counter(label: "liverelay_webrtc_sessions_closed_total", dimensions: [("reason", reason.rawValue)])
@@ -51,6 +72,14 @@ struct WebRTCMetrics {
     }
 
     func closed(_ reason: SessionCloseReason) { closedByReason[reason]?.increment() }
+
+    /// The gauge of viewers on one rung, made the first time the rung is seen.
+    mutating func viewers(onLayer rung: String) -> Gauge {
+        if let gauge = viewersByLayer[rung] { return gauge }
+        let gauge = Gauge(label: "liverelay_webrtc_viewers_by_layer", dimensions: [("layer", rung)])
+        viewersByLayer[rung] = gauge
+        return gauge
+    }
     /// Drops by reason, also kept here so the operations API and tests can read them without a metrics backend.
     private(set) var droppedCounts: [DroppedDatagram: Int] = [:]
 
