@@ -36,6 +36,15 @@ public struct WHEPRoutes: Sendable {
         var audioFrames: UInt32
         var fractionLost: UInt8
         var rembBitrate: UInt64?
+        var pendingLayer: String?
+        var pinnedLayer: String?
+        var estimatedBitrate: Int?
+        var estimateSource: String
+        var probing: Bool
+    }
+
+    struct LayerPin: Decodable {
+        var layer: String?
     }
 
     /// The rung the viewer is served, for pages and tests (the answer itself cannot say it).
@@ -57,11 +66,23 @@ public struct WHEPRoutes: Sendable {
             let sessions = await egress.sessionSummaries().map {
                 SessionSummary(id: $0.id, stream: $0.stream, layer: $0.layer, state: $0.state, remoteAddress: $0.remoteAddress,
                                videoPackets: $0.videoPackets, audioPackets: $0.audioPackets, videoFrames: $0.videoFrames,
-                               audioFrames: $0.audioFrames, fractionLost: $0.fractionLost, rembBitrate: $0.rembBitrate)
+                               audioFrames: $0.audioFrames, fractionLost: $0.fractionLost, rembBitrate: $0.rembBitrate,
+                               pendingLayer: $0.pendingLayer, pinnedLayer: $0.pinnedLayer, estimatedBitrate: $0.estimatedBitrate,
+                               estimateSource: $0.estimateSource, probing: $0.probing)
             }
             let data = try JSONEncoder().encode(sessions)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        // Pins a viewer to a rung (`{"layer":"180p"}`), or hands it back to its estimate (`{"layer":null}`).
+        router.put("api/webrtc/sessions/:session/layer") { request, context in
+            guard admin.isAdmin(request) else { throw APIError.unauthorized }
+            let id = context.parameters.get("session") ?? ""
+            let pin = try await StrictJSON.decode(LayerPin.self, from: request, context: context, fields: ["layer"])
+            guard await egress.pinLayer(id: id, layer: pin.layer) else {
+                throw APIError.notFound("no WebRTC session '\(id)' with layer '\(pin.layer ?? "none")'")
+            }
+            return Response(status: .noContent)
         }
         router.on("whep/:stream", method: .options) { _, _ in
             var headers = Self.corsHeaders

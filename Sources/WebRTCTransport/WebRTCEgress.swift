@@ -165,6 +165,13 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         return (try? await loop.submit { core.value.summaries() }.get()) ?? []
     }
 
+    /// Pins a viewer to a rung (the selector leaves it there), or with nil hands it back to the estimate. False when
+    /// there is no such session or the stream has no such rung.
+    public func pinLayer(id: String, layer: String?) async -> Bool {
+        let core = self.core
+        return (try? await loop.submit { core.value.pinLayer(id: id, rung: layer) }.get()) ?? false
+    }
+
     /// Datagrams dropped since start, by reason (`unknown_class`, `malformed_stun`, `bad_integrity`, ...).
     public func droppedDatagrams() async -> [String: Int] {
         let core = self.core
@@ -215,6 +222,14 @@ public struct WebRTCSessionSummary: Sendable {
     public var audioFrames: UInt32
     public var fractionLost: UInt8
     public var rembBitrate: UInt64?
+    /// The rung being switched to, if a switch waits for its keyframe.
+    public var pendingLayer: String?
+    public var pinnedLayer: String?
+    /// Bits per second the estimator believes the viewer's path carries, and what it is based on
+    /// (`none`, `remb`, `transport_cc`).
+    public var estimatedBitrate: Int?
+    public var estimateSource: String
+    public var probing: Bool
 }
 
 extension EgressCore {
@@ -224,7 +239,10 @@ extension EgressCore {
                                  remoteAddress: session.selectedAddress.map { "\($0)" },
                                  videoPackets: session.video?.packets ?? 0, audioPackets: session.audio?.packets ?? 0,
                                  videoFrames: session.video?.frames ?? 0, audioFrames: session.audio?.frames ?? 0,
-                                 fractionLost: session.fractionLost, rembBitrate: session.rembBitrate)
+                                 fractionLost: session.fractionLost, rembBitrate: session.rembBitrate,
+                                 pendingLayer: session.pendingLayer, pinnedLayer: session.pinnedLayer,
+                                 estimatedBitrate: session.estimator.estimate, estimateSource: session.estimator.source.rawValue,
+                                 probing: session.probe != nil)
         }
     }
 }
