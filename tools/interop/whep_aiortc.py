@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """A WHEP viewer built on aiortc: joins a LiveRelay stream, decodes video and audio for a while, prints JSON.
 
-    whep_aiortc.py http://127.0.0.1:8080/whep/demo --seconds 10 [--token T] [--max-layer 360p]
+    whep_aiortc.py http://127.0.0.1:8080/whep/demo --seconds 10 [--token T] [--max-layer 360p] [--progress]
 
-Output: {"status": 201, "videoFrames": N, "audioFrames": N, "sizes": {"1280x720": N}, "firstFrameMs": ..., ...}
+Output: {"status": 201, "videoFrames": N, "audioFrames": N, "sizes": {"1280x720": N}, "firstFrameMs": ...,
+         "timeline": [{"t": 1.0, "size": "320x180", "framesInSecond": 29, "bytes": N, ...}, ...], ...}
+as the last line of stdout. The timeline has one sample a second from the answer on; with --progress each sample
+is also printed as it is taken, as a line of its own: {"progress": true, "t": ..., ...}.
 The exit code is 0 when the session was created, whatever was received: the caller judges the figures.
 """
 import argparse
@@ -32,7 +35,8 @@ def http(method, url, body=None, content_type=None, token=None):
 
 async def run(args):
     report = {"videoFrames": 0, "audioFrames": 0, "audioSamples": 0, "sizes": {}, "firstFrameMs": None,
-              "videoPts": [], "audioPts": []}
+              "videoPts": [], "audioPts": [], "timeline": []}
+    latest = {"size": None}
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
@@ -53,6 +57,7 @@ async def run(args):
                 report["videoFirstAt"] = report.get("videoFirstAt") or now
                 report["videoLastAt"] = now
                 size = f"{frame.width}x{frame.height}"
+                latest["size"] = size
                 report["sizes"][size] = report["sizes"].get(size, 0) + 1
                 if report["firstFrameMs"] is None:
                     report["firstFrameMs"] = round((time.monotonic() - started) * 1000, 1)
@@ -62,6 +67,42 @@ async def run(args):
                 report["audioFirstAt"] = report.get("audioFirstAt") or now
                 report["audioLastAt"] = now
                 report["audioSamples"] += frame.samples
+
+    def video_packet_counts():
+        """Video RTP packets received and lost (before any retransmission) on the media SSRC, and RTX received.
+        Read from the receiver itself: aiortc's getStats() gives every SSRC of a receiver the same id, so once
+        the first retransmission arrives the RTX stream's entry replaces the media stream's."""
+        counts = {"videoPackets": 0, "videoPacketsLost": 0, "videoRtxPackets": 0}
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind != "video":
+                continue
+            receiver = transceiver.receiver
+            rtx_ssrcs = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+            for ssrc, stream in getattr(receiver, "_RTCRtpReceiver__remote_streams", {}).items():
+                if ssrc in rtx_ssrcs:
+                    counts["videoRtxPackets"] += stream.packets_received
+                else:
+                    counts["videoPackets"] += stream.packets_received
+                    counts["videoPacketsLost"] += max(0, stream.packets_lost)
+        return counts
+
+    async def sample_every_second():
+        """One timeline sample a second: what was decoded in that second, and what the transport received."""
+        frames_before, bytes_before, tick = 0, 0, time.monotonic()
+        while not done.is_set():
+            tick += 1.0
+            await asyncio.sleep(max(0.0, tick - time.monotonic()))
+            stats = await pc.getStats()
+            sample = {"t": round(time.monotonic() - started, 1), "size": latest["size"],
+                      "framesInSecond": report["videoFrames"] - frames_before, "videoFrames": report["videoFrames"],
+                      "audioFrames": report["audioFrames"],
+                      "bytes": sum(entry.bytesReceived for entry in stats.values() if entry.type == "transport")}
+            sample.update(video_packet_counts())
+            sample["kbps"] = round((sample["bytes"] - bytes_before) * 8 / 1000, 1)
+            frames_before, bytes_before = report["videoFrames"], sample["bytes"]
+            report["timeline"].append(sample)
+            if args.progress:
+                print(json.dumps({"progress": True, **sample}), flush=True)
 
     @pc.on("track")
     def on_track(track):
@@ -82,15 +123,19 @@ async def run(args):
     if status != 201:
         report["error"] = body
         await pc.close()
-        print(json.dumps(report))
+        print(json.dumps(report), flush=True)
         return
     location = headers.get("Location") or headers.get("location")
     report["location"] = location
     report["layer"] = headers.get("X-LiveRelay-Layer") or headers.get("x-liverelay-layer")
     await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+    sampler = asyncio.ensure_future(sample_every_second())
     await asyncio.sleep(args.seconds)
     report["connectionState"] = pc.connectionState
     done.set()
+    # No progress line may follow the report: callers read the last line of stdout.
+    sampler.cancel()
+    await asyncio.gather(sampler, return_exceptions=True)
     if not args.keep:
         base = args.url.split("/whep/")[0]
         report["deleteStatus"] = http("DELETE", base + location, token=args.token)[0]
@@ -100,7 +145,7 @@ async def run(args):
     for kind in ("video", "audio"):
         first, last = report.pop(f"{kind}FirstAt", None), report.pop(f"{kind}LastAt", None)
         report[f"{kind}SpanSeconds"] = round(last - first, 3) if first else 0
-    print(json.dumps(report))
+    print(json.dumps(report), flush=True)
 
 
 def main():
@@ -111,6 +156,7 @@ def main():
     parser.add_argument("--max-layer")
     parser.add_argument("--wait-live", type=float, default=15, help="seconds to retry while the stream is offline (409)")
     parser.add_argument("--keep", action="store_true", help="leave without DELETE (consent expiry ends the session)")
+    parser.add_argument("--progress", action="store_true", help="also print each timeline sample as a JSON line")
     args = parser.parse_args()
     asyncio.run(run(args))
 

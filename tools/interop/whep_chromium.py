@@ -2,10 +2,11 @@
 """Headless Chromium on LiveRelay's viewer page: loads /watch/{stream}, samples the page's RTCPeerConnection
 getStats() once a second, prints JSON.
 
-    whep_chromium.py http://127.0.0.1:8080/watch/demo --seconds 15
+    whep_chromium.py http://127.0.0.1:8080/watch/demo --seconds 15 [--progress]
 
 Output: {"samples": [{"t": s, "framesDecoded": N, "frameWidth": W, "frameHeight": H, "freezeCount": N,
          "audioPackets": N, "packetsLost": N}, ...], "srtpCipher": "...", "dtlsCipher": "...", "page": {...}}
+as the last line of stdout; with --progress each sample is also printed as it is taken: {"progress": true, ...}.
 """
 import argparse
 import json
@@ -48,6 +49,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--progress", action="store_true", help="also print each sample as a JSON line")
     args = parser.parse_args()
 
     options = Options()
@@ -67,6 +69,8 @@ def main():
             sample = driver.execute_async_script(STATS_SCRIPT)
             sample["t"] = round(time.monotonic() - started, 2)
             result["samples"].append(sample)
+            if args.progress:
+                print(json.dumps({"progress": True, **sample}), flush=True)
             time.sleep(1)
         last = next((s for s in reversed(result["samples"]) if s.get("ready")), {})
         result["srtpCipher"] = last.get("srtpCipher")
@@ -76,7 +80,7 @@ def main():
         result["error"] = repr(error)
     finally:
         driver.quit()
-    print(json.dumps(result))
+    print(json.dumps(result), flush=True)
     return 0
 
 

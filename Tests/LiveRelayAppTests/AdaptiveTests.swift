@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import LiveRelayApp
+
+/// The adaptive SFU against real WebRTC peers on hosts of their own (network namespaces): a viewer whose downlink
+/// is squeezed moves down the ladder and back up when the squeeze ends, while an unconstrained viewer keeps the top
+/// rung. The ladder is 360p / 270p / 180p from a 640x360 source, so publisher, transcoder and two decoding viewers
+/// fit on two cores.
+@Suite("Adaptive layers", .serialized)
+struct AdaptiveTests {
+    static let ladder: [Configuration.Transcoding.Rung] = [
+        .init(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
+        .init(name: "270p", width: 480, height: 270, fps: 30, videoKbps: 400),
+        .init(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
+    ]
+
+    /// A node that viewers on the lab hosts can reach: HTTP and media on every address, announcing the labs' host
+    /// addresses as its candidates.
+    static func node(labs: [NetworkLab]) async throws -> TestServer {
+        try await TestServer { configuration in
+            configuration.http.host = "0.0.0.0"
+            configuration.transcoder.enabled = true
+            configuration.transcoder.ladder = ladder
+            configuration.webrtc.host = "0.0.0.0"
+            configuration.webrtc.publicAddresses = labs.map(\.hostAddress)
+        }
+    }
+
+    static func session(of lab: NetworkLab, in node: TestServer) async throws -> [String: Any]? {
+        try await WHEPTests.sessions(node).first { ($0["remoteAddress"] as? String ?? "").contains(lab.viewerAddress + ":") }
+    }
+
+    static func layer(of lab: NetworkLab, in node: TestServer) async throws -> String? {
+        try await session(of: lab, in: node)?["layer"] as? String
+    }
+
+    @Test func aSqueezedAiortcViewerMovesDownAndBackWhileAnotherKeepsTheTopRung() async throws {
+        let (capable, reason) = NetworkLab.check()
+        try #require(capable, "network namespaces are needed: \(reason)")
+        let squeezed = try NetworkLab("sq", subnet: 211)
+        defer { squeezed.destroy() }
+        let free = try NetworkLab("fr", subnet: 212)
+        defer { free.destroy() }
+        let node = try await Self.node(labs: [squeezed, free])
+        let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)
+        defer { publisher.terminate() }
+        #expect(try await WHEPTests.waitForLayers(node, stream: "show"), "ffmpeg: \(publisher.log)")
+
+        func viewer(_ lab: NetworkLab) throws -> ExternalProcess {
+            let url = "http://\(lab.hostAddress):\(node.endpoints.httpPort)/whep/show"
+            let process = ExternalProcess(lab.command(["python3", "\(WHEPTests.interop)/whep_aiortc.py", url, "--seconds", "60", "--progress"]))
+            try process.start()
+            return process
+        }
+        let squeezedViewer = try viewer(squeezed)
+        defer { squeezedViewer.terminate() }
+        let freeViewer = try viewer(free)
+        defer { freeViewer.terminate() }
+
+        // Both on the top rung, and long enough for aiortc's estimator to have spoken (it waits 3 s).
+        let estimating = try await eventually(timeout: .seconds(20)) {
+            let squeezedSession = try await Self.session(of: squeezed, in: node)
+            let freeSession = try await Self.session(of: free, in: node)
+            return squeezedSession?["estimateSource"] as? String == "remb" && freeSession?["estimateSource"] as? String == "remb"
+        }
+        let joined = try await WHEPTests.sessions(node)
+        #expect(estimating, "sessions: \(joined); viewer: \(squeezedViewer.log.suffix(2000))")
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await Self.layer(of: squeezed, in: node) == "360p")
+        #expect(try await Self.layer(of: free, in: node) == "360p")
+
+        // Squeezed to 400 kbit/s: the 180p rung (200 kbit/s + audio) is what fits; within 5 s.
+        try squeezed.shape("400kbit")
+        var freeLayers: Set<String> = []
+        let movedDown = try await eventually(timeout: .seconds(5)) {
+            freeLayers.insert(try await Self.layer(of: free, in: node) ?? "none")
+            return try await Self.layer(of: squeezed, in: node) == "180p"
+        }
+        let afterSqueeze = try await WHEPTests.sessions(node)
+        #expect(movedDown, "sessions: \(afterSqueeze)")
+        // It stays down while squeezed (probes fail), and the other viewer is untouched throughout.
+        var squeezedLayers: Set<String> = []
+        for _ in 0..<20 {
+            squeezedLayers.insert(try await Self.layer(of: squeezed, in: node) ?? "none")
+            freeLayers.insert(try await Self.layer(of: free, in: node) ?? "none")
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(squeezedLayers == ["180p"], "while squeezed: \(squeezedLayers)")
+
+        // The limit lifted: probes find the room and it climbs back to the top within 20 s.
+        try squeezed.shape(nil)
+        let movedUp = try await eventually(timeout: .seconds(20)) {
+            freeLayers.insert(try await Self.layer(of: free, in: node) ?? "none")
+            return try await Self.layer(of: squeezed, in: node) == "360p"
+        }
+        let afterLift = try await WHEPTests.sessions(node)
+        #expect(movedUp, "sessions: \(afterLift)")
+        #expect(freeLayers == ["360p"], "the unconstrained viewer: \(freeLayers)")
+        let probes = try await WHEPTests.metric(node, "liverelay_webrtc_probes_total{result=\"succeeded\"") ?? 0
+        #expect(probes >= 1)
+
+        // What the viewers decoded agrees: the squeezed one saw 320x180 pictures, then 640x360 again.
+        squeezedViewer.terminate()
+        freeViewer.terminate()
+        _ = await squeezedViewer.wait(timeout: .seconds(10))
+        _ = await freeViewer.wait(timeout: .seconds(10))
+        let timeline = Self.progress(squeezedViewer.log)
+        #expect(timeline.contains("320x180"), "squeezed viewer: \(timeline)")
+        #expect(timeline.last == "640x360", "squeezed viewer: \(timeline)")
+        let freeTimeline = Self.progress(freeViewer.log)
+        #expect(!freeTimeline.isEmpty && freeTimeline.allSatisfy { $0 == "640x360" }, "free viewer: \(freeTimeline)")
+        try await node.stop()
+    }
+
+    /// The decoded picture size of each `--progress` line a viewer printed.
+    static func progress(_ log: String) -> [String] {
+        log.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["progress"] as? Bool == true else { return nil }
+            return object["size"] as? String
+        }
+    }
+}
