@@ -41,6 +41,11 @@ public struct WHEPRoutes: Sendable {
         var estimatedBitrate: Int?
         var estimateSource: String
         var probing: Bool
+        var overuseCount: Int
+        var switchesUp: Int
+        var switchesDown: Int
+        var probesSucceeded: Int
+        var probesFailed: Int
     }
 
     struct LayerPin: Decodable {
@@ -68,7 +73,9 @@ public struct WHEPRoutes: Sendable {
                                videoPackets: $0.videoPackets, audioPackets: $0.audioPackets, videoFrames: $0.videoFrames,
                                audioFrames: $0.audioFrames, fractionLost: $0.fractionLost, rembBitrate: $0.rembBitrate,
                                pendingLayer: $0.pendingLayer, pinnedLayer: $0.pinnedLayer, estimatedBitrate: $0.estimatedBitrate,
-                               estimateSource: $0.estimateSource, probing: $0.probing)
+                               estimateSource: $0.estimateSource, probing: $0.probing, overuseCount: $0.overuseCount,
+                               switchesUp: $0.switchesUp, switchesDown: $0.switchesDown,
+                               probesSucceeded: $0.probesSucceeded, probesFailed: $0.probesFailed)
             }
             let data = try JSONEncoder().encode(sessions)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],

@@ -85,6 +85,17 @@ public struct Configuration: Sendable, Codable, Equatable {
             public var height: Int
             public var fps: Int
             public var videoKbps: Int
+            /// `false`: no H.264 re-encode of this rung for DASH/HLS (its VP8 layer for WebRTC stays).
+            public var cmaf: Bool?
+
+            public init(name: String, width: Int, height: Int, fps: Int, videoKbps: Int, cmaf: Bool? = nil) {
+                self.name = name
+                self.width = width
+                self.height = height
+                self.fps = fps
+                self.videoKbps = videoKbps
+                self.cmaf = cmaf
+            }
         }
     }
 

@@ -24,7 +24,8 @@ public struct BandwidthEstimator: Sendable {
 
     public enum ProbeOutcome: Sendable, Equatable {
         case succeeded(bitrate: Int)
-        case failed
+        /// Why, for logs: `overuse`, `loss`, `short`, `slow`, `rembDecrease`, `noReport`.
+        case failed(reason: String)
     }
 
     private struct Probe {
@@ -57,6 +58,8 @@ public struct BandwidthEstimator: Sendable {
     /// Loss-based cap, when loss has been seen.
     public private(set) var lossCap: Int?
     public private(set) var lastSignal: DelayGradientDetector.Signal = .normal
+    /// Over-use verdicts so far (the detector's, or REMB decreases), for operations and tests.
+    public private(set) var overuseCount = 0
     private var detector = DelayGradientDetector()
     private var acknowledged = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     private var lastUpdate: Int64?
@@ -79,17 +82,25 @@ public struct BandwidthEstimator: Sendable {
 
     public var isProbing: Bool { probe != nil }
 
+    /// What a layer choice may act on: nil until the path has said something about itself (a REMB, an over-use,
+    /// loss, a probe). The transport-cc controller starts from the sender's own guess (`initialBitrate`), and a
+    /// guess is no reason to move a viewer.
+    public var measuredEstimate: Int? { hasEvidence ? estimate : nil }
+    public private(set) var hasEvidence = false
+
     // MARK: REMB
 
     public mutating func receivedREMB(bitrate: UInt64, at now: Int64) {
         guard source != .transportCC else { return }  // transport-cc is the better signal when a viewer sends both
         source = .remb
+        hasEvidence = true
         let value = Self.clamp(Int(min(bitrate, UInt64(Self.maximumBitrate))))
         defer { lastREMB = value }
         if let last = lastREMB, value < last * 97 / 100 {
             // The receiver saw over-use: its figure (0.85 × what it received) is the path's.
             delayBased = value
             lastSignal = .overusing
+            overuseCount += 1
             probe?.rembDecreased = true
         } else {
             delayBased = max(delayBased ?? 0, value)
@@ -132,12 +143,16 @@ public struct BandwidthEstimator: Sendable {
     public mutating func finishedFeedback(at now: Int64) {
         guard source == .transportCC, let current = delayBased else { return }
         defer { lastUpdate = now }
-        let acked = acknowledged.bitsPerSecond(at: now)
+        // Until a whole window of feedback is in (the first second carries audio and a keyframe, not the stream's
+        // rate), the acknowledged rate says little: an over-use then cuts from the estimate itself.
+        let acked = acknowledged.isMature(at: now) ? acknowledged.bitsPerSecond(at: now) : nil
         switch detector.signal {
         case .overusing:
             if lastDecrease.map({ now - $0 >= Self.decreaseInterval }) ?? true {
                 delayBased = Self.clamp(Int(0.85 * Double(acked ?? current)))
                 lastDecrease = now
+                overuseCount += 1
+                hasEvidence = true
             }
         case .underusing:
             break  // hold: the queue is draining
@@ -161,6 +176,7 @@ public struct BandwidthEstimator: Sendable {
         let loss = Double(fractionLost) / 256
         if loss > 0.10 {
             lossCap = Self.clamp(Int(Double(current) * (1 - 0.5 * loss)))
+            hasEvidence = true
         } else if loss < 0.02, let cap = lossCap {
             let raised = cap * 105 / 100
             lossCap = raised >= (delayBased ?? 0) ? nil : raised
@@ -189,18 +205,24 @@ public struct BandwidthEstimator: Sendable {
         case .transportCC:
             guard now >= probe.end + Self.transportCCVerdictDelay else { return nil }
             self.probe = nil
-            guard !probe.overuse, probe.packetsSent > 0,
-                  probe.packetsReceived * 100 >= probe.packetsSent * 95,
-                  let first = probe.firstArrival, let last = probe.lastArrival, last - first >= 100_000 else { return .failed }
+            guard !probe.overuse else { return .failed(reason: "overuse") }
+            guard probe.packetsSent > 0, probe.packetsReceived * 100 >= probe.packetsSent * 95 else {
+                return .failed(reason: "loss \(probe.packetsReceived)/\(probe.packetsSent)")
+            }
+            guard let first = probe.firstArrival, let last = probe.lastArrival, last - first >= 100_000 else {
+                return .failed(reason: "short")
+            }
             let delivered = Int(Int64(probe.bytesReceived) * 8 * 1_000_000 / (last - first))
-            guard delivered * 100 >= probe.bitrate * 85 else { return .failed }
+            guard delivered * 100 >= probe.bitrate * 85 else { return .failed(reason: "slow \(delivered)/\(probe.bitrate)") }
             return succeed(min(delivered, probe.bitrate))
         case .remb, .none:
             guard now >= probe.end + Self.reportVerdictDelay else { return nil }
             self.probe = nil
             // With REMB alone the path's capacity cannot be measured: it held if no over-use and no loss came back.
-            guard source == .remb, !probe.rembDecreased, probe.lossReports > 0,
-                  probe.worstFractionLost < 13 else { return .failed }  // 13/256 ≈ 5 %
+            guard source == .remb else { return .failed(reason: "no feedback") }
+            guard !probe.rembDecreased else { return .failed(reason: "rembDecrease") }
+            guard probe.lossReports > 0 else { return .failed(reason: "noReport") }
+            guard probe.worstFractionLost < 13 else { return .failed(reason: "loss \(probe.worstFractionLost)/256") }  // 13/256 ≈ 5 %
             return succeed(probe.bitrate)
         }
     }
@@ -208,6 +230,7 @@ public struct BandwidthEstimator: Sendable {
     private mutating func succeed(_ bitrate: Int) -> ProbeOutcome {
         delayBased = max(delayBased ?? 0, Self.clamp(bitrate))
         lossCap = nil
+        hasEvidence = true
         return .succeeded(bitrate: bitrate)
     }
 

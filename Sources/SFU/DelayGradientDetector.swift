@@ -12,11 +12,13 @@ public struct DelayGradientDetector: Sendable {
     private struct Group {
         var firstSend: Int64
         var lastSend: Int64
+        var firstArrival: Int64
         var lastArrival: Int64
     }
 
     /// Packets sent within this span of a group's first one belong to the group (a frame's packets leave together).
     static let burstMicroseconds: Int64 = 5_000
+    static let maximumBurstMicroseconds: Int64 = 100_000
     static let windowSize = 20
     static let smoothing = 0.9
     static let thresholdGain = 4.0
@@ -51,11 +53,11 @@ public struct DelayGradientDetector: Sendable {
     @discardableResult
     public mutating func add(sendTime: Int64, arrivalTime: Int64) -> Signal? {
         guard var group = current else {
-            current = Group(firstSend: sendTime, lastSend: sendTime, lastArrival: arrivalTime)
+            current = Group(firstSend: sendTime, lastSend: sendTime, firstArrival: arrivalTime, lastArrival: arrivalTime)
             return nil
         }
         if sendTime < group.firstSend { return nil }  // reordered from an older group: ignored
-        if sendTime - group.firstSend <= Self.burstMicroseconds {
+        if sendTime - group.firstSend <= Self.burstMicroseconds || belongsToBurst(group, sendTime: sendTime, arrivalTime: arrivalTime) {
             group.lastSend = max(group.lastSend, sendTime)
             group.lastArrival = max(group.lastArrival, arrivalTime)
             current = group
@@ -71,8 +73,17 @@ public struct DelayGradientDetector: Sendable {
             }
         }
         previous = group
-        current = Group(firstSend: sendTime, lastSend: sendTime, lastArrival: arrivalTime)
+        current = Group(firstSend: sendTime, lastSend: sendTime, firstArrival: arrivalTime, lastArrival: arrivalTime)
         return result
+    }
+
+    /// Packets that arrive together though sent apart (the receiver was busy, or a queue ahead of it drained at
+    /// once) are one group too: their arrival spacing says nothing about the path's queue.
+    private func belongsToBurst(_ group: Group, sendTime: Int64, arrivalTime: Int64) -> Bool {
+        let arrivalDelta = arrivalTime - group.lastArrival
+        let sendDelta = sendTime - group.lastSend
+        return arrivalDelta - sendDelta < 0 && arrivalDelta <= Self.burstMicroseconds
+            && arrivalTime - group.firstArrival < Self.maximumBurstMicroseconds
     }
 
     private mutating func update(delayDelta: Double, sendDelta: Double, arrival: Int64) -> Signal {

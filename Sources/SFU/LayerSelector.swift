@@ -5,10 +5,14 @@
 /// video rate plus audio, bits per second), so a quiet scene asks for less than the encoder's nominal target.
 public struct LayerSelector: Sendable {
     public struct Settings: Sendable {
-        /// Below `downFactor` × the current rung's rate for `downHold` µs: move down. Below `panicFactor` ×: at once.
-        public var downFactor = 0.8
+        /// Below `downFactor` × the current rung's rate for `downHold` µs: move down (an over-use cut of a path
+        /// that delivers the rung is 0.85 × it, which must not move the viewer). Below `panicFactor` ×: at once.
+        public var downFactor = 0.7
         public var panicFactor = 0.5
         public var downHold: Int64 = 400_000
+        /// A rung (the first one too) is kept this long before a move down that is not a panic: the first seconds
+        /// of a session, and of a switch, carry a keyframe and a busy receiver, not news about the path.
+        public var minimumLayerHold: Int64 = 2_000_000
         /// Up when the estimate covers `upFactor` × the next rung's rate for `upHold` µs, and not sooner than
         /// `holdAfterDowngrade` µs after a move down.
         public var upFactor = 1.15
@@ -38,6 +42,8 @@ public struct LayerSelector: Sendable {
     private var nextProbeAt: Int64?
     private var probeInterval: Int64
     private var probing = false
+    private var layer: Int?
+    private var layerSince: Int64 = 0
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
@@ -48,6 +54,10 @@ public struct LayerSelector: Sendable {
     public mutating func decide(estimate: Int?, rates: [Int], current: Int, best: Int, now: Int64) -> Decision {
         guard !rates.isEmpty, rates.indices.contains(current) else { return .stay }
         let best = min(max(best, 0), rates.count - 1)
+        if layer != current {
+            layer = current
+            layerSince = now
+        }
         if current < best { return .switchTo(best) }  // above its cap (the cap changed)
         guard let estimate else { return .stay }
         let bandwidth = Double(estimate)
@@ -57,7 +67,8 @@ public struct LayerSelector: Sendable {
             let since = belowSince ?? now
             belowSince = since
             aboveSince = nil
-            if bandwidth < settings.panicFactor * Double(rates[current]) || now - since >= settings.downHold {
+            let panic = bandwidth < settings.panicFactor * Double(rates[current])
+            if panic || (now - since >= settings.downHold && now - layerSince >= settings.minimumLayerHold) {
                 belowSince = nil
                 lastDowngrade = now
                 nextProbeAt = now + settings.holdAfterDowngrade / 2

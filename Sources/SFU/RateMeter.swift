@@ -33,6 +33,11 @@ public struct RateMeter: Sendable {
         return Int(Int64(total) * 8 * 1_000_000 / span)
     }
 
+    /// Whether a whole window has passed since the first sample (before that the rate is over a shorter span).
+    public func isMature(at now: Int64) -> Bool {
+        firstSampleAt.map { now - $0 >= windowMicroseconds } ?? false
+    }
+
     public mutating func reset() {
         for index in buckets.indices { buckets[index] = 0 }
         total = 0

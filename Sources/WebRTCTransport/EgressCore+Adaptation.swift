@@ -22,9 +22,13 @@ extension EgressCore {
     func adapt(_ session: ViewerSession, now: NIODeadline) {
         let microseconds = Self.microseconds(now)
         if let outcome = session.estimator.probeOutcome(at: microseconds) {
-            let succeeded = outcome != .failed
+            var succeeded = false
+            if case .succeeded = outcome { succeeded = true }
             session.selector.probeFinished(succeeded: succeeded, now: microseconds)
             (succeeded ? metrics.probesSucceeded : metrics.probesFailed).increment()
+            if succeeded { session.probesSucceeded += 1 } else { session.probesFailed += 1 }
+            logger.debug("probe finished", metadata: ["session": "\(session.id.prefix(8))", "outcome": "\(outcome)",
+                                                     "estimate": "\(session.estimator.estimate ?? 0)"])
         }
         if let pending = session.pendingLayer, let since = session.pendingSince, now - since > .milliseconds(500) {
             session.pendingSince = now
@@ -38,7 +42,7 @@ extension EgressCore {
         let cap = (try? Self.chooseLayer(media.layers, maximum: session.maximumLayer)).flatMap { rung in
             costs.firstIndex { $0.rung == rung }
         } ?? 0
-        let decision = session.selector.decide(estimate: session.estimator.estimate, rates: costs.map(\.bitrate),
+        let decision = session.selector.decide(estimate: session.estimator.measuredEstimate, rates: costs.map(\.bitrate),
                                                current: current, best: cap, now: microseconds)
         switch decision {
         case .stay:
@@ -68,7 +72,13 @@ extension EgressCore {
         let layers = streams[session.stream]?.layers ?? []
         let from = layers.firstIndex { $0.rung == session.layer } ?? 0
         let to = layers.firstIndex { $0.rung == rung } ?? 0
-        (to < from ? metrics.switchesUp : metrics.switchesDown).increment()
+        if to < from {
+            metrics.switchesUp.increment()
+            session.switchesUp += 1
+        } else {
+            metrics.switchesDown.increment()
+            session.switchesDown += 1
+        }
         logger.debug("viewer switched layer", metadata: ["session": "\(session.id.prefix(8))", "from": "\(session.layer)",
                                                          "to": "\(rung)", "estimate": "\(session.estimator.estimate ?? 0)"])
         session.layer = rung

@@ -373,6 +373,10 @@ final class EgressCore {
                 metrics.retransmissionsMissed.increment()
                 continue
             }
+            guard video.mayRetransmit(sequenceNumber, at: Self.microseconds(now)) else {
+                metrics.retransmissionsRepeated.increment()
+                continue
+            }
             let written: Bool
             if let rtx = video.rtx {
                 written = video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,
@@ -596,7 +600,7 @@ final class EgressCore {
             if session.probe != nil { pad(session, now: now) }
             if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
                 session.lastSenderReport = now
-                session.video?.retransmissionBudget = VideoSender.retransmissionsPerSecond
+                session.video?.refillRetransmissionBudget()
                 sendSenderReports(session, now: now)
                 if let estimate = session.estimator.estimate { metrics.estimates.record(estimate) }
             }

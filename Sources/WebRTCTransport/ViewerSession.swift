@@ -69,6 +69,11 @@ final class ViewerSession {
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var probe: ProbePadding?
+    /// Layer switches this viewer made (up: to a better rung).
+    var switchesUp = 0
+    var switchesDown = 0
+    var probesSucceeded = 0
+    var probesFailed = 0
     /// Set when the first video frame went out (for the join-time histogram).
     var firstVideoSent = false
 
@@ -113,12 +118,37 @@ struct VideoSender {
     var rtxSequenceNumber = UInt16.random(in: 0...UInt16.max)
     /// The frames sent lately, to rebuild NACKed packets from (see `VP8Packetizer.writePacket`).
     var history = CircularBuffer<SentFrame>(initialCapacity: VideoSender.historyFrames)
-    /// Retransmissions allowed now: refilled each second, so a lossy viewer cannot multiply the load.
-    var retransmissionBudget = VideoSender.retransmissionsPerSecond
+    /// Retransmissions allowed now: refilled each second to half the packets sent in the last one (at least
+    /// `minimumRetransmissionsPerSecond`), so repairs cannot more than add half to what a lossy viewer is sent.
+    var retransmissionBudget = VideoSender.minimumRetransmissionsPerSecond
+    /// Video packets sent when the budget was last refilled.
+    var packetsAtRefill: UInt32 = 0
+    /// The last packets retransmitted and when (µs), so a NACK repeated before the repair could arrive is not
+    /// answered twice; a fixed ring.
+    var recentRetransmissions = [(sequenceNumber: UInt16, at: Int64)](repeating: (0, Int64.min), count: 64)
+    var recentRetransmissionIndex = 0
 
     /// About 2 s of video at 30 fps.
     static let historyFrames = 64
-    static let retransmissionsPerSecond = 400
+    static let minimumRetransmissionsPerSecond = 30
+    /// A packet is sent again at most once in this span (a round trip on most paths).
+    static let retransmissionSpacing: Int64 = 100_000
+
+    mutating func refillRetransmissionBudget() {
+        let sent = packets &- packetsAtRefill
+        packetsAtRefill = packets
+        retransmissionBudget = max(Self.minimumRetransmissionsPerSecond, Int(sent / 2))
+    }
+
+    /// Whether the packet may be sent again now; notes it when so.
+    mutating func mayRetransmit(_ sequenceNumber: UInt16, at now: Int64) -> Bool {
+        for entry in recentRetransmissions where entry.sequenceNumber == sequenceNumber && now - entry.at < Self.retransmissionSpacing {
+            return false
+        }
+        recentRetransmissions[recentRetransmissionIndex] = (sequenceNumber, now)
+        recentRetransmissionIndex = (recentRetransmissionIndex + 1) % recentRetransmissions.count
+        return true
+    }
 
     struct SentFrame {
         let data: ByteBuffer

@@ -230,6 +230,11 @@ public struct WebRTCSessionSummary: Sendable {
     public var estimatedBitrate: Int?
     public var estimateSource: String
     public var probing: Bool
+    public var overuseCount: Int
+    public var switchesUp: Int
+    public var switchesDown: Int
+    public var probesSucceeded: Int
+    public var probesFailed: Int
 }
 
 extension EgressCore {
@@ -242,7 +247,9 @@ extension EgressCore {
                                  fractionLost: session.fractionLost, rembBitrate: session.rembBitrate,
                                  pendingLayer: session.pendingLayer, pinnedLayer: session.pinnedLayer,
                                  estimatedBitrate: session.estimator.estimate, estimateSource: session.estimator.source.rawValue,
-                                 probing: session.probe != nil)
+                                 probing: session.probe != nil, overuseCount: session.estimator.overuseCount,
+                                 switchesUp: session.switchesUp, switchesDown: session.switchesDown,
+                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed)
         }
     }
 }

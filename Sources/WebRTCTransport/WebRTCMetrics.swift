@@ -13,6 +13,7 @@ struct WebRTCMetrics {
     let retransmissions: Counter
     let retransmissionsMissed: Counter
     let retransmissionsRefused: Counter
+    let retransmissionsRepeated: Counter
     let rtcpReceived: Counter
     let handshakeFailures: Counter
     let transportFeedbackReceived: Counter
@@ -43,6 +44,7 @@ struct WebRTCMetrics {
         retransmissions = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "sent")])
         retransmissionsMissed = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "not_in_history")])
         retransmissionsRefused = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "over_budget")])
+        retransmissionsRepeated = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "repeated")])
         rtcpReceived = Counter(label: "liverelay_webrtc_rtcp_packets_received_total")
         handshakeFailures = Counter(label: "liverelay_webrtc_dtls_failures_total")
         transportFeedbackReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "transport_cc")])

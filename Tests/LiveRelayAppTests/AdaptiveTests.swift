@@ -4,14 +4,14 @@ import Testing
 
 /// The adaptive SFU against real WebRTC peers on hosts of their own (network namespaces): a viewer whose downlink
 /// is squeezed moves down the ladder and back up when the squeeze ends, while an unconstrained viewer keeps the top
-/// rung. The ladder is 360p / 270p / 180p from a 640x360 source, so publisher, transcoder and two decoding viewers
-/// fit on two cores.
+/// rung. The ladder is 360p / 270p / 180p from a 640x360 source with no H.264 re-encodes for DASH/HLS, so publisher,
+/// transcoder and two decoding viewers fit on two cores.
 @Suite("Adaptive layers", .serialized)
 struct AdaptiveTests {
     static let ladder: [Configuration.Transcoding.Rung] = [
-        .init(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
-        .init(name: "270p", width: 480, height: 270, fps: 30, videoKbps: 400),
-        .init(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
+        .init(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800, cmaf: false),
+        .init(name: "270p", width: 480, height: 270, fps: 30, videoKbps: 400, cmaf: false),
+        .init(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200, cmaf: false),
     ]
 
     /// A node that viewers on the lab hosts can reach: HTTP and media on every address, announcing the labs' host
@@ -35,6 +35,19 @@ struct AdaptiveTests {
     }
 
     @Test func aSqueezedAiortcViewerMovesDownAndBackWhileAnotherKeepsTheTopRung() async throws {
+        try await squeezeAndRelease(estimateSource: "remb") { lab, port in
+            ["python3", "\(WHEPTests.interop)/whep_aiortc.py", "http://\(lab.hostAddress):\(port)/whep/show", "--seconds", "60", "--progress"]
+        }
+    }
+
+    @Test func aSqueezedChromiumViewerMovesDownAndBackWhileAnotherKeepsTheTopRung() async throws {
+        try await squeezeAndRelease(estimateSource: "transport_cc") { lab, port in
+            ["python3", "\(WHEPTests.interop)/whep_chromium.py", "http://\(lab.hostAddress):\(port)/watch/show", "--seconds", "60", "--progress"]
+        }
+    }
+
+    /// Two viewers of one kind on their own hosts; one is squeezed to 400 kbit/s for 10 s and released.
+    func squeezeAndRelease(estimateSource: String, viewerCommand: (NetworkLab, Int) -> [String]) async throws {
         let (capable, reason) = NetworkLab.check()
         try #require(capable, "network namespaces are needed: \(reason)")
         let squeezed = try NetworkLab("sq", subnet: 211)
@@ -47,8 +60,7 @@ struct AdaptiveTests {
         #expect(try await WHEPTests.waitForLayers(node, stream: "show"), "ffmpeg: \(publisher.log)")
 
         func viewer(_ lab: NetworkLab) throws -> ExternalProcess {
-            let url = "http://\(lab.hostAddress):\(node.endpoints.httpPort)/whep/show"
-            let process = ExternalProcess(lab.command(["python3", "\(WHEPTests.interop)/whep_aiortc.py", url, "--seconds", "60", "--progress"]))
+            let process = ExternalProcess(lab.command(viewerCommand(lab, node.endpoints.httpPort)))
             try process.start()
             return process
         }
@@ -61,13 +73,15 @@ struct AdaptiveTests {
         let estimating = try await eventually(timeout: .seconds(20)) {
             let squeezedSession = try await Self.session(of: squeezed, in: node)
             let freeSession = try await Self.session(of: free, in: node)
-            return squeezedSession?["estimateSource"] as? String == "remb" && freeSession?["estimateSource"] as? String == "remb"
+            return squeezedSession?["estimateSource"] as? String == estimateSource
+                && freeSession?["estimateSource"] as? String == estimateSource
         }
         let joined = try await WHEPTests.sessions(node)
         #expect(estimating, "sessions: \(joined); viewer: \(squeezedViewer.log.suffix(2000))")
         try await Task.sleep(for: .seconds(3))
-        #expect(try await Self.layer(of: squeezed, in: node) == "360p")
-        #expect(try await Self.layer(of: free, in: node) == "360p")
+        let settled = try await WHEPTests.sessions(node)
+        #expect(try await Self.layer(of: squeezed, in: node) == "360p", "sessions: \(settled)")
+        #expect(try await Self.layer(of: free, in: node) == "360p", "sessions: \(settled)")
 
         // Squeezed to 400 kbit/s: the 180p rung (200 kbit/s + audio) is what fits; within 5 s.
         try squeezed.shape("400kbit")
@@ -95,7 +109,9 @@ struct AdaptiveTests {
         }
         let afterLift = try await WHEPTests.sessions(node)
         #expect(movedUp, "sessions: \(afterLift)")
-        #expect(freeLayers == ["360p"], "the unconstrained viewer: \(freeLayers)")
+        #expect(freeLayers == ["360p"], "the unconstrained viewer: \(freeLayers); sessions: \(afterLift)")
+        let freeSession = try await Self.session(of: free, in: node)
+        #expect(freeSession?["switchesDown"] as? Int == 0, "the unconstrained viewer never moved: \(afterLift)")
         let probes = try await WHEPTests.metric(node, "liverelay_webrtc_probes_total{result=\"succeeded\"") ?? 0
         #expect(probes >= 1)
 
@@ -112,12 +128,15 @@ struct AdaptiveTests {
         try await node.stop()
     }
 
-    /// The decoded picture size of each `--progress` line a viewer printed.
+    /// The decoded picture size of each `--progress` line a viewer printed (aiortc says `size`; Chromium's
+    /// getStats `frameWidth` and `frameHeight`, absent before the first frame).
     static func progress(_ log: String) -> [String] {
         log.split(separator: "\n").compactMap { line -> String? in
             guard line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   object["progress"] as? Bool == true else { return nil }
-            return object["size"] as? String
+            if let size = object["size"] as? String { return size }
+            guard let width = object["frameWidth"] as? Int, let height = object["frameHeight"] as? Int else { return nil }
+            return "\(width)x\(height)"
         }
     }
 }

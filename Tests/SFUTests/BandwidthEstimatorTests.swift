@@ -33,6 +33,7 @@ import Testing
         #expect(estimator.source == .transportCC)
         let estimate = estimator.estimate!
         #expect(estimate < 700_000, "estimate \(estimate)")
+        #expect(estimator.measuredEstimate == estimate)
     }
 
     @Test func withRoomTheEstimateGrowsNoFasterThanEightPercentASecondAndStaysNearTheAcknowledgedRate() {
@@ -40,6 +41,7 @@ import Testing
         _ = drive(&estimator, rate: 500_000, capacity: 20_000_000, from: 0, seconds: 5)
         let estimate = estimator.estimate!
         #expect(estimate > 500_000, "estimate \(estimate)")
+        #expect(estimator.measuredEstimate == nil, "no over-use, no loss: nothing measured yet")
         // 1.08^5 ≈ 1.47; also never above 1.5 × acknowledged + 10 kbit/s.
         #expect(estimate <= 770_000, "estimate \(estimate)")
     }
@@ -75,20 +77,20 @@ import Testing
         lossy.receivedREMB(bitrate: 340_000, at: 0)
         lossy.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
         lossy.receivedLossReport(fractionLost: 60, at: 1_900_000)
-        #expect(lossy.probeOutcome(at: 3_400_000) == .failed)
+        #expect(lossy.probeOutcome(at: 3_400_000) == .failed(reason: "loss 60/256"))
 
         var congested = BandwidthEstimator(initialBitrate: 300_000)
         congested.receivedREMB(bitrate: 400_000, at: 0)
         congested.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
         congested.receivedREMB(bitrate: 330_000, at: 1_600_000)
         congested.receivedLossReport(fractionLost: 0, at: 1_900_000)
-        #expect(congested.probeOutcome(at: 3_400_000) == .failed)
+        #expect(congested.probeOutcome(at: 3_400_000) == .failed(reason: "rembDecrease"))
         #expect(congested.estimate == 330_000)
 
         var silent = BandwidthEstimator(initialBitrate: 300_000)
         silent.receivedREMB(bitrate: 400_000, at: 0)
         silent.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
-        #expect(silent.probeOutcome(at: 3_400_000) == .failed, "no receiver report: no verdict of success")
+        #expect(silent.probeOutcome(at: 3_400_000) == .failed(reason: "noReport"), "no receiver report: no verdict of success")
     }
 
     @Test func heavyLossCapsTheEstimateAndLowLossLiftsTheCap() {

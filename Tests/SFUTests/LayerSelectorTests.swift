@@ -12,10 +12,13 @@ import Testing
 
     @Test func movesDownAfterAShortHoldAndAtOnceWhenFarBelow() {
         var selector = LayerSelector()
-        // 2.0 Mbit/s is below 0.8 × 2.6 but above half: a short hold first.
-        #expect(selector.decide(estimate: 2_000_000, rates: rates, current: 0, best: 0, now: 0) == .stay)
-        #expect(selector.decide(estimate: 2_000_000, rates: rates, current: 0, best: 0, now: 200_000) == .stay)
-        #expect(selector.decide(estimate: 2_000_000, rates: rates, current: 0, best: 0, now: 400_000) == .switchTo(1))
+        // The rung is new: it is held 2 s whatever a moderate estimate says.
+        #expect(selector.decide(estimate: 3_000_000, rates: rates, current: 0, best: 0, now: 0) == .stay)
+        #expect(selector.decide(estimate: 1_700_000, rates: rates, current: 0, best: 0, now: 1_000_000) == .stay)
+        #expect(selector.decide(estimate: 1_700_000, rates: rates, current: 0, best: 0, now: 1_900_000) == .stay)
+        // 1.7 Mbit/s is below 0.7 × 2.6 but above half: after the hold, a short wait below the line.
+        #expect(selector.decide(estimate: 1_700_000, rates: rates, current: 0, best: 0, now: 2_100_000) == .switchTo(1))
+        #expect(selector.decide(estimate: 1_700_000, rates: rates, current: 1, best: 0, now: 2_200_000) == .stay)
 
         var squeezed = LayerSelector()
         #expect(squeezed.decide(estimate: 340_000, rates: rates, current: 0, best: 0, now: 0) == .switchTo(2))
