@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "liverelay", targets: ["liverelay"]),
+        .executable(name: "liverelay-loadgen", targets: ["liverelay-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -118,6 +119,13 @@ let package = Package(
                                                      .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "liverelay", dependencies: ["LiveRelayApp",
                                                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // N WHEP viewers in one process, on the project's own protocol modules; points at any WHEP server.
+        .executableTarget(name: "liverelay-loadgen", dependencies: ["STUN", "DTLS", "SRTP", "RTP", "SDP",
+                                                                   .product(name: "NIOCore", package: "swift-nio"),
+                                                                   .product(name: "NIOPosix", package: "swift-nio"),
+                                                                   .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                                   .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "tools/loadgen", exclude: ["README.md"]),
 
         // MARK: Tests (one target per module)
         // Shared by the test targets: a throwaway PostgreSQL server, captured SDP offers, a seeded generator.
