@@ -140,3 +140,99 @@ struct AdaptiveTests {
         }
     }
 }
+
+/// Loss and slow viewers on hosts of their own.
+@Suite("Lossy and slow viewers", .serialized)
+struct LossyViewerTests {
+    @Test func fivePercentLossTowardsChromiumIsRepairedWithoutFreezes() async throws {
+        let (capable, reason) = NetworkLab.check()
+        try #require(capable, "network namespaces are needed: \(reason)")
+        let lab = try NetworkLab("ls", subnet: 213)
+        defer { lab.destroy() }
+        let node = try await AdaptiveTests.node(labs: [lab])
+        let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)
+        defer { publisher.terminate() }
+        #expect(try await WHEPTests.waitForLayers(node, stream: "show"), "ffmpeg: \(publisher.log)")
+        let retransmittedBefore = try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"sent\"") ?? 0
+
+        let url = "http://\(lab.hostAddress):\(node.endpoints.httpPort)/watch/show"
+        let viewer = ExternalProcess(lab.command(["python3", "\(WHEPTests.interop)/whep_chromium.py", url, "--seconds", "50", "--progress"]))
+        try viewer.start()
+        defer { viewer.terminate() }
+        // Playing first, then 5 % of the datagrams towards the viewer dropped for the rest of the run.
+        #expect(try await eventually(timeout: .seconds(20)) { try await AdaptiveTests.layer(of: lab, in: node) != nil })
+        try await Task.sleep(for: .seconds(6))
+        try lab.loss(5)
+        let lossStarted = ContinuousClock.now
+        let status = await viewer.wait(timeout: .seconds(90))
+        #expect(status == 0, "\(viewer.log.suffix(3000))")
+        let elapsedUntilEnd = ContinuousClock.now - lossStarted
+        let samples = viewer.log.split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["progress"] as? Bool == true, object["framesDecoded"] is Int else { return nil }
+            return object
+        }
+        // The last 30 s were all under loss (the run went on for `elapsedUntilEnd` after it began).
+        #expect(elapsedUntilEnd > .seconds(32))
+        let window = Array(samples.suffix(31))
+        #expect(window.count >= 28, "\(samples.count) samples")
+        guard let first = window.first, let last = window.last else { return }
+        func int(_ sample: [String: Any], _ key: String) -> Int { sample[key] as? Int ?? 0 }
+        let frames = int(last, "framesDecoded") - int(first, "framesDecoded")
+        let seconds = (last["t"] as? Double ?? 0) - (first["t"] as? Double ?? 0)
+        #expect(Double(frames) >= seconds * 30 * 0.85, "frames decoded in \(seconds) s: \(frames)")
+        #expect(int(last, "freezeCount") == int(first, "freezeCount"), "freezes: \(window.map { int($0, "freezeCount") })")
+        #expect(int(last, "nackCount") > int(first, "nackCount"), "Chromium asked for repairs: \(last)")
+        let retransmitted = (try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"sent\"") ?? 0) - retransmittedBefore
+        #expect(retransmitted > 0, "the server answered NACKs")
+        // Still on the top rung: 5 % random loss is not congestion.
+        #expect(last["frameHeight"] as? Int == 360, "\(last)")
+        try await node.stop()
+    }
+
+    @Test func aViewerThatStallsDoesNotChangeTheOthersLoss() async throws {
+        let (capable, reason) = NetworkLab.check()
+        try #require(capable, "network namespaces are needed: \(reason)")
+        let slow = try NetworkLab("sl", subnet: 214)
+        defer { slow.destroy() }
+        let free = try NetworkLab("ok", subnet: 215)
+        defer { free.destroy() }
+        let node = try await AdaptiveTests.node(labs: [slow, free])
+        let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)
+        defer { publisher.terminate() }
+        #expect(try await WHEPTests.waitForLayers(node, stream: "show"), "ffmpeg: \(publisher.log)")
+
+        // One viewer whose link drops to 50 kbit/s, one that stops reading its socket at all (SIGSTOP), and a
+        // third, unconstrained, whose loss is the figure.
+        try slow.shape("50kbit")
+        func loadgen(_ lab: NetworkLab, seconds: Int) -> ExternalProcess {
+            ExternalProcess(lab.command([ChurnTests.loadgen, "--url", "http://\(lab.hostAddress):\(node.endpoints.httpPort)/whep/show",
+                                         "--viewers", "1", "--seconds", "\(seconds)", "--json"]))
+        }
+        let choked = loadgen(slow, seconds: 25)
+        try choked.start()
+        defer { choked.terminate() }
+        let stalled = loadgen(free, seconds: 25)
+        try stalled.start()
+        defer {
+            kill(stalled.process.processIdentifier, SIGCONT)
+            stalled.terminate()
+        }
+        let watcher = loadgen(free, seconds: 20)
+        try watcher.start()
+        defer { watcher.terminate() }
+        try await Task.sleep(for: .seconds(3))
+        kill(stalled.process.processIdentifier, SIGSTOP)
+
+        let status = await watcher.wait(timeout: .seconds(60))
+        let line = watcher.log.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? ""
+        let report = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        #expect(status == 0 && report["joined"] as? Int == 1, "\(watcher.log.suffix(2000))")
+        #expect((report["videoPackets"] as? Int ?? 0) > 300, "\(report)")
+        #expect(report["videoLossPercent"] as? Double ?? 100 < 0.5, "the unconstrained viewer's loss: \(report)")
+        // The choked viewer was moved down the ladder rather than fed what it cannot carry.
+        let chokedSession = try await AdaptiveTests.session(of: slow, in: node)
+        #expect(chokedSession?["layer"] as? String == "180p", "\(String(describing: chokedSession))")
+        try await node.stop()
+    }
+}

@@ -32,10 +32,16 @@ struct ViewerRunner: Sendable {
         let offer = ViewerOffer.make(credentials: credentials, fingerprint: certificateFingerprint,
                                      transportCC: configuration.feedback == .transportCC)
         let postedAt = NIODeadline.now()
-        let response: WHEPResponse
-        switch await client.post(offer: offer, to: endpoint) {
-        case .success(let value): response = value
-        case .failure(let error): return await failed(.httpTransport, "POST: \(error)", handle: handle, session: nil)
+        var response: WHEPResponse
+        // 409: the stream is not live yet; WHEP clients retry after Retry-After (for up to 15 s here).
+        while true {
+            switch await client.post(offer: offer, to: endpoint) {
+            case .success(let value): response = value
+            case .failure(let error): return await failed(.httpTransport, "POST: \(error)", handle: handle, session: nil)
+            }
+            guard response.status == 409, NIODeadline.now() - postedAt < .seconds(15) else { break }
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
+            try? await Task.sleep(for: .milliseconds(Int(min(max(retryAfter, 0.1), 2) * 250)))
         }
         let answeredAt = NIODeadline.now()
         let location = response.headers.first(name: "Location").flatMap { endpoint.resolving(location: $0) }
