@@ -8,7 +8,8 @@
 ///   over-use verdict and is taken as it is; a higher one raises the estimate. A receiver's REMB only climbs at
 ///   8 %/s, so a successful probe may lift the estimate above it; only a REMB decrease brings it back down.
 /// - **Receiver reports** (every client): the loss-based controller. Loss above 10 % caps the estimate at
-///   estimate × (1 − loss/2); below 2 % the cap grows 5 % per report until it no longer binds.
+///   estimate × (1 − loss/2) when it is congestive (an over-use in the last 2 s) or beyond repair (> 20 %); below 2 %
+///   the cap grows 5 % per report until it no longer binds.
 /// - **Probes**: the sender pads the stream up to a bitrate for a moment; if the path carried it (transport-cc:
 ///   measured; REMB: no loss reported and no REMB decrease), the estimate is raised to it.
 ///
@@ -64,6 +65,7 @@ public struct BandwidthEstimator: Sendable {
     private var acknowledged = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     private var lastUpdate: Int64?
     private var lastDecrease: Int64?
+    private var lastOveruse: Int64?
     private var lastREMB: Int?
     private var probe: Probe?
     private let initialBitrate: Int
@@ -100,6 +102,7 @@ public struct BandwidthEstimator: Sendable {
             // The receiver saw over-use: its figure (0.85 × what it received) is the path's.
             delayBased = value
             lastSignal = .overusing
+            lastOveruse = now
             overuseCount += 1
             probe?.rembDecreased = true
         } else {
@@ -151,6 +154,7 @@ public struct BandwidthEstimator: Sendable {
             if lastDecrease.map({ now - $0 >= Self.decreaseInterval }) ?? true {
                 delayBased = Self.clamp(Int(0.85 * Double(acked ?? current)))
                 lastDecrease = now
+                lastOveruse = now
                 overuseCount += 1
                 hasEvidence = true
             }
@@ -174,7 +178,10 @@ public struct BandwidthEstimator: Sendable {
         }
         guard let current = estimate else { return }
         let loss = Double(fractionLost) / 256
-        if loss > 0.10 {
+        // Loss with no sign of a queue (random loss on a radio link, say) is what NACK/RTX repairs; it caps the
+        // estimate when it comes with an over-use verdict of the last 2 s, or when it is beyond repair (> 20 %).
+        let congestive = lastOveruse.map { now - $0 < 2_000_000 } ?? false
+        if loss > 0.10, congestive || loss > 0.20 {
             lossCap = Self.clamp(Int(Double(current) * (1 - 0.5 * loss)))
             hasEvidence = true
         } else if loss < 0.02, let cap = lossCap {

@@ -186,7 +186,8 @@ struct LossyViewerTests {
         let retransmitted = (try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"sent\"") ?? 0) - retransmittedBefore
         #expect(retransmitted > 0, "the server answered NACKs")
         // Still on the top rung: 5 % random loss is not congestion.
-        #expect(last["frameHeight"] as? Int == 360, "\(last)")
+        let sessions = try await WHEPTests.sessions(node)
+        #expect(last["frameHeight"] as? Int == 360, "\(last); sessions: \(sessions)")
         try await node.stop()
     }
 

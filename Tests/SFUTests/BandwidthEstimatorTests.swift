@@ -105,6 +105,16 @@ import Testing
         #expect(estimator.lossCap == nil)
     }
 
+    @Test func randomLossThatRepairsCanCoverDoesNotCapTheEstimate() {
+        var estimator = BandwidthEstimator(initialBitrate: 1_000_000)
+        estimator.receivedREMB(bitrate: 2_000_000, at: 0)
+        estimator.receivedLossReport(fractionLost: 30, at: 5_000_000)  // 12 %, no over-use
+        #expect(estimator.estimate == 2_000_000)
+        estimator.receivedREMB(bitrate: 1_500_000, at: 5_500_000)  // over-use
+        estimator.receivedLossReport(fractionLost: 30, at: 6_000_000)
+        #expect(estimator.estimate == 1_412_109, "congestive loss: 1.5 M × (1 − 30/512)")
+    }
+
     @Test func aTransportCCProbeMeasuresWhatThePathCarried() {
         var estimator = BandwidthEstimator(initialBitrate: 300_000)
         var path = BottleneckPath(capacity: 3_000_000)
