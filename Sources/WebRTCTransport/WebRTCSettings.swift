@@ -16,7 +16,8 @@ public struct WebRTCSettings: Sendable, Equatable {
     public var offlineGrace: Duration
     /// Viewers per node; beyond it WHEP answers 503.
     public var maximumViewers: Int
-    /// Frames waiting for the media loop before new ones are dropped (the loop never queues without bound).
+    /// Frames waiting for the media loop before new ones are dropped (the loop never queues without bound). Small, so
+    /// a saturated loop sheds media instead of answering connectivity checks and feedback seconds late.
     public var maximumPendingFrames: Int
     /// Largest RTP packet written, headers included (before the SRTP tag).
     public var maximumPacketSize: Int
@@ -24,7 +25,7 @@ public struct WebRTCSettings: Sendable, Equatable {
     public init(bindHost: String = "0.0.0.0", port: Int = 10000, publicAddresses: [String] = [],
                 consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
                 connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
-                maximumViewers: Int = 5000, maximumPendingFrames: Int = 512, maximumPacketSize: Int = 1200) {
+                maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200) {
         self.bindHost = bindHost
         self.port = port
         self.publicAddresses = publicAddresses

@@ -10,6 +10,7 @@ as the last line of stdout; with --progress each sample is also printed as it is
 """
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -51,6 +52,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--progress", action="store_true", help="also print each sample as a JSON line")
     args = parser.parse_args()
+    # A caller that stops the viewer early (SIGTERM) must not leave the browser behind: exit through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     options = Options()
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
