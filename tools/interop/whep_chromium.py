@@ -10,8 +10,11 @@ as the last line of stdout; with --progress each sample is also printed as it is
 """
 import argparse
 import json
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 from selenium import webdriver
@@ -61,6 +64,10 @@ def main():
                  "--mute-audio", "--no-first-run", "--disable-features=WebRtcHideLocalIpsWithMdns"]:
         options.add_argument(flag)
     options.binary_location = "/usr/bin/chromium"
+    # A profile of its own: every process of this browser carries its path, so none outlives the run (chromedriver's
+    # quit does not always take the renderers and the GPU process with it).
+    profile = tempfile.mkdtemp(prefix="liverelay-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_script_timeout(10)
     result = {"samples": []}
@@ -82,7 +89,11 @@ def main():
     except Exception as error:  # the caller judges; report what happened
         result["error"] = repr(error)
     finally:
-        driver.quit()
+        try:
+            driver.quit()
+        finally:
+            subprocess.run(["pkill", "-9", "-f", profile], check=False)
+            shutil.rmtree(profile, ignore_errors=True)
     print(json.dumps(result), flush=True)
     return 0
 
