@@ -10,11 +10,9 @@ as the last line of stdout; with --progress each sample is also printed as it is
 """
 import argparse
 import json
-import shutil
+import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 from selenium import webdriver
@@ -49,6 +47,27 @@ viewer.pc.getStats().then((report) => {
 """
 
 
+def descendants(root):
+    """Every process below `root`, from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # The command name may hold spaces; the parent pid is the second field after its closing paren.
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
@@ -64,10 +83,6 @@ def main():
                  "--mute-audio", "--no-first-run", "--disable-features=WebRtcHideLocalIpsWithMdns"]:
         options.add_argument(flag)
     options.binary_location = "/usr/bin/chromium"
-    # A profile of its own: every process of this browser carries its path, so none outlives the run (chromedriver's
-    # quit does not always take the renderers and the GPU process with it).
-    profile = tempfile.mkdtemp(prefix="liverelay-chromium-")
-    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_script_timeout(10)
     result = {"samples": []}
@@ -89,11 +104,17 @@ def main():
     except Exception as error:  # the caller judges; report what happened
         result["error"] = repr(error)
     finally:
+        # chromedriver's quit does not always take the renderers and the GPU process with it: whatever of the
+        # browser's process tree is still there afterwards is killed.
+        browser = descendants(driver.service.process.pid)
         try:
             driver.quit()
         finally:
-            subprocess.run(["pkill", "-9", "-f", profile], check=False)
-            shutil.rmtree(profile, ignore_errors=True)
+            for pid in browser:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
     print(json.dumps(result), flush=True)
     return 0
 
