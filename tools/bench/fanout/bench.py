@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""WebRTC fan-out: server CPU per forwarded packet and memory per viewer, 100 to 1,000 WHEP viewers on loopback.
+
+Starts `liverelay serve --demo` (release build) on fixed loopback ports with a temporary data directory and a YAML
+config: the demo source (1280x720@30), the default ladder 720p/360p/180p with `cmaf: false` on every rung (no H.264
+re-encode for DASH/HLS: this measures WebRTC fan-out, not the packager), WebRTC on one UDP port.
+
+1. Baseline: a hold with no viewers; the server's CPU then is the demo encoder, the decoder and the three VP8 rungs.
+2. For each step N: `liverelay-loadgen --mode count` viewers split over the rung mix (by default three loadgen
+   processes, one per `--max-layer` 720p / 360p / 180p, N/3 viewers each), all ramping together at `--ramp` joins/s
+   in total. Once the ramp is over and the joins have settled, a window of `--seconds` is measured while the viewers
+   hold: the server's CPU (utime+stime of /proc/PID/stat), SRTP packets and bytes sent (`/metrics`
+   `liverelay_webrtc_packets_sent_total` summed over kinds, `liverelay_webrtc_bytes_sent_total`), the server's VmRSS,
+   and the load generators' own CPU over the same window. Join time, joined/attempted and video loss come from the
+   loadgen reports (their whole run: ramp and hold).
+3. Derived: µs of server CPU per forwarded packet, raw (all the server's CPU in the window) and net (less the
+   baseline rate, i.e. the encoders); KB of server RSS per viewer over the 0-viewer RSS.
+4. Stops at the first step that saturates: fewer than `--min-joined` of the viewers joined, or video loss > `--max-loss` %.
+5. With `--profile-step N`, after that step's window `perf record -g` samples the server for `--profile-seconds`
+   (while the viewers still hold) and the top symbols are printed (and kept in the JSON).
+
+usage: tools/bench/fanout/bench.py --server-bin PATH --loadgen-bin PATH [--steps 100,250,500,1000] [--seconds 20]
+                                   [--mix 720p,360p,180p] [--ramp 50] [--profile-step 250] [--json out.json]
+Prints a table (stderr) and one JSON summary object (stdout, last line). Exits non-zero only when the setup fails.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+TOKEN = "fanout-bench"
+STREAM = "demo"
+RUNGS = {"720p": (1280, 720, 2500), "360p": (640, 360, 800), "180p": (320, 180, 200)}
+TARGET_US_PER_PACKET = 3.0
+TARGET_KB_PER_VIEWER = 150.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class SetupFailure(Exception):
+    pass
+
+
+def log(message):
+    print(f"[fanout {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+SERIES = re.compile(r'^(liverelay_webrtc_[a-z_]+)(\{[^}]*\})?\s+([0-9.eE+-]+)$')
+
+
+def webrtc_metrics(base):
+    """Every liverelay_webrtc_* series, summed by metric name (kinds, reasons)."""
+    values = {}
+    for line in http_get(f"{base}/metrics")[1].splitlines():
+        match = SERIES.match(line.strip())
+        if match:
+            values[match.group(1)] = values.get(match.group(1), 0.0) + float(match.group(3))
+            if match.group(2):
+                key = match.group(1) + match.group(2)
+                values[key] = values.get(key, 0.0) + float(match.group(3))
+    return values
+
+
+def write_config(path, work, args):
+    rungs = "".join(f"    - {{name: {name}, width: {w}, height: {h}, fps: 30, videoKbps: {kbps}, cmaf: false}}\n"
+                    for name, (w, h, kbps) in RUNGS.items())
+    with open(path, "w") as f:
+        f.write(f"http:\n  host: 127.0.0.1\n  port: {args.http_port}\n"
+                f"rtmp:\n  host: 127.0.0.1\n  port: {args.rtmp_port}\n"
+                f"webrtc:\n  host: 127.0.0.1\n  port: {args.udp_port}\n  maximumViewers: {max(args.steps) + 100}\n"
+                f"admin:\n  token: {TOKEN}\nlog:\n  level: warning\n  format: text\n"
+                f"demo:\n  enabled: true\n  stream: {STREAM}\n  width: 1280\n  height: 720\n  fps: 30\n"
+                f"dataDirectory: {work}/data\n"
+                f"transcoder:\n  enabled: true\n  ladder:\n{rungs}")
+
+
+def wait_live(base, whep, server, loadgen_bin, work, timeout=120):
+    """/healthz answers, then one loadgen viewer joins and receives video (WHEP answers 409 until the VP8 layers
+    are encoding)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SetupFailure(f"server exited with {server.returncode}")
+        try:
+            if http_get(f"{base}/healthz", timeout=1)[0] == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    else:
+        raise SetupFailure("server did not answer /healthz")
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SetupFailure(f"server exited with {server.returncode}")
+        report = Loadgen(loadgen_bin, whep, 1, None, 50, 1, work, "probe").report(timeout=30)
+        if report and report.get("receivingVideo", 0) >= 1:
+            return
+        time.sleep(1.0)
+    raise SetupFailure("the demo stream did not go live (no probe viewer received video)")
+
+
+def split(n, parts):
+    return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
+
+
+class Loadgen:
+    """One liverelay-loadgen process; its JSON report is the last stdout line."""
+
+    def __init__(self, binary, whep, viewers, layer, ramp, seconds, work, tag):
+        self.command = [binary, "--url", whep, "--viewers", str(viewers), "--ramp-per-second", f"{ramp:.3f}",
+                        "--seconds", f"{seconds:.1f}", "--mode", "count", "--json", "--summary-interval", "5"]
+        if layer:
+            self.command += ["--max-layer", layer]
+        self.layer, self.viewers = layer, viewers
+        self.stderr = open(os.path.join(work, f"loadgen-{tag}.log"), "w")
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        self.output = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        self.output = self.process.stdout.read()
+
+    def cpu(self):
+        try:
+            return cpu_seconds(self.process.pid)
+        except OSError:
+            return None
+
+    def report(self, timeout):
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(timeout=5)
+        self.stderr.close()
+        for line in reversed(self.output.strip().splitlines()):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+        return None
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def profile(pid, seconds, work):
+    """perf record -g on the server; returns the top symbols by self time (perf report --no-children)."""
+    if shutil.which("perf") is None:
+        return {"tool": None, "note": "perf not installed"}
+    data = os.path.join(work, "perf.data")
+    record = subprocess.run(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+                            capture_output=True, text=True)
+    if record.returncode != 0 or not os.path.exists(data):
+        return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
+    report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                             "--sort", "dso,symbol", "--percent-limit", "0.7"], capture_output=True, text=True)
+    top = []
+    for line in report.stdout.splitlines():
+        match = re.match(r"^\s+([0-9.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)$", line)
+        if match:
+            top.append({"percent": float(match.group(1)), "dso": match.group(2), "symbol": match.group(3).strip()[:160]})
+    by_dso = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "dso",
+                             "--percent-limit", "0.5"], capture_output=True, text=True)
+    dsos = []
+    for line in by_dso.stdout.splitlines():
+        match = re.match(r"^\s+([0-9.]+)%\s+(\S+)\s*$", line)
+        if match:
+            dsos.append({"percent": float(match.group(1)), "dso": match.group(2)})
+    by_thread = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "comm",
+                                "--percent-limit", "0.5"], capture_output=True, text=True)
+    threads = []
+    for line in by_thread.stdout.splitlines():
+        match = re.match(r"^\s+([0-9.]+)%\s+(.+?)\s*$", line)
+        if match:
+            threads.append({"percent": float(match.group(1)), "thread": match.group(2)})
+    demangler = shutil.which("swift-demangle")
+    if demangler and top:
+        names = subprocess.run([demangler, "--simplified"], input="\n".join(e["symbol"] for e in top),
+                               capture_output=True, text=True).stdout.splitlines()
+        if len(names) == len(top):
+            for entry, name in zip(top, names):
+                entry["symbol"] = name.strip()[:160]
+    with open(os.path.join(work, "perf-report.txt"), "w") as f:
+        f.write(report.stdout)
+    return {"tool": "perf record -F 499 -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
+            "byThread": threads[:12]}
+
+
+def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
+    layers = args.mix or [None]
+    counts = [c for c in split(n, len(layers))]
+    ramp_seconds = n / args.ramp
+    settle = args.settle
+    extra = args.profile_seconds + 5 if args.profile_step == n else 0
+    hold = args.seconds + settle + 6 + extra
+    rss_before = rss_kib(server.pid)
+    metrics_before_step = webrtc_metrics(base)
+    started = time.monotonic()
+    loadgens = [Loadgen(args.loadgen_bin, whep, count, layer, args.ramp * count / n, hold, work, f"{n}-{layer or 'any'}")
+                for count, layer in zip(counts, layers) if count > 0]
+    try:
+        # Wait for the ramp to end, then until the viewer gauge stops climbing (or `settle` seconds pass).
+        time.sleep(max(0.0, started + ramp_seconds - time.monotonic()))
+        previous, deadline = -1, time.monotonic() + settle
+        while time.monotonic() < deadline:
+            viewers = webrtc_metrics(base).get("liverelay_webrtc_viewers", 0)
+            if viewers >= n or viewers == previous:
+                break
+            previous = viewers
+            time.sleep(1.0)
+        time.sleep(1.0)
+        window_start = time.monotonic()
+        cpu0, m0, lg0 = cpu_seconds(server.pid), webrtc_metrics(base), [g.cpu() for g in loadgens]
+        rss_samples = []
+        while time.monotonic() < window_start + args.seconds:
+            rss_samples.append(rss_kib(server.pid))
+            time.sleep(min(1.0, max(0.0, window_start + args.seconds - time.monotonic())))
+        cpu1, m1, lg1 = cpu_seconds(server.pid), webrtc_metrics(base), [g.cpu() for g in loadgens]
+        window = time.monotonic() - window_start
+        rss_hold = rss_kib(server.pid)
+        rss_samples.append(rss_hold)
+        viewers_in_window = m1.get("liverelay_webrtc_viewers", 0)
+        perf = profile(server.pid, args.profile_seconds, work) if args.profile_step == n else None
+        reports = [g.report(timeout=hold + ramp_seconds + 60) for g in loadgens]
+    finally:
+        for g in loadgens:
+            g.kill()
+    metrics_after_step = webrtc_metrics(base)
+
+    def delta(name):
+        return m1.get(name, 0.0) - m0.get(name, 0.0)
+    packets, sent_bytes = delta("liverelay_webrtc_packets_sent_total"), delta("liverelay_webrtc_bytes_sent_total")
+    video = delta('liverelay_webrtc_packets_sent_total{kind="video"}')
+    cpu = cpu1 - cpu0
+    net_cpu = cpu - baseline_rate * window
+    lg_cpu = sum((b or 0) - (a or 0) for a, b in zip(lg0, lg1))
+    valid = [r for r in reports if r]
+    attempted = sum(r["attempted"] for r in valid)
+    joined = sum(r["joined"] for r in valid)
+    expected = sum(r["videoExpected"] for r in valid)
+    lost = sum(r["videoLost"] for r in valid)
+    failures = {}
+    for r in valid:
+        for key, value in r.get("failures", {}).items():
+            failures[key] = failures.get(key, 0) + value
+    joins = [r["joinMilliseconds"] for r in valid if r.get("joinMilliseconds")]
+    # Join percentiles over the processes: weighted by each one's joined count (p50) and the worst p95.
+    join_p50 = (sum(j["p50"] * r["joined"] for j, r in zip(joins, valid)) / max(1, joined)) if joins else None
+    join_p95 = max(j["p95"] for j in joins) if joins else None
+    rss_peak = max(rss_samples)
+    result = {
+        "viewers": n, "mix": {layer or "any": count for count, layer in zip(counts, layers)},
+        "attempted": attempted, "joined": joined, "failures": failures,
+        "serverViewersInWindow": int(viewers_in_window),
+        "windowSeconds": round(window, 2),
+        "serverCpuSeconds": round(cpu, 3), "serverCpuPercent": round(cpu * 100 / window, 1),
+        "serverNetCpuSeconds": round(net_cpu, 3),
+        "packets": int(packets), "videoPackets": int(video), "bytes": int(sent_bytes),
+        "packetsPerSecond": round(packets / window), "mbitPerSecond": round(sent_bytes * 8 / window / 1e6, 1),
+        "usPerPacketRaw": round(cpu / packets * 1e6, 2) if packets else None,
+        "usPerPacketNet": round(net_cpu / packets * 1e6, 2) if packets else None,
+        "rssBeforeKiB": rss_before, "rssHoldKiB": rss_hold, "rssHoldPeakKiB": rss_peak,
+        "kbPerViewer": round((rss_peak - rss_zero) * 1.024 / max(1, viewers_in_window or joined), 1),
+        "kbPerViewerStep": round((rss_peak - rss_before) * 1.024 / max(1, viewers_in_window or joined), 1),
+        "videoLossPercent": round(lost * 100 / expected, 3) if expected else None,
+        "joinP50Ms": round(join_p50, 1) if join_p50 is not None else None, "joinP95Ms": join_p95,
+        "loadgenCpuSecondsInWindow": round(lg_cpu, 2), "loadgenCpuPercentInWindow": round(lg_cpu * 100 / window, 1),
+        "loadgenCpuPercentWholeRun": [r["loadgen"]["cpuPercent"] for r in valid],
+        "loadgenPeakRssMiB": [r["loadgen"]["maximumResidentMiB"] for r in valid],
+        "viewerKbpsP50": [r["viewerBitrateKbps"]["p50"] for r in valid if r.get("viewerBitrateKbps")],
+        "retransmissions": int(delta("liverelay_webrtc_retransmissions_total")),
+        "serverFramesDropped": int(delta("liverelay_webrtc_frames_dropped_total")),
+        "feedbackInStep": int(metrics_after_step.get("liverelay_webrtc_feedback_received_total", 0)
+                              - metrics_before_step.get("liverelay_webrtc_feedback_received_total", 0)),
+        "loadgenReports": len(valid),
+    }
+    if perf is not None:
+        result["profile"] = perf
+    return result
+
+
+def wait_viewers_gone(base, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if webrtc_metrics(base).get("liverelay_webrtc_viewers", 0) == 0:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server-bin", required=True, help="liverelay executable (release build)")
+    parser.add_argument("--loadgen-bin", required=True, help="liverelay-loadgen executable (release build)")
+    parser.add_argument("--steps", default="100,250,500,1000")
+    parser.add_argument("--seconds", type=float, default=20, help="measured window while the viewers hold")
+    parser.add_argument("--baseline-seconds", type=float, default=20, help="0-viewer hold measured first")
+    parser.add_argument("--mix", default="720p,360p,180p",
+                        help="one loadgen process per listed --max-layer, viewers split evenly; 'any' = one process, no cap")
+    parser.add_argument("--ramp", type=float, default=50, help="joins per second over all loadgen processes")
+    parser.add_argument("--settle", type=float, default=10, help="at most this long after the ramp for joins to finish")
+    parser.add_argument("--http-port", type=int, default=18780)
+    parser.add_argument("--rtmp-port", type=int, default=19735)
+    parser.add_argument("--udp-port", type=int, default=19300)
+    parser.add_argument("--min-joined", type=float, default=0.95, help="saturated below this joined/attempted")
+    parser.add_argument("--max-loss", type=float, default=5.0, help="saturated above this video loss, %%")
+    parser.add_argument("--profile-step", type=int, default=0, help="perf-record the server at this step (0: never)")
+    parser.add_argument("--profile-seconds", type=float, default=10)
+    parser.add_argument("--json", help="also write the summary to this file")
+    parser.add_argument("--keep-work", action="store_true")
+    args = parser.parse_args()
+    args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
+    args.mix = [] if args.mix.strip() == "any" else [m.strip() for m in args.mix.split(",") if m.strip()]
+    for binary in (args.server_bin, args.loadgen_bin):
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"not an executable: {binary}")
+
+    work = tempfile.mkdtemp(prefix="liverelay-bench-fanout-")
+    config = os.path.join(work, "config.yaml")
+    write_config(config, work, args)
+    server_log = open(os.path.join(work, "server.log"), "w")
+    server = subprocess.Popen([args.server_bin, "serve", "--demo", "--config", config],
+                              stdout=server_log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{args.http_port}"
+    whep = f"{base}/whep/{STREAM}"
+    steps, saturated, baseline = [], None, {}
+    try:
+        wait_live(base, whep, server, args.loadgen_bin, work)
+        wait_viewers_gone(base)
+        log(f"server pid {server.pid} live; warming up 5 s")
+        time.sleep(5)
+        rss_zero = rss_kib(server.pid)
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        time.sleep(args.baseline_seconds)
+        baseline_cpu, baseline_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
+        baseline_rate = baseline_cpu / baseline_wall
+        baseline = {"seconds": round(baseline_wall, 1), "cpuSeconds": round(baseline_cpu, 3),
+                    "cpuPercent": round(baseline_rate * 100, 1), "rssKiB": rss_zero}
+        log(f"baseline (0 viewers): {baseline['cpuPercent']} % of a core, RSS {rss_zero / 1024:.1f} MiB")
+        for n in args.steps:
+            log(f"step {n} viewers, mix {args.mix or ['any']}")
+            step = run_step(n, args, server, base, whep, work, baseline_rate, rss_zero)
+            steps.append(step)
+            log(f"step {n}: joined {step['joined']}/{step['attempted']}, loss {step['videoLossPercent']} %, "
+                f"server {step['serverCpuPercent']} % ({step['usPerPacketRaw']} µs/pkt raw, {step['usPerPacketNet']} net), "
+                f"{step['packetsPerSecond']} pkt/s, {step['kbPerViewer']} KB/viewer, loadgen {step['loadgenCpuPercentInWindow']} %")
+            reasons = []
+            if step["attempted"] == 0 or step["joined"] < args.min_joined * step["attempted"]:
+                reasons.append(f"joined {step['joined']}/{step['attempted']}")
+            if step["videoLossPercent"] is not None and step["videoLossPercent"] > args.max_loss:
+                reasons.append(f"video loss {step['videoLossPercent']} %")
+            if reasons:
+                saturated = {"viewers": n, "reasons": reasons}
+                log(f"saturated at {n}: {', '.join(reasons)}")
+                break
+            if not wait_viewers_gone(base):
+                log("viewers still on the server 30 s after the step; going on")
+            time.sleep(3)
+    except SetupFailure as failure:
+        log(f"setup failed: {failure} (work directory {work})")
+        args.keep_work = True
+        return 2
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server_log.close()
+        with open(os.path.join(work, "server.log"), errors="replace") as f:
+            warnings = [line for line in f if "WARNING" in line or "ERROR" in line]
+        demo_behind = sum(1 for line in warnings if "fell behind" in line)
+        if not args.keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+    summary = {
+        "serverBin": args.server_bin, "loadgenBin": args.loadgen_bin, "cpus": os.cpu_count(),
+        "demo": "1280x720@30", "ladder": {k: f"{w}x{h} {kbps}k, cmaf false" for k, (w, h, kbps) in RUNGS.items()},
+        "mix": args.mix or ["any"], "rampPerSecond": args.ramp, "windowSeconds": args.seconds,
+        "baseline": baseline, "steps": steps, "saturated": saturated,
+        "targets": {"usPerPacket": TARGET_US_PER_PACKET, "kbPerViewer": TARGET_KB_PER_VIEWER},
+        "loadAverage1m": round(os.getloadavg()[0], 2),
+        "serverLog": {"warningsOrErrors": len(warnings), "demoFellBehind": demo_behind,
+                      "sample": [line.strip()[:200] for line in warnings[-5:]]},
+    }
+    header = ("| viewers | joined | server CPU % | pkt/s | Mbit/s | µs/pkt raw | µs/pkt net | RSS MiB | KB/viewer "
+              "| join p50/p95 ms | loss % | loadgen CPU % |")
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    lines.append(f"| 0 (baseline) | - | {baseline.get('cpuPercent')} | - | - | - | - | {baseline.get('rssKiB', 0) / 1024:.1f} "
+                 f"| - | - | - | - |")
+    for s in steps:
+        lines.append(f"| {s['viewers']} | {s['joined']}/{s['attempted']} | {s['serverCpuPercent']} | {s['packetsPerSecond']} "
+                     f"| {s['mbitPerSecond']} | {s['usPerPacketRaw']} | {s['usPerPacketNet']} | {s['rssHoldPeakKiB'] / 1024:.1f} "
+                     f"| {s['kbPerViewer']} | {s['joinP50Ms']} / {s['joinP95Ms']} | {s['videoLossPercent']} "
+                     f"| {s['loadgenCpuPercentInWindow']} |")
+    print("\n".join(lines), file=sys.stderr)
+    for s in steps:
+        if "profile" in s and s["profile"].get("top"):
+            print(f"\nprofile at {s['viewers']} viewers (self time):", file=sys.stderr)
+            for entry in s["profile"]["top"][:15]:
+                print(f"  {entry['percent']:5.2f}%  {entry['dso']}  {entry['symbol']}", file=sys.stderr)
+            print("  by thread: " + ", ".join(f"{t['thread']} {t['percent']}%" for t in s["profile"].get("byThread", [])),
+                  file=sys.stderr)
+            print("  by object: " + ", ".join(f"{d['dso']} {d['percent']}%" for d in s["profile"].get("byDso", [])),
+                  file=sys.stderr)
+    print(f"saturated: {saturated or 'not within the steps'}", file=sys.stderr)
+    print(json.dumps(summary))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(summary, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
