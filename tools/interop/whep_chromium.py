@@ -74,8 +74,16 @@ def main():
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--progress", action="store_true", help="also print each sample as a JSON line")
     args = parser.parse_args()
-    # A caller that stops the viewer early (SIGTERM) must not leave the browser behind: exit through `finally`.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # A caller that stops the viewer early (SIGTERM) must not leave the browser behind: chromedriver and everything
+    # below it go at once.
+    def stop(*_):
+        for pid in descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(143)
+    signal.signal(signal.SIGTERM, stop)
 
     options = Options()
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
