@@ -167,6 +167,7 @@ final class EgressCore {
 
     func closeAll(reason: SessionCloseReason) {
         for id in Array(sessions.keys) { _ = closeSession(id: id, reason: reason) }
+        countViewersByLayer()  // the per-rung gauges say 0, not the last second's figures
     }
 
     static func chooseLayer(_ layers: [TranscoderLayout.Layer], maximum: String?) throws(WHEPError) -> String {

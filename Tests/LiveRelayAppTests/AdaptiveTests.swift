@@ -115,7 +115,9 @@ struct AdaptiveTests {
         let probes = try await WHEPTests.metric(node, "liverelay_webrtc_probes_total{result=\"succeeded\"") ?? 0
         #expect(probes >= 1)
 
-        // What the viewers decoded agrees: the squeezed one saw 320x180 pictures, then 640x360 again.
+        // What the viewers decoded agrees: the squeezed one saw 320x180 pictures, then 640x360 again (a few seconds
+        // more, so its once-a-second samples show the new rung).
+        try await Task.sleep(for: .seconds(3))
         squeezedViewer.terminate()
         freeViewer.terminate()
         _ = await squeezedViewer.wait(timeout: .seconds(10))

@@ -39,7 +39,7 @@ struct ChurnTests {
         // A first small wave, so pools and caches that live for the process exist before the baseline is taken.
         let warmUp = try await Self.churn(node, viewers: 20, waves: 1, seconds: 2)
         #expect(warmUp["joined"] as? Int == 20, "\(warmUp)")
-        #expect(try await eventually(timeout: .seconds(10)) { try await WHEPTests.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await eventually(timeout: .seconds(10)) { try await WHEPTests.metric(node, "liverelay_webrtc_viewers ") == 0 })
         let descriptors = Self.openDescriptors()
         let resident = Self.residentKilobytes()
 
@@ -51,7 +51,7 @@ struct ChurnTests {
         #expect(report["videoLossPercent"] as? Double ?? 100 < 1, "\(report)")
 
         // Every wave was deleted: no session left, and the process holds what it held before.
-        #expect(try await eventually(timeout: .seconds(10)) { try await WHEPTests.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await eventually(timeout: .seconds(10)) { try await WHEPTests.metric(node, "liverelay_webrtc_viewers ") == 0 })
         #expect(try await WHEPTests.sessions(node).isEmpty)
         let descriptorsAfter = Self.openDescriptors()
         #expect(descriptorsAfter <= descriptors + 4, "file descriptors \(descriptors) → \(descriptorsAfter)")

@@ -43,8 +43,15 @@ final class ExternalProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// SIGTERM, then SIGKILL if the peer is still there after 3 s (a child may inherit SIGTERM blocked, and a
+    /// publisher left running would load every test after this one).
     func terminate() {
-        if process.isRunning { process.terminate() }
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<60 where process.isRunning {
+            usleep(50_000)
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     var log: String {

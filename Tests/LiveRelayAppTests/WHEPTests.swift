@@ -108,7 +108,7 @@ struct WHEPTests {
         #expect(audioSpan > 5 && Double(audioFrames) >= 0.9 * (audioSpan / 0.02 + 1), "\(report)")
 
         // DELETE released the session.
-        #expect(try await eventually(timeout: .seconds(5)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await eventually(timeout: .seconds(5)) { try await Self.metric(node, "liverelay_webrtc_viewers ") == 0 })
         try await node.stop()
     }
 
@@ -151,7 +151,7 @@ struct WHEPTests {
         // Chromium names the DTLS-SRTP profile as RFC 7714 registers it.
         #expect(report["srtpCipher"] as? String == "SRTP_AEAD_AES_128_GCM", "\(report)")
         // The page closed: the tab's session goes (DELETE on pagehide, or consent expiry).
-        #expect(try await eventually(timeout: .seconds(40)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await eventually(timeout: .seconds(40)) { try await Self.metric(node, "liverelay_webrtc_viewers ") == 0 })
         try await node.stop()
     }
 
@@ -212,7 +212,7 @@ struct WHEPTests {
         let consentBefore = try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"consent_expired\"") ?? 0
         let endedBefore = try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"stream_ended\"") ?? 0
         kill(vanishing.process.processIdentifier, SIGKILL)
-        #expect(try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 })
+        #expect(try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers ") == 0 })
         #expect(try await Self.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"consent_expired\"") == consentBefore + 1)
 
         // A viewer of a stream whose publisher stops: released after the grace period.
@@ -224,7 +224,7 @@ struct WHEPTests {
         }, "\(staying.log)")
         // The publisher goes away (killed: its connection drops).
         kill(publisher.process.processIdentifier, SIGKILL)
-        let released = try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers") == 0 }
+        let released = try await eventually(timeout: .seconds(30)) { try await Self.metric(node, "liverelay_webrtc_viewers ") == 0 }
         let left = try await Self.sessions(node)
         let info = try await node.streamInfo("leaving")
         #expect(released, "\(left) \(info) \(staying.log)")

@@ -84,6 +84,8 @@ def main():
                 pass
         os._exit(143)
     signal.signal(signal.SIGTERM, stop)
+    # A parent may have started this process with SIGTERM blocked (it is inherited through exec): unblock it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
     options = Options()
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
