@@ -131,8 +131,10 @@ struct VideoSender {
     /// About 2 s of video at 30 fps.
     static let historyFrames = 64
     static let minimumRetransmissionsPerSecond = 30
-    /// A packet is sent again at most once in this span (a round trip on most paths).
-    static let retransmissionSpacing: Int64 = 100_000
+    /// A packet is sent again at most once in this span: NACKs repeated on every arriving packet are answered once,
+    /// but a receiver's retry after its round-trip guess (libwebrtc assumes 100 ms when, as a receive-only peer, it
+    /// cannot measure one) gets a second repair in time.
+    static let retransmissionSpacing: Int64 = 50_000
 
     mutating func refillRetransmissionBudget() {
         let sent = packets &- packetsAtRefill
