@@ -57,7 +57,7 @@ let package = Package(
         // MARK: C wrappers
         .target(name: "Transcode", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
                                                   .product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "SRTP", dependencies: ["CSRTP", .product(name: "NIOCore", package: "swift-nio")],
+        .target(name: "SRTP", dependencies: ["CSRTP", "COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: mediaPath),
         .target(name: "DTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
 

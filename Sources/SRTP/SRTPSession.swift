@@ -27,11 +27,18 @@ public final class SRTPSession {
     public let profile: SRTPProfile
     public let direction: Direction
     private let session: srtp_t
+    /// Outbound RTP, the per-packet path, is protected by OpenSSL directly; libsrtp2 keeps SRTCP and inbound.
+    private let sender: SRTPSender?
 
     /// Replay window of 1024 packets: at 1.5 Mb/s a viewer sees ~150 packets/s, so reordering of several
     /// seconds stays inside the window. Repeated transmission is allowed because NACK answers resend the
     /// same protected packet index.
-    public init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction) throws(SRTPError) {
+    public convenience init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction) throws(SRTPError) {
+        try self.init(profile: profile, key: key, salt: salt, direction: direction, openSSLForRTP: true)
+    }
+
+    /// `openSSLForRTP: false` leaves outbound RTP to libsrtp2 too, the reference the tests compare with.
+    init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction, openSSLForRTP: Bool) throws(SRTPError) {
         guard SRTPLibrary.initialize() else { throw .libraryUnavailable }
         guard key.count == profile.keyLength else {
             throw .invalidKeyLength(expected: profile.keyLength, actual: key.count)
@@ -70,6 +77,12 @@ public final class SRTPSession {
         for index in master.indices { master[index] = 0 }
         guard status == srtp_err_status_ok, let created else { throw SRTPError(status: status) }
         self.session = created
+        do {
+            self.sender = direction == .outbound && openSSLForRTP ? try SRTPSender(profile: profile, key: key, salt: salt) : nil
+        } catch {
+            srtp_dealloc(created)
+            throw error
+        }
     }
 
     deinit {
@@ -78,6 +91,11 @@ public final class SRTPSession {
 
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.
     public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
+        if let sender {
+            guard packet.readableBytes >= Self.rtpHeaderLength else { throw .packetTooShort(length: packet.readableBytes) }
+            guard packet.readableBytes <= Self.maximumPacketLength else { throw .packetTooLong(length: packet.readableBytes) }
+            return try sender.protect(&packet)
+        }
         try transform(&packet, minimumLength: Self.rtpHeaderLength, trailer: Self.maximumTrailerLength) {
             srtp_protect($0, $1, $2)
         }

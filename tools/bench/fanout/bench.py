@@ -190,11 +190,7 @@ def profile(pid, seconds, work):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
     report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
                              "--sort", "dso,symbol", "--percent-limit", "0.7"], capture_output=True, text=True)
-    top = []
-    for line in report.stdout.splitlines():
-        match = re.match(r"^\s+([0-9.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)$", line)
-        if match:
-            top.append({"percent": float(match.group(1)), "dso": match.group(2), "symbol": match.group(3).strip()[:160]})
+    top = parse_symbols(report.stdout)
     by_dso = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "dso",
                              "--percent-limit", "0.5"], capture_output=True, text=True)
     dsos = []
@@ -209,17 +205,43 @@ def profile(pid, seconds, work):
         match = re.match(r"^\s+([0-9.]+)%\s+(.+?)\s*$", line)
         if match:
             threads.append({"percent": float(match.group(1)), "thread": match.group(2)})
-    demangler = shutil.which("swift-demangle")
-    if demangler and top:
-        names = subprocess.run([demangler, "--simplified"], input="\n".join(e["symbol"] for e in top),
-                               capture_output=True, text=True).stdout.splitlines()
-        if len(names) == len(top):
-            for entry, name in zip(top, names):
-                entry["symbol"] = name.strip()[:160]
+    # The busiest event-loop thread is the WebRTC egress (its packets are the figure): its own top symbols.
+    egress = next((t["thread"] for t in threads if t["thread"].startswith("NIO-ELT")), None)
+    egress_top = []
+    if egress:
+        report_egress = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                                        "--comms", egress, "--sort", "dso,symbol", "--percent-limit", "0.7"],
+                                       capture_output=True, text=True)
+        egress_top = parse_symbols(report_egress.stdout)
+        with open(os.path.join(work, "perf-report-egress.txt"), "w") as f:
+            f.write(report_egress.stdout)
+    for entries in (top, egress_top):
+        demangle(entries)
     with open(os.path.join(work, "perf-report.txt"), "w") as f:
         f.write(report.stdout)
     return {"tool": "perf record -F 499 -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
-            "byThread": threads[:12]}
+            "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25]}
+
+
+def parse_symbols(text):
+    """`perf report --sort dso,symbol` lines: percent, object, symbol."""
+    entries = []
+    for line in text.splitlines():
+        match = re.match(r"^\s+([0-9.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)$", line)
+        if match:
+            entries.append({"percent": float(match.group(1)), "dso": match.group(2), "symbol": match.group(3).strip()[:160]})
+    return entries
+
+
+def demangle(entries):
+    demangler = shutil.which("swift-demangle")
+    if not demangler or not entries:
+        return
+    names = subprocess.run([demangler, "--simplified"], input="\n".join(e["symbol"] for e in entries),
+                           capture_output=True, text=True).stdout.splitlines()
+    if len(names) == len(entries):
+        for entry, name in zip(entries, names):
+            entry["symbol"] = name.strip()[:160]
 
 
 def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
@@ -440,6 +462,10 @@ def main():
                   file=sys.stderr)
             print("  by object: " + ", ".join(f"{d['dso']} {d['percent']}%" for d in s["profile"].get("byDso", [])),
                   file=sys.stderr)
+            if s["profile"].get("egressThread"):
+                print(f"  egress thread {s['profile']['egressThread']} (share of its own samples):", file=sys.stderr)
+                for entry in s["profile"].get("egressTop", [])[:20]:
+                    print(f"  {entry['percent']:5.2f}%  {entry['dso']}  {entry['symbol']}", file=sys.stderr)
     print(f"saturated: {saturated or 'not within the steps'}", file=sys.stderr)
     print(json.dumps(summary))
     if args.json:

@@ -1,0 +1,229 @@
+internal import COpenSSL
+import NIOCore
+
+/// The outbound RTP transform of one SRTP key, on OpenSSL's AES (AES-NI, one cipher context reused for every
+/// packet). It is what every forwarded packet goes through, so it works in place on raw bytes and allocates nothing.
+///
+/// Debian's libsrtp2 is built on NSS, whose PKCS#11 layer takes locks and looks up a session for every packet; that
+/// was a third of the egress thread's time. RTCP and the inbound direction stay with libsrtp2 (`SRTPSession`).
+///
+/// - AEAD_AES_128_GCM (RFC 7714 §8): IV = (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) ⊕ session salt; the RTP header is the
+///   associated data; a 16-byte tag follows the encrypted payload.
+/// - AES_CM_128_HMAC_SHA1_80 (RFC 3711 §4.1.1, §4.2): AES-CTR with IV = (salt·2¹⁶) ⊕ (SSRC·2⁶⁴) ⊕ (index·2¹⁶);
+///   HMAC-SHA1 over the packet and ROC, truncated to 10 bytes.
+///
+/// Session keys come from the master key with the AES-CM key derivation of RFC 3711 §4.3 (key derivation rate 0).
+/// Confined to one thread, like the session it belongs to.
+public final class SRTPSender {
+    public let profile: SRTPProfile
+    private let cipher: OpaquePointer
+    private let mac: OpaquePointer?
+    private var salt: (UInt64, UInt64) = (0, 0)
+    private var rollover = RolloverCounters()
+
+    public init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
+        guard key.count == profile.keyLength else { throw .invalidKeyLength(expected: profile.keyLength, actual: key.count) }
+        guard masterSalt.count == profile.saltLength else {
+            throw .invalidKeyLength(expected: profile.saltLength, actual: masterSalt.count)
+        }
+        self.profile = profile
+        guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
+        self.cipher = cipher
+        var encryptionKey = Self.derive(label: 0x00, length: 16, key: key, salt: masterSalt)
+        var sessionSalt = Self.derive(label: 0x02, length: masterSalt.count, key: key, salt: masterSalt)
+        defer {
+            Self.wipe(&encryptionKey)
+            Self.wipe(&sessionSalt)
+        }
+        sessionSalt += [UInt8](repeating: 0, count: 16 - sessionSalt.count)
+        self.salt = (Self.bigEndian(sessionSalt, 0), Self.bigEndian(sessionSalt, 8))
+        switch profile {
+        case .aeadAES128GCM:
+            self.mac = nil
+            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil) == 1 else {
+                EVP_CIPHER_CTX_free(cipher)
+                throw .libraryUnavailable
+            }
+        case .aes128CMHMACSHA1_80:
+            var authenticationKey = Self.derive(label: 0x01, length: 20, key: key, salt: masterSalt)
+            defer { Self.wipe(&authenticationKey) }
+            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nil, encryptionKey, nil) == 1,
+                  let mac = Self.hmacSHA1(key: authenticationKey) else {
+                EVP_CIPHER_CTX_free(cipher)
+                throw .libraryUnavailable
+            }
+            self.mac = mac
+        }
+    }
+
+    deinit {
+        EVP_CIPHER_CTX_free(cipher)
+        if let mac { EVP_MAC_CTX_free(mac) }
+    }
+
+    /// Bytes `protect` appends.
+    public var overhead: Int { profile.rtpOverhead }
+
+    /// Protects the readable bytes of `packet` (one RTP packet) in place.
+    public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
+        let length = packet.readableBytes
+        if packet.writableBytes < overhead { packet.reserveCapacity(minimumWritableBytes: overhead) }
+        let start = packet.readerIndex
+        let result = packet.withVeryUnsafeMutableBytes { storage in
+            protect(storage.baseAddress! + start, length: length, capacity: storage.count - start)
+        }
+        switch result {
+        case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Protects `length` bytes of RTP at `bytes` in place; `capacity` must leave room for `overhead` more.
+    /// Returns the SRTP packet's length.
+    public func protect(_ bytes: UnsafeMutableRawPointer, length: Int, capacity: Int) -> Result<Int, SRTPError> {
+        guard length >= 12 else { return .failure(.packetTooShort(length: length)) }
+        guard length <= SRTPSession.maximumPacketLength, capacity >= length + overhead else {
+            return .failure(.packetTooLong(length: length))
+        }
+        let packet = UnsafeMutableRawBufferPointer(start: bytes, count: length)
+        guard let headerLength = Self.headerLength(packet) else { return .failure(.packetTooShort(length: length)) }
+        let sequenceNumber = UInt16(packet[2]) << 8 | UInt16(packet[3])
+        let ssrc = UInt32(packet[8]) << 24 | UInt32(packet[9]) << 16 | UInt32(packet[10]) << 8 | UInt32(packet[11])
+        let roc = rollover.counter(ssrc: ssrc, sequenceNumber: sequenceNumber)
+        let payload = bytes + headerLength
+        let payloadLength = Int32(length - headerLength)
+        var outputLength: Int32 = 0
+        switch profile {
+        case .aeadAES128GCM:
+            // 96-bit IV in the first 12 bytes: 0x0000 ‖ SSRC ‖ ROC ‖ SEQ, XORed with the salt.
+            var iv = ((salt.0 ^ (UInt64(ssrc) << 16 | UInt64(roc >> 16))).bigEndian,
+                      (salt.1 ^ (UInt64(roc & 0xFFFF) << 48 | UInt64(sequenceNumber) << 32)).bigEndian)
+            let sealed = withUnsafeBytes(of: &iv) { iv in
+                let header = bytes.assumingMemoryBound(to: UInt8.self)
+                let payload = payload.assumingMemoryBound(to: UInt8.self)
+                return EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(cipher, nil, &outputLength, header, Int32(headerLength)) == 1
+                    && EVP_EncryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
+                    && EVP_EncryptFinal_ex(cipher, payload + Int(payloadLength), &outputLength) == 1
+                    && EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_GET_TAG, 16, payload + Int(payloadLength)) == 1
+            }
+            guard sealed else { return .failure(.libraryUnavailable) }
+            return .success(length + 16)
+        case .aes128CMHMACSHA1_80:
+            // 128-bit IV: salt·2¹⁶ ⊕ SSRC·2⁶⁴ ⊕ index·2¹⁶, index = ROC ‖ SEQ.
+            let index = UInt64(roc) << 16 | UInt64(sequenceNumber)
+            var iv = ((salt.0 ^ UInt64(ssrc)).bigEndian, (salt.1 ^ (index << 16)).bigEndian)
+            let encrypted = withUnsafeBytes(of: &iv) { iv in
+                EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,
+                                         payload.assumingMemoryBound(to: UInt8.self), payloadLength) == 1
+            }
+            guard encrypted, let mac else { return .failure(.libraryUnavailable) }
+            var rocBytes = roc.bigEndian
+            var tag = (UInt64(0), UInt64(0), UInt32(0))
+            var tagLength = 0
+            let authenticated = withUnsafeMutableBytes(of: &tag) { tagBytes in
+                withUnsafeBytes(of: &rocBytes) { rocBytes in
+                    EVP_MAC_init(mac, nil, 0, nil) == 1
+                        && EVP_MAC_update(mac, bytes.assumingMemoryBound(to: UInt8.self), length) == 1
+                        && EVP_MAC_update(mac, rocBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 4) == 1
+                        && EVP_MAC_final(mac, tagBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), &tagLength, 20) == 1
+                }
+            }
+            guard authenticated, tagLength == 20 else { return .failure(.libraryUnavailable) }
+            withUnsafeBytes(of: &tag) { tagBytes in
+                (bytes + length).copyMemory(from: tagBytes.baseAddress!, byteCount: 10)
+            }
+            return .success(length + 10)
+        }
+    }
+
+    /// The RTP header's length: 12 bytes, the CSRCs, and the extension block when the X bit is set.
+    static func headerLength(_ packet: UnsafeMutableRawBufferPointer) -> Int? {
+        var length = 12 + Int(packet[0] & 0x0F) * 4
+        if packet[0] & 0x10 != 0 {
+            guard packet.count >= length + 4 else { return nil }
+            length += 4 + (Int(packet[length + 2]) << 8 | Int(packet[length + 3])) * 4
+        }
+        return length <= packet.count ? length : nil
+    }
+
+    // MARK: Keys
+
+    /// RFC 3711 §4.3.1 with kdr = 0: AES-CM keystream under the master key, IV = (label at byte 7 ⊕ master salt)·2¹⁶.
+    /// A 96-bit (GCM) master salt fills bytes 0–11 (RFC 7714 §11).
+    static func derive(label: UInt8, length: Int, key: [UInt8], salt: [UInt8]) -> [UInt8] {
+        var iv = [UInt8](repeating: 0, count: 16)
+        for (index, byte) in salt.enumerated() { iv[index] = byte }
+        iv[7] ^= label
+        var output = [UInt8](repeating: 0, count: length)
+        let zeros = [UInt8](repeating: 0, count: length)
+        guard let context = EVP_CIPHER_CTX_new() else { return output }
+        defer { EVP_CIPHER_CTX_free(context) }
+        var written: Int32 = 0
+        _ = EVP_EncryptInit_ex(context, EVP_aes_128_ctr(), nil, key, iv)
+        _ = EVP_EncryptUpdate(context, &output, &written, zeros, Int32(length))
+        return output
+    }
+
+    private static func hmacSHA1(key: [UInt8]) -> OpaquePointer? {
+        guard let algorithm = EVP_MAC_fetch(nil, "HMAC", nil) else { return nil }
+        defer { EVP_MAC_free(algorithm) }
+        guard let context = EVP_MAC_CTX_new(algorithm) else { return nil }
+        // The digest name is read during EVP_MAC_init, so the parameters live inside the C string's scope.
+        // ("digest" is OSSL_MAC_PARAM_DIGEST.)
+        let ok = "digest".withCString { name in
+            "SHA1".withCString { digest -> Bool in
+                let parameters = [OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0),
+                                  OSSL_PARAM_construct_end()]
+                return EVP_MAC_init(context, key, key.count, parameters) == 1
+            }
+        }
+        guard ok else {
+            EVP_MAC_CTX_free(context)
+            return nil
+        }
+        return context
+    }
+
+    private static func bigEndian(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+        (0..<8).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[offset + $1]) }
+    }
+
+    private static func wipe(_ bytes: inout [UInt8]) {
+        for index in bytes.indices { bytes[index] = 0 }
+    }
+}
+
+/// The sender's rollover counter per SSRC (RFC 3711 §3.3.1): it counts the wraps of the 16-bit sequence number,
+/// and a packet sent again after a wrap (a retransmission) keeps the counter it was first sent with.
+struct RolloverCounters {
+    private struct Entry {
+        var ssrc: UInt32
+        var highest: UInt16
+        var roc: UInt32
+    }
+
+    /// A viewer has three SSRCs (video, its RTX, audio); a linear search of a few entries beats hashing.
+    private var entries: [Entry] = []
+
+    mutating func counter(ssrc: UInt32, sequenceNumber: UInt16) -> UInt32 {
+        guard let index = entries.firstIndex(where: { $0.ssrc == ssrc }) else {
+            if entries.count >= 16 { entries.removeFirst() }
+            entries.append(Entry(ssrc: ssrc, highest: sequenceNumber, roc: 0))
+            return 0
+        }
+        let entry = entries[index]
+        let ahead = sequenceNumber &- entry.highest  // distance forward, modulo 2^16
+        if ahead == 0 { return entry.roc }
+        if ahead < 0x8000 {
+            // Newer: a wrap when the number went down.
+            let wrapped = sequenceNumber < entry.highest
+            entries[index].highest = sequenceNumber
+            if wrapped { entries[index].roc &+= 1 }
+            return entries[index].roc
+        }
+        // Older than the highest: from before the last wrap if the number is above it.
+        return sequenceNumber > entry.highest ? entry.roc &- 1 : entry.roc
+    }
+}
