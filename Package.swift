@@ -7,7 +7,10 @@ import PackageDescription
 
 /// The per-packet path (RTP, SRTP, the SFU and the egress) is optimised in debug builds too: tests drive hundreds
 /// of real viewers through it, and unoptimised generic code costs ten times as much per packet.
-let mediaPath: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+let mediaPath: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug)),
+                                 // Dynamic exclusivity checks on every class property access showed in the fan-out
+                                 // profile; debug builds (the tests) keep them.
+                                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "LiveRelay",
@@ -40,6 +43,7 @@ let package = Package(
         .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CDatagram", path: "Sources/CDatagram"),
 
         // MARK: Pure protocol and format modules (no I/O)
         .target(name: "MediaCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
@@ -83,7 +87,7 @@ let package = Package(
                                                  .product(name: "JWTKit", package: "jwt-kit"),
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "Transcoder",
+        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "Transcoder", "CDatagram",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -101,6 +101,20 @@ public final class SRTPSession {
         }
     }
 
+    /// Protects `length` bytes of RTP at `bytes` in place (room for `maximumTrailerLength` more must follow
+    /// within `capacity`); returns the SRTP packet's length. For senders that keep packets in storage of their own.
+    public func protect(_ bytes: UnsafeMutableRawPointer, length: Int, capacity: Int) throws(SRTPError) -> Int {
+        if let sender { return try sender.protect(bytes, length: length, capacity: capacity).get() }
+        guard length >= Self.rtpHeaderLength else { throw .packetTooShort(length: length) }
+        guard length <= Self.maximumPacketLength, capacity >= length + Self.maximumTrailerLength else {
+            throw .packetTooLong(length: length)
+        }
+        var newLength = Int32(length)
+        let status = srtp_protect(session, bytes, &newLength)
+        guard status == srtp_err_status_ok else { throw SRTPError(status: status) }
+        return Int(newLength)
+    }
+
     /// Turns the readable bytes (one compound RTCP packet) into SRTCP in place.
     public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
         try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: Self.maximumRTCPTrailerLength) {

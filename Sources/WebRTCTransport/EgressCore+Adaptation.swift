@@ -125,7 +125,7 @@ extension EgressCore {
             session.probe = nil
             return
         }
-        guard let outbound = session.outbound, let address = session.selectedAddress, var video = session.video.take() else { return }
+        guard let outbound = session.outbound, session.selectedAddress != nil, var video = session.video.take() else { return }
         defer {
             session.video = video
             session.probe = probe
@@ -146,8 +146,8 @@ extension EgressCore {
                                                        absSendTime: sendTime, into: &scratch) else { break }
             video.rtxSequenceNumber &+= 1
             probe.creditBytes -= Double(scratch.readableBytes + 16)
-            send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound, to: address,
-                 isProbe: true, now: now, counter: metrics.paddingPackets)
+            send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound,
+                 isProbe: true, now: now, kind: .padding)
         }
     }
 

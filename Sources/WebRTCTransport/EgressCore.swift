@@ -31,6 +31,10 @@ final class EgressCore {
     var streams: [String: StreamMedia] = [:]
     /// Reused for every RTP packet the packetizers write; each packet sent is copied out of it once.
     var scratch: ByteBuffer
+    /// Media datagrams on their way out, protected in place (one sendmmsg per batch).
+    let batch: DatagramBatch
+    var sentTally = SentPacketTally()
+    private var lastSendFailureLog: NIODeadline?
     private var lastLayerCount = NIODeadline.uptimeNanoseconds(0)
 
     struct StreamMedia {
@@ -52,6 +56,8 @@ final class EgressCore {
         self.logger = logger
         self.requestKeyframe = requestKeyframe
         self.scratch = ByteBufferAllocator().buffer(capacity: settings.maximumPacketSize + 64)
+        // libsrtp2's trailer bound (tag and MKI) is what a slot leaves room for, whichever engine protects.
+        self.batch = DatagramBatch(slotSize: settings.maximumPacketSize + 64 + SRTPSession.maximumTrailerLength)
     }
 
     // MARK: Sessions
@@ -361,7 +367,7 @@ final class EgressCore {
 
     /// Sends NACKed packets again from the frame history: as RTX when negotiated, within the viewer's budget.
     private func retransmit(_ lost: [UInt16], session: ViewerSession) {
-        guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress,
+        guard session.video != nil, let outbound = session.outbound, session.selectedAddress != nil,
               var video = session.video.take() else { return }
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
@@ -392,11 +398,11 @@ final class EgressCore {
             }
             guard written else { continue }
             video.retransmissionBudget -= 1
-            send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound, to: address,
-                 isProbe: false, now: now, counter: metrics.retransmissions)
+            send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound,
+                 isProbe: false, now: now, kind: .retransmission)
         }
         session.video = video
-        channel?.flush()
+        flushMedia()
     }
 
     /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
@@ -465,7 +471,7 @@ final class EgressCore {
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in sessions.values where session.stream == stream && session.isSending
             && (session.layer == layer || session.pendingLayer == layer) {
-            guard session.video != nil, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            guard session.video != nil, let outbound = session.outbound, session.selectedAddress != nil else { continue }
             if session.pendingLayer == layer {
                 // A switch lands on the new rung's keyframe; until then the old rung goes on.
                 guard frame.isKeyframe else { continue }
@@ -489,8 +495,8 @@ final class EgressCore {
                                        absSendTime: sendTime, into: &scratch) { packet in
                 video.packets &+= 1
                 video.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.send(&packet, layout: layout, session: session, with: outbound, to: address, isProbe: false, now: now,
-                          counter: self.metrics.videoPackets)
+                self.send(&packet, layout: layout, session: session, with: outbound, isProbe: false, now: now,
+                          kind: .video)
             }
             video.frames &+= 1
             video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: pictureID,
@@ -498,7 +504,7 @@ final class EgressCore {
             session.video = video
             sent = true
         }
-        if sent { channel?.flush() }
+        if sent { flushMedia() }
     }
 
     private func sendAudio(_ frame: EncodedFrame, stream: String) {
@@ -506,14 +512,14 @@ final class EgressCore {
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in sessions.values where session.stream == stream && session.isSending {
-            guard var audio = session.audio, let outbound = session.outbound, let address = session.selectedAddress else { continue }
+            guard var audio = session.audio, let outbound = session.outbound, session.selectedAddress != nil else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
             let layout = audio.packetizer.header.extensions
             audio.packetizer.packetize(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, into: &scratch) { packet in
                 audio.packets &+= 1
                 audio.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.send(&packet, layout: layout, session: session, with: outbound, to: address, isProbe: false, now: now,
-                          counter: self.metrics.audioPackets)
+                self.send(&packet, layout: layout, session: session, with: outbound, isProbe: false, now: now,
+                          kind: .audio)
             }
             audio.frames &+= 1
             session.audio = audio
@@ -521,18 +527,21 @@ final class EgressCore {
             if session.probe != nil { pad(session, now: now) }
             sent = true
         }
-        if sent { channel?.flush() }
+        if sent { flushMedia() }
     }
 
-    /// Stamps the transport-wide sequence number, encrypts, sends, and notes the packet for the estimator.
+    /// Stamps the transport-wide sequence number, encrypts into the media batch, and notes the packet for the
+    /// estimator. Sent at the next `flushMedia()` (or when the batch fills).
     func send(_ packet: inout ByteBuffer, layout: RTPHeaderExtensionLayout, session: ViewerSession, with srtp: SRTPSession,
-                      to address: SocketAddress, isProbe: Bool, now: NIODeadline, counter: Counter) {
+              isProbe: Bool, now: NIODeadline, kind: SentPacketKind) {
+        guard let address = session.datagramAddress else { return }
         let sequenceNumber = session.transportSequence
         if layout.transportSequenceNumberID != nil {
             layout.setTransportSequenceNumber(sequenceNumber, in: &packet)
             session.transportSequence &+= 1
         }
-        guard let size = protectAndWrite(packet, with: srtp, to: address, counter: counter) else { return }
+        guard let size = batch.append(packet, protectedBy: srtp, to: address) else { return }
+        sentTally.count(kind, bytes: size)
         let microseconds = Self.microseconds(now)
         session.sendRate.add(bytes: size, at: microseconds)
         if session.estimator.isProbing { session.estimator.sentDuringProbe(at: microseconds) }
@@ -541,20 +550,19 @@ final class EgressCore {
         }
     }
 
-    @discardableResult
-    private func protectAndWrite(_ packet: ByteBuffer, with srtp: SRTPSession, to address: SocketAddress, counter: Counter) -> Int? {
-        guard let channel else { return nil }
-        var out = channel.allocator.buffer(capacity: packet.readableBytes + 32)
-        out.writeImmutableBuffer(packet)
-        do {
-            try srtp.protect(&out)
-        } catch {
-            return nil
+    /// Sends the media batch, then whatever the NIO channel holds, and brings the packet counters up to date.
+    func flushMedia() {
+        batch.flush()
+        channel?.flush()
+        sentTally.publish(to: metrics)
+        let totals = batch.takeTotals()
+        if totals.droppedFull > 0 { metrics.sendFailures(socketFull: totals.droppedFull) }
+        if totals.failed > 0 { metrics.sendFailures(other: totals.failed) }
+        if totals.droppedFull + totals.failed > 0, lastSendFailureLog.map({ NIODeadline.now() - $0 > .seconds(5) }) ?? true {
+            lastSendFailureLog = .now()
+            logger.warning("media datagrams not sent", metadata: ["socketFull": "\(totals.droppedFull)",
+                                                                  "failed": "\(totals.failed)", "errno": "\(totals.lastError)"])
         }
-        counter.increment()
-        metrics.bytesSent.increment(by: out.readableBytes)
-        write(out, to: address)
-        return out.readableBytes
     }
 
     private func write(_ buffer: ByteBuffer, to address: SocketAddress) {
@@ -610,7 +618,7 @@ final class EgressCore {
             lastLayerCount = now
             countViewersByLayer()
         }
-        channel?.flush()
+        flushMedia()
     }
 
     private func sendSenderReports(_ session: ViewerSession, now: NIODeadline) {

@@ -36,7 +36,11 @@ final class ViewerSession {
     var layer: String
     /// Addresses that passed a connectivity check; media goes to `selectedAddress`.
     var validatedAddresses: [SocketAddress] = []
-    var selectedAddress: SocketAddress?
+    var selectedAddress: SocketAddress? {
+        didSet { datagramAddress = selectedAddress.map(DatagramAddress.init) }
+    }
+    /// `selectedAddress` as the kernel takes it, for the media batch.
+    private(set) var datagramAddress: DatagramAddress?
     var nominated = false
     var lastConsent: NIODeadline
     var connectedAt: NIODeadline?

@@ -1,4 +1,5 @@
 import DTLS
+import Glibc
 import Logging
 import SDP
 import Metrics
@@ -59,25 +60,32 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
     /// Binds the media socket; returns the bound UDP port.
     public func start() async throws -> Int {
         let core = self.core
-        let channel = try await DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
-            // A vector read splits one buffer among its datagrams: room for the largest datagram each.
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * 2048))
-            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(core: core))
+        // The socket is bound here and handed to NIO, which reads it (recvmmsg) and writes STUN, DTLS and RTCP;
+        // media goes out through the same descriptor in sendmmsg batches of the core's own.
+        let descriptor = try Self.bindMediaSocket(host: settings.bindHost, port: settings.port)
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: loop)
+                .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+                // A vector read splits one buffer among its datagrams: room for the largest datagram each.
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * 2048))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(core: core))
+                    }
                 }
-            }
-            .bind(host: settings.bindHost, port: settings.port)
-            .get()
+                .withBoundSocket(descriptor)
+                .get()
+        } catch {
+            close(descriptor)
+            throw error
+        }
         let port = channel.localAddress?.port ?? settings.port
         let settings = self.settings
         try await loop.submit {
             let core = core.value
             core.channel = channel
+            core.batch.descriptor = descriptor
             core.candidates = HostCandidates.addresses(configured: settings.publicAddresses, bindHost: settings.bindHost)
                 .map { ICECandidate(host: $0, port: port) }
         }.get()
@@ -105,9 +113,35 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         }
         guard !alreadyStopped else { return }
         let core = self.core
-        try? await loop.submit { core.value.closeAll(reason: .shutdown) }.get()
+        try? await loop.submit {
+            core.value.closeAll(reason: .shutdown)
+            core.value.batch.descriptor = -1  // the channel closes it next
+        }.get()
         try? await channel?.close()
         try? await group.shutdownGracefully()
+    }
+
+    /// A non-blocking UDP socket bound to `host:port`, with 4 MiB buffers each way (a keyframe to a few hundred
+    /// viewers is megabytes in a burst).
+    static func bindMediaSocket(host: String, port: Int) throws -> CInt {
+        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
+        let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        func set(_ option: CInt, _ value: CInt) {
+            var value = value
+            _ = setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<CInt>.size))
+        }
+        set(SO_REUSEADDR, 1)
+        set(SO_RCVBUF, 4 << 20)
+        set(SO_SNDBUF, 4 << 20)
+        let bound = address.withSockAddr { bind(descriptor, $0, socklen_t($1)) }
+        guard bound == 0 else {
+            let error = IOError(errnoCode: errno, reason: "bind \(host):\(port)")
+            close(descriptor)
+            throw error
+        }
+        return descriptor
     }
 
     // MARK: WHEP

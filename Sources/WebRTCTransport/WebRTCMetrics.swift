@@ -23,6 +23,8 @@ struct WebRTCMetrics {
     let probesStarted: Counter
     let probesSucceeded: Counter
     let probesFailed: Counter
+    let sendSocketFull: Counter
+    let sendFailed: Counter
     /// Bandwidth estimates, one sample per viewer per second.
     let estimates: Recorder
     /// From the WHEP offer to the first video packet sent.
@@ -54,6 +56,8 @@ struct WebRTCMetrics {
         probesStarted = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "started")])
         probesSucceeded = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "succeeded")])
         probesFailed = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "failed")])
+        sendSocketFull = Counter(label: "liverelay_webrtc_send_failures_total", dimensions: [("reason", "socket_full")])
+        sendFailed = Counter(label: "liverelay_webrtc_send_failures_total", dimensions: [("reason", "error")])
         estimates = Recorder(label: "liverelay_webrtc_bandwidth_estimate_bps", aggregate: true)
         joinTime = Timer(label: "liverelay_webrtc_join_seconds", preferredDisplayUnit: .seconds)
         var closed: [SessionCloseReason: Counter] = [:]
@@ -74,6 +78,12 @@ struct WebRTCMetrics {
     }
 
     func closed(_ reason: SessionCloseReason) { closedByReason[reason]?.increment() }
+
+    /// Media datagrams the kernel did not take: its socket buffer was full, or it refused one.
+    func sendFailures(socketFull: Int = 0, other: Int = 0) {
+        if socketFull > 0 { sendSocketFull.increment(by: socketFull) }
+        if other > 0 { sendFailed.increment(by: other) }
+    }
 
     /// The gauge of viewers on one rung, made the first time the rung is seen.
     mutating func viewers(onLayer rung: String) -> Gauge {
@@ -114,4 +124,42 @@ enum DroppedDatagram: String, Sendable, CaseIterable {
     case srtcpRejected = "srtcp_rejected"
     case malformedRTCP = "malformed_rtcp"
     case unexpectedRTP = "unexpected_rtp"
+}
+
+/// What a forwarded packet was, for `liverelay_webrtc_packets_sent_total{kind}`.
+enum SentPacketKind {
+    case video
+    case audio
+    case retransmission
+    case padding
+}
+
+/// Packets and bytes queued since the last flush, counted in plain integers and handed to the metrics once per
+/// flush rather than once per packet.
+struct SentPacketTally {
+    private var video = 0
+    private var audio = 0
+    private var retransmissions = 0
+    private var padding = 0
+    private var bytes = 0
+
+    mutating func count(_ kind: SentPacketKind, bytes size: Int) {
+        switch kind {
+        case .video: video += 1
+        case .audio: audio += 1
+        case .retransmission: retransmissions += 1
+        case .padding: padding += 1
+        }
+        bytes += size
+    }
+
+    mutating func publish(to metrics: WebRTCMetrics) {
+        guard bytes > 0 else { return }
+        if video > 0 { metrics.videoPackets.increment(by: video) }
+        if audio > 0 { metrics.audioPackets.increment(by: audio) }
+        if retransmissions > 0 { metrics.retransmissions.increment(by: retransmissions) }
+        if padding > 0 { metrics.paddingPackets.increment(by: padding) }
+        metrics.bytesSent.increment(by: bytes)
+        self = SentPacketTally()
+    }
 }

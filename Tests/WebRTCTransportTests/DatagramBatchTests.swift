@@ -1,0 +1,109 @@
+import Glibc
+import NIOCore
+import SRTP
+@testable import WebRTCTransport
+import XCTest
+
+/// The media batch on real sockets: protected datagrams arrive whole and in order across several sendmmsg calls,
+/// a datagram the kernel refuses is skipped and counted without losing the others, and oversized input is refused.
+final class DatagramBatchTests: XCTestCase {
+    private let key = [UInt8](repeating: 0x42, count: 16)
+    private let salt = [UInt8](repeating: 0x17, count: 12)
+
+    private func udpSocket() throws -> (descriptor: CInt, address: SocketAddress) {
+        let descriptor = try WebRTCEgress.bindMediaSocket(host: "127.0.0.1", port: 0)
+        var storage = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return (descriptor, try SocketAddress(ipAddress: "127.0.0.1", port: Int(UInt16(bigEndian: storage.sin_port))))
+    }
+
+    private func packet(_ sequence: UInt16, payload: Int) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeBytes([0x80, 96])
+        buffer.writeInteger(sequence)
+        buffer.writeInteger(UInt32(sequence) * 3000)
+        buffer.writeInteger(UInt32(0xABCD))
+        buffer.writeBytes((0..<payload).map { UInt8(truncatingIfNeeded: $0 &+ Int(sequence)) })
+        return buffer
+    }
+
+    /// Everything waiting on `descriptor` (non-blocking).
+    private func receiveAll(_ descriptor: CInt) -> [[UInt8]] {
+        var datagrams: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let received = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, CInt(MSG_DONTWAIT)) }
+            guard received > 0 else { return datagrams }
+            datagrams.append(Array(buffer[..<received]))
+        }
+    }
+
+    func testDatagramsArriveProtectedWholeAndInOrderOverSeveralCalls() throws {
+        let sender = try udpSocket()
+        let receiver = try udpSocket()
+        defer {
+            close(sender.descriptor)
+            close(receiver.descriptor)
+        }
+        let outbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .outbound)
+        let inbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .inbound)
+        let batch = DatagramBatch(slotSize: 1500)
+        batch.descriptor = sender.descriptor
+        let address = DatagramAddress(receiver.address)
+        let count = DatagramBatch.capacity * 2 + 7  // fills the batch twice: two sendmmsg calls on the way
+        for sequence in 0..<count {
+            XCTAssertEqual(batch.append(packet(UInt16(sequence), payload: 1100), protectedBy: outbound, to: address), 12 + 1100 + 16)
+        }
+        XCTAssertEqual(batch.count, 7)
+        batch.flush()
+        XCTAssertEqual(batch.count, 0)
+        let totals = batch.takeTotals()
+        XCTAssertEqual(totals.sent, count)
+        XCTAssertEqual(totals.failed + totals.droppedFull, 0)
+
+        let datagrams = receiveAll(receiver.descriptor)
+        XCTAssertEqual(datagrams.count, count)
+        for (sequence, datagram) in datagrams.enumerated() {
+            var buffer = ByteBuffer(bytes: datagram)
+            try inbound.unprotect(&buffer)
+            XCTAssertEqual(buffer, packet(UInt16(sequence), payload: 1100))
+        }
+    }
+
+    func testARefusedDatagramIsSkippedAndCountedAndTheRestGoOut() throws {
+        let sender = try udpSocket()
+        let receiver = try udpSocket()
+        defer {
+            close(sender.descriptor)
+            close(receiver.descriptor)
+        }
+        let outbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .outbound)
+        let batch = DatagramBatch(slotSize: 1500)
+        batch.descriptor = sender.descriptor
+        let good = DatagramAddress(receiver.address)
+        // An IPv6 destination on an IPv4 socket: the kernel refuses that one message.
+        let wrongFamily = DatagramAddress(try SocketAddress(ipAddress: "::1", port: 9))
+        _ = batch.append(packet(1, payload: 100), protectedBy: outbound, to: good)
+        _ = batch.append(packet(2, payload: 100), protectedBy: outbound, to: wrongFamily)
+        _ = batch.append(packet(3, payload: 100), protectedBy: outbound, to: good)
+        // Larger than a slot: refused before anything is queued.
+        XCTAssertNil(batch.append(packet(4, payload: 1480), protectedBy: outbound, to: good))
+        let outcome = batch.flush()
+        XCTAssertEqual(outcome.sent, 2)
+        XCTAssertEqual(outcome.failed, 1)
+        XCTAssertNotEqual(outcome.lastError, 0)
+        XCTAssertEqual(batch.takeTotals().failed, 2, "the refused message and the oversized packet")
+        XCTAssertEqual(receiveAll(receiver.descriptor).count, 2)
+    }
+
+    func testWithoutASocketNothingIsSentAndEverythingCounts() throws {
+        let outbound = try SRTPSession(profile: .aes128CMHMACSHA1_80, key: key, salt: [UInt8](repeating: 1, count: 14),
+                                       direction: .outbound)
+        let batch = DatagramBatch(slotSize: 1500)
+        _ = batch.append(packet(1, payload: 10), protectedBy: outbound, to: DatagramAddress(try SocketAddress(ipAddress: "127.0.0.1", port: 9)))
+        XCTAssertEqual(batch.flush().failed, 1)
+    }
+}
