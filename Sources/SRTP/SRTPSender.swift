@@ -207,10 +207,20 @@ struct RolloverCounters {
     /// A viewer has three SSRCs (video, its RTX, audio); a linear search of a few entries beats hashing.
     private var entries: [Entry] = []
 
+    private var last = 0
+
     mutating func counter(ssrc: UInt32, sequenceNumber: UInt16) -> UInt32 {
-        guard let index = entries.firstIndex(where: { $0.ssrc == ssrc }) else {
+        // Packets of one SSRC come in runs (a frame's packets): the last one's entry is tried first.
+        let index: Int
+        if last < entries.count, entries[last].ssrc == ssrc {
+            index = last
+        } else if let found = entries.firstIndex(where: { $0.ssrc == ssrc }) {
+            index = found
+            last = found
+        } else {
             if entries.count >= 16 { entries.removeFirst() }
             entries.append(Entry(ssrc: ssrc, highest: sequenceNumber, roc: 0))
+            last = entries.count - 1
             return 0
         }
         let entry = entries[index]

@@ -28,6 +28,8 @@ final class EgressCore {
     private(set) var sessions: [String: ViewerSession] = [:]
     private var byUfrag: [String: ViewerSession] = [:]
     private var byAddress: [SocketAddress: ViewerSession] = [:]
+    /// Each stream's viewers, for the fan-out: one lookup a frame instead of a scan of every session.
+    private var viewersByStream: [String: [ViewerSession]] = [:]
     var streams: [String: StreamMedia] = [:]
     /// Reused for every RTP packet the packetizers write; each packet sent is copied out of it once.
     var scratch: ByteBuffer
@@ -64,7 +66,7 @@ final class EgressCore {
 
     func viewerCount(stream: String?) -> Int {
         guard let stream else { return sessions.count }
-        return sessions.values.reduce(0) { $0 + ($1.stream == stream ? 1 : 0) }
+        return viewersByStream[stream]?.count ?? 0
     }
 
     func createSession(stream: String, offerText: String, maximumLayer: String?) throws(WHEPError) -> WHEPSessionCreated {
@@ -121,6 +123,7 @@ final class EgressCore {
                                     negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
                                     video: video, audio: audio, initialBitrate: initialBitrate, now: .now())
         sessions[id] = session
+        viewersByStream[stream, default: []].append(session)
         byUfrag[ufrag] = session
         metrics.sessionsCreated.increment()
         metrics.viewers.record(sessions.count)
@@ -155,6 +158,8 @@ final class EgressCore {
 
     func closeSession(id: String, reason: SessionCloseReason) -> Bool {
         guard let session = sessions.removeValue(forKey: id) else { return false }
+        viewersByStream[session.stream]?.removeAll { $0 === session }
+        if viewersByStream[session.stream]?.isEmpty ?? false { viewersByStream.removeValue(forKey: session.stream) }
         byUfrag.removeValue(forKey: session.localUfrag)
         for address in session.validatedAddresses where byAddress[address] === session {
             byAddress.removeValue(forKey: address)
@@ -453,7 +458,7 @@ final class EgressCore {
     /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
     private func relayer(stream: String, layers: [TranscoderLayout.Layer]) {
         guard !layers.isEmpty else { return }
-        for session in sessions.values where session.stream == stream {
+        for session in viewersByStream[stream] ?? [] {
             session.selector.reset()
             if let pending = session.pendingLayer, !layers.contains(where: { $0.rung == pending }) { session.pendingLayer = nil }
             if let pinned = session.pinnedLayer, !layers.contains(where: { $0.rung == pinned }) { session.pinnedLayer = nil }
@@ -469,7 +474,7 @@ final class EgressCore {
         var sent = false
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        for session in sessions.values where session.stream == stream && session.isSending
+        for session in viewersByStream[stream] ?? [] where session.isSending
             && (session.layer == layer || session.pendingLayer == layer) {
             guard session.video != nil, let outbound = session.outbound, session.selectedAddress != nil else { continue }
             if session.pendingLayer == layer {
@@ -511,7 +516,7 @@ final class EgressCore {
         var sent = false
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        for session in sessions.values where session.stream == stream && session.isSending {
+        for session in viewersByStream[stream] ?? [] where session.isSending {
             guard var audio = session.audio, let outbound = session.outbound, session.selectedAddress != nil else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
             let layout = audio.packetizer.header.extensions
