@@ -42,6 +42,13 @@ extension EgressCore {
         let cap = (try? Self.chooseLayer(media.layers, maximum: session.maximumLayer)).flatMap { rung in
             costs.firstIndex { $0.rung == rung }
         } ?? 0
+        if isStarved(session, costs: costs, current: current, now: now) {
+            logger.info("viewer too slow for the bottom rung", metadata: [
+                "session": "\(session.id.prefix(8))", "estimate": "\(session.estimator.measuredEstimate ?? 0)",
+                "bottom": "\(costs[costs.count - 1].bitrate)"])
+            _ = closeSession(id: session.id, reason: .tooSlow)
+            return
+        }
         let decision = session.selector.decide(estimate: session.estimator.measuredEstimate, rates: costs.map(\.bitrate),
                                                current: current, best: cap, now: microseconds)
         switch decision {
@@ -52,6 +59,18 @@ extension EgressCore {
         case .probe(let bitrate):
             startProbe(session, bitrate: bitrate, now: now)
         }
+    }
+
+    /// Whether a viewer has been on the bottom rung for `slowViewerTimeout` with an estimate under half its cost.
+    private func isStarved(_ session: ViewerSession, costs: [(rung: String, bitrate: Int)], current: Int, now: NIODeadline) -> Bool {
+        guard current == costs.count - 1, session.pendingLayer == nil, let estimate = session.estimator.measuredEstimate,
+              estimate * 2 < costs[current].bitrate else {
+            session.starvedSince = nil
+            return false
+        }
+        let since = session.starvedSince ?? now
+        session.starvedSince = since
+        return now - since >= Self.amount(settings.slowViewerTimeout)
     }
 
     /// Starts a move to `rung`: its keyframe is asked for at once and the viewer moves when it comes.

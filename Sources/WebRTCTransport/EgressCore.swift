@@ -611,6 +611,7 @@ final class EgressCore {
             guard session.phase == .connected else { continue }
             if session.awaitingKeyframe { askForKeyframe(session) }
             if let media = streams[session.stream], media.live { adapt(session, now: now) }
+            guard session.phase == .connected else { continue }  // adapt may have closed it (too slow)
             if session.probe != nil { pad(session, now: now) }
             if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
                 session.lastSenderReport = now

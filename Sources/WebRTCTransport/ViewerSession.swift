@@ -70,6 +70,8 @@ final class ViewerSession {
     var pinnedLayer: String?
     /// What was sent under each transport-wide sequence number, when the viewer gives transport-cc feedback.
     var sentLog: SentPacketLog?
+    /// Since when the estimate has been under half of the bottom rung's cost while on it (nil: it is not).
+    var starvedSince: NIODeadline?
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var probe: ProbePadding?

@@ -110,6 +110,8 @@ public enum SessionCloseReason: String, Sendable, CaseIterable {
     case dtlsFailed = "dtls_failed"
     case peerClosed = "peer_closed"
     case streamEnded = "stream_ended"
+    /// On the bottom rung and still far above what its path carries (`WebRTCSettings.slowViewerTimeout`).
+    case tooSlow = "too_slow"
     case shutdown
 }
 

@@ -21,11 +21,15 @@ public struct WebRTCSettings: Sendable, Equatable {
     public var maximumPendingFrames: Int
     /// Largest RTP packet written, headers included (before the SRTP tag).
     public var maximumPacketSize: Int
+    /// A viewer already on the bottom rung whose estimate stays under half of that rung's cost for this long is
+    /// closed (`too_slow`): it cannot be served, and feeding it only fills a queue on its path.
+    public var slowViewerTimeout: Duration
 
     public init(bindHost: String = "0.0.0.0", port: Int = 10000, publicAddresses: [String] = [],
                 consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
                 connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
-                maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200) {
+                maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200,
+                slowViewerTimeout: Duration = .seconds(10)) {
         self.bindHost = bindHost
         self.port = port
         self.publicAddresses = publicAddresses
@@ -36,5 +40,6 @@ public struct WebRTCSettings: Sendable, Equatable {
         self.maximumViewers = maximumViewers
         self.maximumPendingFrames = maximumPendingFrames
         self.maximumPacketSize = maximumPacketSize
+        self.slowViewerTimeout = slowViewerTimeout
     }
 }

@@ -229,15 +229,26 @@ struct LossyViewerTests {
         try await Task.sleep(for: .seconds(3))
         kill(stalled.process.processIdentifier, SIGSTOP)
 
+        var observedChokedLayers: Set<String> = []
+        for _ in 0..<16 where watcher.process.isRunning {
+            if let layer = try await AdaptiveTests.layer(of: slow, in: node) { observedChokedLayers.insert(layer) }
+            try await Task.sleep(for: .milliseconds(500))
+        }
         let status = await watcher.wait(timeout: .seconds(60))
         let line = watcher.log.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? ""
         let report = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
         #expect(status == 0 && report["joined"] as? Int == 1, "\(watcher.log.suffix(2000))")
         #expect((report["videoPackets"] as? Int ?? 0) > 300, "\(report)")
         #expect(report["videoLossPercent"] as? Double ?? 100 < 0.5, "the unconstrained viewer's loss: \(report)")
-        // The choked viewer was moved down the ladder rather than fed what it cannot carry.
-        let chokedSession = try await AdaptiveTests.session(of: slow, in: node)
-        #expect(chokedSession?["layer"] as? String == "180p", "\(String(describing: chokedSession))")
+        // The choked viewer was moved down the ladder rather than fed what it cannot carry, and then, since even the
+        // bottom rung is four times what its link carries, closed as too slow.
+        #expect(observedChokedLayers.contains("180p"), "the choked viewer's rungs: \(observedChokedLayers)")
+        let tooSlow = try await eventually(timeout: .seconds(10)) {
+            try await WHEPTests.metric(node, "liverelay_webrtc_sessions_closed_total{reason=\"too_slow\"") == 1
+        }
+        let sessions = try await WHEPTests.sessions(node)
+        #expect(tooSlow, "sessions: \(sessions)")
+        #expect(try await AdaptiveTests.session(of: slow, in: node) == nil)
         try await node.stop()
     }
 }
