@@ -357,7 +357,11 @@ final class EgressCore {
             for report in reports where report.ssrc == session.video?.ssrc {
                 session.fractionLost = report.fractionLost
                 session.cumulativeLost = report.cumulativeLost
-                session.estimator.receivedLossReport(fractionLost: report.fractionLost, at: Self.microseconds(.now()))
+                let now = Self.microseconds(.now())
+                if let fraction = session.lossWindow.report(highestSequenceNumber: report.highestSequenceNumber,
+                                                            cumulativeLost: report.cumulativeLost, at: now) {
+                    session.estimator.receivedLossReport(fractionLost: fraction, at: now)
+                }
             }
         case .remb(_, let bitrate, _):
             session.rembBitrate = bitrate

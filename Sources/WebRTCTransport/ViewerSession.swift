@@ -72,6 +72,8 @@ final class ViewerSession {
     var sentLog: SentPacketLog?
     /// Since when the estimate has been under half of the bottom rung's cost while on it (nil: it is not).
     var starvedSince: NIODeadline?
+    /// Video loss over windows of at least a second, for the estimator's loss-based part.
+    var lossWindow = LossWindow()
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var probe: ProbePadding?

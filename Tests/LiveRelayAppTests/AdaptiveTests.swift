@@ -16,7 +16,7 @@ struct AdaptiveTests {
 
     /// A node that viewers on the lab hosts can reach: HTTP and media on every address, announcing the labs' host
     /// addresses as its candidates.
-    static func node(labs: [NetworkLab]) async throws -> TestServer {
+    static func node(labs: [NetworkLab], ladder: [Configuration.Transcoding.Rung] = ladder) async throws -> TestServer {
         try await TestServer { configuration in
             configuration.http.host = "0.0.0.0"
             configuration.transcoder.enabled = true
@@ -40,7 +40,7 @@ struct AdaptiveTests {
         }
     }
 
-    @Test(.disabled("flaky on the 2-core machine: passed 5 of 7 runs; a probe sometimes passes while squeezed"))
+    @Test
     func aSqueezedChromiumViewerMovesDownAndBackWhileAnotherKeepsTheTopRung() async throws {
         try await squeezeAndRelease(estimateSource: "transport_cc") { lab, port in
             ["python3", "\(WHEPTests.interop)/whep_chromium.py", "http://\(lab.hostAddress):\(port)/watch/show", "--seconds", "60", "--progress"]
@@ -113,8 +113,12 @@ struct AdaptiveTests {
         #expect(freeLayers == ["360p"], "the unconstrained viewer: \(freeLayers); sessions: \(afterLift)")
         let freeSession = try await Self.session(of: free, in: node)
         #expect(freeSession?["switchesDown"] as? Int == 0, "the unconstrained viewer never moved: \(afterLift)")
-        let probes = try await WHEPTests.metric(node, "liverelay_webrtc_probes_total{result=\"succeeded\"") ?? 0
-        #expect(probes >= 1)
+        // A REMB receiver raises its figure only slowly: the way back up went through a probe. A transport-cc
+        // estimate may climb on its own (up to 1.5 × what was acknowledged), and then needs none.
+        if estimateSource == "remb" {
+            let probes = try await WHEPTests.metric(node, "liverelay_webrtc_probes_total{result=\"succeeded\"") ?? 0
+            #expect(probes >= 1, "sessions: \(afterLift)")
+        }
 
         // What the viewers decoded agrees: the squeezed one saw 320x180 pictures, then 640x360 again (a few seconds
         // more, so its once-a-second samples show the new rung).
@@ -147,13 +151,15 @@ struct AdaptiveTests {
 /// Loss and slow viewers on hosts of their own.
 @Suite("Lossy and slow viewers", .serialized)
 struct LossyViewerTests {
-    @Test(.disabled("flaky on the 2-core machine: passed 3 of 6 runs; Chromium counts a freeze now and then"))
+    @Test
     func fivePercentLossTowardsChromiumIsRepairedWithoutFreezes() async throws {
         let (capable, reason) = NetworkLab.check()
         try #require(capable, "network namespaces are needed: \(reason)")
         let lab = try NetworkLab("ls", subnet: 213)
         defer { lab.destroy() }
-        let node = try await AdaptiveTests.node(labs: [lab])
+        // The top rung and the bottom one: a layer change would show, and two encoders leave Chromium CPU enough
+        // to render on time (a starved renderer counts freezes of its own).
+        let node = try await AdaptiveTests.node(labs: [lab], ladder: [AdaptiveTests.ladder[0], AdaptiveTests.ladder[2]])
         let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)
         defer { publisher.terminate() }
         #expect(try await WHEPTests.waitForLayers(node, stream: "show"), "ffmpeg: \(publisher.log)")
@@ -185,7 +191,13 @@ struct LossyViewerTests {
         let frames = int(last, "framesDecoded") - int(first, "framesDecoded")
         let seconds = (last["t"] as? Double ?? 0) - (first["t"] as? Double ?? 0)
         #expect(Double(frames) >= seconds * 30 * 0.85, "frames decoded in \(seconds) s: \(frames)")
-        #expect(int(last, "freezeCount") == int(first, "freezeCount"), "freezes: \(window.map { int($0, "freezeCount") })")
+        var repairs: [String: Double] = [:]
+        for result in ["sent", "over_budget", "not_in_history", "repeated"] {
+            repairs[result] = try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"\(result)\"") ?? 0
+        }
+        let timeline = window.map { "\(int($0, "freezeCount"))/\(int($0, "pliCount"))/\(int($0, "nackCount"))/\(int($0, "framesDecoded"))" }
+        #expect(int(last, "freezeCount") == int(first, "freezeCount"),
+                "freezes/PLIs/NACKs/frames each second: \(timeline); retransmissions: \(repairs)")
         #expect(int(last, "nackCount") > int(first, "nackCount"), "Chromium asked for repairs: \(last)")
         let retransmitted = (try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"sent\"") ?? 0) - retransmittedBefore
         #expect(retransmitted > 0, "the server answered NACKs")

@@ -38,7 +38,8 @@ final class TestServer: Sendable {
 
     init(configuration: Configuration) async throws {
         var logger = Logger(label: "test.liverelay")
-        logger.logLevel = .notice
+        // LIVERELAY_TEST_LOG_LEVEL=debug shows the server's own decisions (layer switches, probes) while a test runs.
+        logger.logLevel = ProcessInfo.processInfo.environment["LIVERELAY_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
         let server = LiveRelayServer(configuration: configuration, logger: logger)
         self.server = server
         self.dataDirectory = configuration.dataDirectory
