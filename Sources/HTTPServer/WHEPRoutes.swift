@@ -24,30 +24,6 @@ public struct WHEPRoutes: Sendable {
         self.admin = admin
     }
 
-    struct SessionSummary: Encodable {
-        var id: String
-        var stream: String
-        var layer: String
-        var state: String
-        var remoteAddress: String?
-        var videoPackets: UInt32
-        var audioPackets: UInt32
-        var videoFrames: UInt32
-        var audioFrames: UInt32
-        var fractionLost: UInt8
-        var rembBitrate: UInt64?
-        var pendingLayer: String?
-        var pinnedLayer: String?
-        var estimatedBitrate: Int?
-        var estimateSource: String
-        var probing: Bool
-        var overuseCount: Int
-        var switchesUp: Int
-        var switchesDown: Int
-        var probesSucceeded: Int
-        var probesFailed: Int
-    }
-
     struct LayerPin: Decodable {
         var layer: String?
     }
@@ -68,15 +44,7 @@ public struct WHEPRoutes: Sendable {
         // Operators (admin token): every WebRTC viewer session on this node.
         router.get("api/webrtc/sessions") { request, _ in
             guard admin.isAdmin(request) else { throw APIError.unauthorized }
-            let sessions = await egress.sessionSummaries().map {
-                SessionSummary(id: $0.id, stream: $0.stream, layer: $0.layer, state: $0.state, remoteAddress: $0.remoteAddress,
-                               videoPackets: $0.videoPackets, audioPackets: $0.audioPackets, videoFrames: $0.videoFrames,
-                               audioFrames: $0.audioFrames, fractionLost: $0.fractionLost, rembBitrate: $0.rembBitrate,
-                               pendingLayer: $0.pendingLayer, pinnedLayer: $0.pinnedLayer, estimatedBitrate: $0.estimatedBitrate,
-                               estimateSource: $0.estimateSource, probing: $0.probing, overuseCount: $0.overuseCount,
-                               switchesUp: $0.switchesUp, switchesDown: $0.switchesDown,
-                               probesSucceeded: $0.probesSucceeded, probesFailed: $0.probesFailed)
-            }
+            let sessions = await egress.sessionSummaries()
             let data = try JSONEncoder().encode(sessions)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -120,6 +120,9 @@ public struct Configuration: Sendable, Codable, Equatable {
         /// Viewers stay this long after the publisher stops, for a publisher that reconnects.
         public var offlineGraceSeconds = 10.0
         public var maximumViewers = 5000
+        /// Event loops the viewers are spread over, each with its own socket on `port` (SO_REUSEPORT); 0: one per
+        /// CPU core.
+        public var threads = 0
         public init() {}
     }
 
@@ -212,6 +215,7 @@ extension Configuration {
         string("LIVERELAY_RTMP_HOST") { rtmp.host = $0 }
         try int("LIVERELAY_RTMP_PORT") { rtmp.port = $0 }
         try int("LIVERELAY_WEBRTC_PORT") { webrtc.port = $0 }
+        try int("LIVERELAY_WEBRTC_THREADS") { webrtc.threads = $0 }
         if let value = environment["LIVERELAY_WEBRTC_PUBLIC_ADDRESSES"], !value.isEmpty {
             webrtc.publicAddresses = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -234,8 +238,8 @@ extension Configuration {
         try port("http.port", http.port)
         try port("rtmp.port", rtmp.port)
         try port("webrtc.port", webrtc.port)
-        guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1 else {
-            throw ConfigurationError.badValue(name: "webrtc", value: "timeouts must be positive and maximumViewers at least 1")
+        guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1, webrtc.threads >= 0 else {
+            throw ConfigurationError.badValue(name: "webrtc", value: "timeouts must be positive, maximumViewers at least 1 and threads not negative")
         }
         guard Logger.Level(rawValue: log.level) != nil else { throw ConfigurationError.badValue(name: "log.level", value: log.level) }
         guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }

@@ -268,7 +268,8 @@ public final class LiveRelayServer: Sendable {
 
 extension WebRTCSettings {
     init(_ settings: Configuration.WebRTC) {
-        self.init(bindHost: settings.host, port: settings.port, publicAddresses: settings.publicAddresses,
+        self.init(bindHost: settings.host, port: settings.port,
+                  threads: settings.threads > 0 ? settings.threads : ProcessInfo.processInfo.activeProcessorCount, publicAddresses: settings.publicAddresses,
                   consentTimeout: .milliseconds(Int64(settings.consentTimeoutSeconds * 1000)),
                   offlineGrace: .milliseconds(Int64(settings.offlineGraceSeconds * 1000)),
                   maximumViewers: settings.maximumViewers)

@@ -197,6 +197,6 @@ extension EgressCore {
             for layer in media.layers { counts[layer.rung] = 0 }
         }
         for session in sessions.values where session.phase == .connected { counts[session.layer, default: 0] += 1 }
-        for (rung, count) in counts { metrics.viewers(onLayer: rung).record(count) }
+        for (rung, count) in directory.setLayerCounts(counts, shard: shard) { metrics.viewers(onLayer: rung).record(count) }
     }
 }

@@ -10,10 +10,21 @@ import SRTP
 import STUN
 import Transcoder
 
-/// Everything of the WebRTC egress that lives on its event loop: the viewer sessions and their indexes, each
-/// stream's layers and clock, and the media socket. Nothing here locks; `WebRTCEgress` hops onto the loop.
+/// Everything of one WebRTC egress shard that lives on its event loop: its viewer sessions and their indexes, each
+/// stream's layers and clock, and its socket on the media port. Nothing here locks but the shared
+/// `SessionDirectory`, touched per session event; `WebRTCEgress` hops onto the loop.
 final class EgressCore {
+    /// A datagram this shard cannot place itself, for the front to hand to the shard that owns its session.
+    enum Route: Sendable {
+        /// The first check of a session created on `owner`: the session should come here, with the datagram.
+        case adopt(ufrag: String, owner: Int, datagram: AddressedEnvelope<ByteBuffer>)
+        case forward(owner: Int, datagram: AddressedEnvelope<ByteBuffer>)
+    }
+
     let loop: any EventLoop
+    let shard: Int
+    let directory: SessionDirectory
+    var route: @Sendable (Route) -> Void = { _ in }
     let settings: WebRTCSettings
     let certificate: DTLSCertificate
     /// One OpenSSL context for every viewer's DTLS connection.
@@ -49,9 +60,12 @@ final class EgressCore {
         var audioRate = RateMeter(windowMicroseconds: 2_000_000, bucketCount: 10)
     }
 
-    init(loop: any EventLoop, settings: WebRTCSettings, certificate: DTLSCertificate, logger: Logger,
+    init(loop: any EventLoop, shard: Int = 0, directory: SessionDirectory = SessionDirectory(shards: 1),
+         settings: WebRTCSettings, certificate: DTLSCertificate, logger: Logger,
          requestKeyframe: @escaping @Sendable (String, String) -> Bool) throws {
         self.loop = loop
+        self.shard = shard
+        self.directory = directory
         self.settings = settings
         self.certificate = certificate
         self.dtlsContext = try DTLSContext(role: .server, certificate: certificate)
@@ -77,13 +91,15 @@ final class EgressCore {
         } catch {
             throw refusal(error)
         }
-        guard sessions.count < settings.maximumViewers else {
+        guard directory.sessionCount < settings.maximumViewers else {
             metrics.refused("capacity")
             throw .capacity
         }
         let id = Self.randomToken(length: 32, alphabet: Self.hexAlphabet)
         var ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet)
-        while byUfrag[ufrag] != nil { ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet) }
+        while !directory.claim(id: id, ufrag: ufrag, shard: shard) { ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet) }
+        var created = false
+        defer { if !created { directory.remove(id: id, ufrag: ufrag, addresses: []) } }
         let password = Self.randomToken(length: 24, alphabet: Self.iceAlphabet)
         let videoSSRC = UInt32.random(in: 1...UInt32.max)
         let parameters = AnswerParameters(
@@ -122,11 +138,9 @@ final class EgressCore {
         let session = ViewerSession(id: id, stream: stream, localUfrag: ufrag, localPassword: password, offer: offer,
                                     negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
                                     video: video, audio: audio, initialBitrate: initialBitrate, now: .now())
-        sessions[id] = session
-        viewersByStream[stream, default: []].append(session)
-        byUfrag[ufrag] = session
+        created = true
+        insert(session)
         metrics.sessionsCreated.increment()
-        metrics.viewers.record(sessions.count)
         logger.info("viewer joined", metadata: ["session": "\(id.prefix(8))", "stream": "\(stream)", "layer": "\(layer)"])
         return WHEPSessionCreated(id: id, answer: answer.sdp, etag: session.etag, layer: layer)
     }
@@ -156,14 +170,42 @@ final class EgressCore {
         }
     }
 
-    func closeSession(id: String, reason: SessionCloseReason) -> Bool {
-        guard let session = sessions.removeValue(forKey: id) else { return false }
+    private func insert(_ session: ViewerSession) {
+        sessions[session.id] = session
+        viewersByStream[session.stream, default: []].append(session)
+        byUfrag[session.localUfrag] = session
+        metrics.viewers.record(directory.setViewers(sessions.count, shard: shard))
+    }
+
+    /// Takes a session out of this shard's indexes (closing, or moving to another shard).
+    private func detach(_ session: ViewerSession) {
+        sessions.removeValue(forKey: session.id)
         viewersByStream[session.stream]?.removeAll { $0 === session }
         if viewersByStream[session.stream]?.isEmpty ?? false { viewersByStream.removeValue(forKey: session.stream) }
         byUfrag.removeValue(forKey: session.localUfrag)
         for address in session.validatedAddresses where byAddress[address] === session {
             byAddress.removeValue(forKey: address)
         }
+    }
+
+    /// A session that no connectivity check has reached yet, given up to the shard that the first one reached.
+    func release(ufrag: String) -> ViewerSession? {
+        guard let session = byUfrag[ufrag], session.phase == .waitingForICE, session.validatedAddresses.isEmpty else { return nil }
+        detach(session)
+        metrics.viewers.record(directory.setViewers(sessions.count, shard: shard))
+        return session
+    }
+
+    /// A session released by another shard; from now on it lives here.
+    func adopt(_ session: ViewerSession) {
+        insert(session)
+        directory.move(id: session.id, ufrag: session.localUfrag, to: shard)
+    }
+
+    func closeSession(id: String, reason: SessionCloseReason) -> Bool {
+        guard let session = sessions[id] else { return false }
+        detach(session)
+        directory.remove(id: id, ufrag: session.localUfrag, addresses: session.validatedAddresses)
         if let dtls = session.dtls, session.phase == .connected, let address = session.selectedAddress {
             dtls.close()
             for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
@@ -171,7 +213,7 @@ final class EgressCore {
         }
         session.phase = .closed
         metrics.closed(reason)
-        metrics.viewers.record(sessions.count)
+        metrics.viewers.record(directory.setViewers(sessions.count, shard: shard))
         logger.info("viewer left", metadata: ["session": "\(id.prefix(8))", "stream": "\(session.stream)", "reason": "\(reason.rawValue)"])
         return true
     }
@@ -194,21 +236,36 @@ final class EgressCore {
 
     // MARK: Incoming datagrams
 
-    func receive(_ envelope: AddressedEnvelope<ByteBuffer>) {
+    /// `routed`: another shard handed it over (it is not handed on again).
+    func receive(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool = false) {
         let data = envelope.data
         guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else {
             metrics.dropped(.unknownClass)
             return
         }
         switch DatagramClass(firstByte: first) {
-        case .stun: receiveSTUN(data, from: envelope.remoteAddress)
-        case .dtls: receiveDTLS(data, from: envelope.remoteAddress)
-        case .rtpOrRTCP: receiveRTCP(data, from: envelope.remoteAddress)
+        case .stun: receiveSTUN(envelope, routed: routed)
+        case .dtls:
+            guard byAddress[envelope.remoteAddress] != nil || !handOff(envelope, routed: routed) else { return }
+            receiveDTLS(data, from: envelope.remoteAddress)
+        case .rtpOrRTCP:
+            guard byAddress[envelope.remoteAddress] != nil || !handOff(envelope, routed: routed) else { return }
+            receiveRTCP(data, from: envelope.remoteAddress)
         case .unknown: metrics.dropped(.unknownClass)
         }
     }
 
-    private func receiveSTUN(_ data: ByteBuffer, from address: SocketAddress) {
+    /// A datagram from an address this shard does not know: if another shard's session validated it, that shard
+    /// gets it. True when handed on.
+    private func handOff(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) -> Bool {
+        guard !routed, let owner = directory.shard(address: envelope.remoteAddress), owner != shard else { return false }
+        route(.forward(owner: owner, datagram: envelope))
+        return true
+    }
+
+    private func receiveSTUN(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
+        let data = envelope.data
+        let address = envelope.remoteAddress
         let message: STUNMessage
         do {
             message = try STUNMessage(parsing: data)
@@ -221,9 +278,17 @@ final class EgressCore {
             if message.messageClass != .indication { metrics.dropped(.unexpectedSTUN) }
             return
         }
-        guard let username = message.username, let colon = username.firstIndex(of: ":"),
-              let session = byUfrag[String(username[..<colon])] else {
+        guard let username = message.username, let colon = username.firstIndex(of: ":") else {
             metrics.dropped(.unknownUsername)
+            return
+        }
+        let ufrag = String(username[..<colon])
+        guard let session = byUfrag[ufrag] else {
+            if !routed, let owner = directory.shard(ufrag: ufrag), owner != shard {
+                route(.adopt(ufrag: ufrag, owner: owner, datagram: envelope))
+            } else {
+                metrics.dropped(.unknownUsername)
+            }
             return
         }
         // Wrong credentials get no answer at all (RFC 8445 §7.3: an unauthenticated check is not answered).
@@ -238,6 +303,7 @@ final class EgressCore {
             guard session.validatedAddresses.count < 16 else { return }
             session.validatedAddresses.append(address)
             byAddress[address] = session
+            directory.add(address: address, shard: shard)
         }
         // ICE-lite: the controlling viewer nominates; until it does, the first working address carries media.
         if message.useCandidate {

@@ -9,31 +9,43 @@ import NIOPosix
 import SRTP
 import Transcoder
 
-/// WebRTC egress: WHEP sessions, one UDP socket for every viewer (ICE-lite, DTLS-SRTP, RTP/RTCP), fed by the
+/// WebRTC egress: WHEP sessions, one UDP port for every viewer (ICE-lite, DTLS-SRTP, RTP/RTCP), fed by the
 /// transcoder's VP8 layers and Opus audio.
 ///
-/// Everything per viewer lives on one event loop (`EgressCore`); this class is the thread-safe front: the HTTP
-/// layer's calls and the transcoder's frames hop onto that loop. Frames waiting for the loop are bounded
-/// (`maximumPendingFrames`): when the loop is behind, new frames are dropped and counted, never queued without end.
+/// The viewers are spread over shards, one per event loop (`WebRTCSettings.threads`), each with its own socket on
+/// the media port (SO_REUSEPORT) and its own `EgressCore`; every shard packetizes and sends each frame for its own
+/// viewers. This class is the thread-safe front: the HTTP layer's calls and the transcoder's frames hop onto the
+/// shards' loops. Frames waiting for a loop are bounded (`maximumPendingFrames` per shard): a shard that is behind
+/// drops new frames (counted) rather than queueing without end, and the other shards are not held up by it.
 public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
     public let settings: WebRTCSettings
     private let group: MultiThreadedEventLoopGroup
-    private let loop: any EventLoop
-    private let core: NIOLoopBoundBox<EgressCore>
-    /// Frames handed to the loop and not yet run, and whether the loop is going away (then nothing is handed).
-    private let intake = NIOLockedValueBox(Intake())
-    private let state = NIOLockedValueBox(RunState())
+    private let shards: [Shard]
+    private let directory: SessionDirectory
+    private let nextShard = NIOLockedValueBox(0)
+    private let stopped = NIOLockedValueBox(false)
     private let logger: Logger
     private let framesDropped = Counter(label: "liverelay_webrtc_frames_dropped_total")
 
-    private struct Intake {
-        var pendingFrames = 0
-        var stopped = false
-    }
+    /// One event loop's share of the viewers.
+    private final class Shard: Sendable {
+        let index: Int
+        let loop: any EventLoop
+        let core: NIOLoopBoundBox<EgressCore>
+        /// Frames handed to the loop and not yet run.
+        let pendingFrames = NIOLockedValueBox(0)
+        let running = NIOLockedValueBox<(channel: (any Channel)?, timer: RepeatedTask?)>((nil, nil))
 
-    private struct RunState {
-        var channel: (any Channel)?
-        var timer: RepeatedTask?
+        init(index: Int, loop: any EventLoop, core: NIOLoopBoundBox<EgressCore>) {
+            self.index = index
+            self.loop = loop
+            self.core = core
+        }
+
+        func submit<T: Sendable>(_ body: @escaping @Sendable (EgressCore) -> T) async -> T? {
+            let core = self.core
+            return try? await loop.submit { body(core.value) }.get()
+        }
     }
 
     /// Datagrams one recvmmsg reads.
@@ -46,84 +58,126 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         self.logger = logger
         SRTPLibrary.initialize()
         let certificate = try DTLSCertificate.generateSelfSigned(commonName: "LiveRelay")
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        loop = group.next()
-        let core = try EgressCore(loop: loop, settings: settings, certificate: certificate, logger: logger,
-                                  requestKeyframe: requestKeyframe)
-        self.core = NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: loop)
+        let count = max(1, settings.threads)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: count)
+        let directory = SessionDirectory(shards: count)
+        self.directory = directory
+        var shards: [Shard] = []
+        for (index, loop) in group.makeIterator().enumerated() {
+            let core = try EgressCore(loop: loop, shard: index, directory: directory, settings: settings,
+                                      certificate: certificate, logger: logger, requestKeyframe: requestKeyframe)
+            shards.append(Shard(index: index, loop: loop, core: NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: loop)))
+        }
+        self.shards = shards
         self.fingerprint = certificate.fingerprintSHA256
+        for shard in shards {
+            let route: @Sendable (EgressCore.Route) -> Void = { [shards] route in Self.route(route, from: shard.index, shards: shards) }
+            try shard.loop.submit { shard.core.value.route = route }.wait()
+        }
     }
 
     /// SHA-256 fingerprint of the DTLS certificate made at start (what answers carry in `a=fingerprint`).
     public let fingerprint: String
 
-    /// Binds the media socket; returns the bound UDP port.
+    /// Shards in use.
+    public var shardCount: Int { shards.count }
+
+    /// Binds the media port (a socket per shard); returns the bound UDP port.
     public func start() async throws -> Int {
-        let core = self.core
-        // The socket is bound here and handed to NIO, which reads it (recvmmsg) and writes STUN, DTLS and RTCP;
-        // media goes out through the same descriptor in sendmmsg batches of the core's own.
-        let descriptor = try Self.bindMediaSocket(host: settings.bindHost, port: settings.port)
-        let channel: any Channel
-        do {
-            channel = try await DatagramBootstrap(group: loop)
-                .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
-                // A vector read splits one buffer among its datagrams: room for the largest datagram each.
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * 2048))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(core: core))
+        var port = settings.port
+        let shared = shards.count > 1
+        for shard in shards {
+            // The socket is bound here and handed to NIO, which reads it (recvmmsg) and writes STUN, DTLS and RTCP;
+            // media goes out through the same descriptor in sendmmsg batches of the core's own.
+            let descriptor = try Self.bindMediaSocket(host: settings.bindHost, port: port, reusePort: shared)
+            let core = shard.core
+            let channel: any Channel
+            do {
+                channel = try await DatagramBootstrap(group: shard.loop)
+                    .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+                    // A vector read splits one buffer among its datagrams: room for the largest datagram each.
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * 2048))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(MediaSocketHandler(core: core))
+                        }
                     }
-                }
-                .withBoundSocket(descriptor)
-                .get()
-        } catch {
-            close(descriptor)
-            throw error
+                    .withBoundSocket(descriptor)
+                    .get()
+            } catch {
+                close(descriptor)
+                throw error
+            }
+            // The first socket fixes the port (an ephemeral one when 0 was asked for); the others join it.
+            port = channel.localAddress?.port ?? port
+            let settings = self.settings
+            let boundPort = port
+            try await shard.loop.submit {
+                let core = core.value
+                core.channel = channel
+                core.batch.descriptor = descriptor
+                core.candidates = HostCandidates.addresses(configured: settings.publicAddresses, bindHost: settings.bindHost)
+                    .map { ICECandidate(host: $0, port: boundPort) }
+            }.get()
+            let timer = shard.loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+                core.value.tick()
+            }
+            shard.running.withLockedValue { $0 = (channel, timer) }
         }
-        let port = channel.localAddress?.port ?? settings.port
-        let settings = self.settings
-        try await loop.submit {
-            let core = core.value
-            core.channel = channel
-            core.batch.descriptor = descriptor
-            core.candidates = HostCandidates.addresses(configured: settings.publicAddresses, bindHost: settings.bindHost)
-                .map { ICECandidate(host: $0, port: port) }
-        }.get()
-        let timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
-            core.value.tick()
-        }
-        state.withLockedValue {
-            $0.channel = channel
-            $0.timer = timer
-        }
-        logger.info("WebRTC media socket ready", metadata: ["udp": "\(settings.bindHost):\(port)"])
+        logger.info("WebRTC media socket ready", metadata: ["udp": "\(settings.bindHost):\(port)", "shards": "\(shards.count)"])
         return port
     }
 
-    /// Ends every session and closes the socket.
+    /// Ends every session and closes the sockets.
     public func stop() async {
-        let (channel, timer) = state.withLockedValue { state in
-            defer { state.channel = nil; state.timer = nil }
-            return (state.channel, state.timer)
-        }
-        timer?.cancel()
-        let alreadyStopped = intake.withLockedValue { state in
-            defer { state.stopped = true }
-            return state.stopped
+        let alreadyStopped = stopped.withLockedValue { stopped in
+            defer { stopped = true }
+            return stopped
         }
         guard !alreadyStopped else { return }
-        let core = self.core
-        try? await loop.submit {
-            core.value.closeAll(reason: .shutdown)
-            core.value.batch.descriptor = -1  // the channel closes it next
-        }.get()
-        try? await channel?.close()
+        for shard in shards {
+            let (channel, timer) = shard.running.withLockedValue { running in
+                defer { running = (nil, nil) }
+                return running
+            }
+            timer?.cancel()
+            _ = await shard.submit { core in
+                core.closeAll(reason: .shutdown)
+                core.batch.descriptor = -1  // the channel closes it next
+            }
+            try? await channel?.close()
+        }
         try? await group.shutdownGracefully()
+    }
+
+    /// Hands a datagram to the shard owning its session. A session no check has reached yet moves to the shard
+    /// the check came in on (later datagrams from that address reach that shard's socket too).
+    private static func route(_ route: EgressCore.Route, from here: Int, shards: [Shard]) {
+        switch route {
+        case .forward(let owner, let datagram):
+            let target = shards[owner]
+            target.loop.execute { target.core.value.receive(datagram, routed: true) }
+        case .adopt(let ufrag, let owner, let datagram):
+            let source = shards[owner]
+            let destination = shards[here]
+            source.loop.execute {
+                guard let session = source.core.value.release(ufrag: ufrag) else {
+                    // Already talking to its viewer here: this shard answers, through its own socket.
+                    source.core.value.receive(datagram, routed: true)
+                    return
+                }
+                let moving = Handover(value: session)
+                destination.loop.execute {
+                    destination.core.value.adopt(moving.value)
+                    destination.core.value.receive(datagram, routed: true)
+                }
+            }
+        }
     }
 
     /// A non-blocking UDP socket bound to `host:port`, with 4 MiB buffers each way (a keyframe to a few hundred
     /// viewers is megabytes in a burst).
-    static func bindMediaSocket(host: String, port: Int) throws -> CInt {
+    static func bindMediaSocket(host: String, port: Int, reusePort: Bool = false) throws -> CInt {
         let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
         let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -133,6 +187,7 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
             _ = setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<CInt>.size))
         }
         set(SO_REUSEADDR, 1)
+        if reusePort { set(SO_REUSEPORT, 1) }
         set(SO_RCVBUF, 4 << 20)
         set(SO_SNDBUF, 4 << 20)
         let bound = address.withSockAddr { bind(descriptor, $0, socklen_t($1)) }
@@ -146,76 +201,89 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
 
     // MARK: WHEP
 
+    /// The shard a session is created on: the next in turn. (It moves to the shard whose socket its viewer's first
+    /// check reaches.)
+    private func shardForNewSession() -> Shard {
+        shards[nextShard.withLockedValue { next in
+            defer { next = (next + 1) % shards.count }
+            return next
+        }]
+    }
+
+    private func shard(of id: String) -> Shard? {
+        directory.shard(id: id).map { shards[$0] }
+    }
+
     public func createSession(stream: String, offer: String, maxLayer: String?) async throws(WHEPError) -> WHEPSessionCreated {
-        let core = self.core
-        let result: Result<WHEPSessionCreated, WHEPError>
-        do {
-            result = try await loop.submit { () -> Result<WHEPSessionCreated, WHEPError> in
-                do throws(WHEPError) {
-                    return .success(try core.value.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer))
-                } catch {
-                    return .failure(error)
-                }
-            }.get()
-        } catch {
-            throw .notRunning
+        let shard = shardForNewSession()
+        let result = await shard.submit { core -> Result<WHEPSessionCreated, WHEPError> in
+            do throws(WHEPError) {
+                return .success(try core.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer))
+            } catch {
+                return .failure(error)
+            }
         }
+        guard let result else { throw .notRunning }
         return try result.get()
     }
 
     public func trickle(id: String, fragment: String, ifMatch: String?) async throws(WHEPError) {
-        let core = self.core
-        let result: Result<Void, WHEPError>
-        do {
-            result = try await loop.submit { () -> Result<Void, WHEPError> in
-                do throws(WHEPError) {
-                    try core.value.trickle(id: id, fragment: fragment, ifMatch: ifMatch)
-                    return .success(())
-                } catch {
-                    return .failure(error)
-                }
-            }.get()
-        } catch {
-            throw .notRunning
+        guard let shard = shard(of: id) else { throw .sessionNotFound }
+        let result = await shard.submit { core -> Result<Void, WHEPError> in
+            do throws(WHEPError) {
+                try core.trickle(id: id, fragment: fragment, ifMatch: ifMatch)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
         }
+        guard let result else { throw .notRunning }
         try result.get()
     }
 
     /// Ends a session (WHEP DELETE); false when there is none by that id.
     public func deleteSession(id: String) async -> Bool {
-        let core = self.core
-        return (try? await loop.submit { core.value.closeSession(id: id, reason: .deleted) }.get()) ?? false
+        guard let shard = shard(of: id) else { return false }
+        return await shard.submit { $0.closeSession(id: id, reason: .deleted) } ?? false
     }
 
     /// Viewers of one stream, or of every stream when nil.
     public func viewerCount(stream: String? = nil) async -> Int {
-        let core = self.core
-        return (try? await loop.submit { core.value.viewerCount(stream: stream) }.get()) ?? 0
+        var total = 0
+        for shard in shards { total += await shard.submit { $0.viewerCount(stream: stream) } ?? 0 }
+        return total
     }
 
     /// What each session is doing, for tests and the operations API.
     public func sessionSummaries() async -> [WebRTCSessionSummary] {
-        let core = self.core
-        return (try? await loop.submit { core.value.summaries() }.get()) ?? []
+        var summaries: [WebRTCSessionSummary] = []
+        for shard in shards { summaries += await shard.submit { $0.summaries() } ?? [] }
+        return summaries
     }
 
     /// Pins a viewer to a rung (the selector leaves it there), or with nil hands it back to the estimate. False when
     /// there is no such session or the stream has no such rung.
     public func pinLayer(id: String, layer: String?) async -> Bool {
-        let core = self.core
-        return (try? await loop.submit { core.value.pinLayer(id: id, rung: layer) }.get()) ?? false
+        guard let shard = shard(of: id) else { return false }
+        return await shard.submit { $0.pinLayer(id: id, rung: layer) } ?? false
     }
 
     /// Datagrams dropped since start, by reason (`unknown_class`, `malformed_stun`, `bad_integrity`, ...).
     public func droppedDatagrams() async -> [String: Int] {
-        let core = self.core
-        return (try? await loop.submit {
-            Dictionary(uniqueKeysWithValues: core.value.metrics.droppedCounts.map { ($0.key.rawValue, $0.value) })
-        }.get()) ?? [:]
+        var total: [String: Int] = [:]
+        for shard in shards {
+            let counts = await shard.submit { core in
+                Dictionary(uniqueKeysWithValues: core.metrics.droppedCounts.map { ($0.key.rawValue, $0.value) })
+            } ?? [:]
+            total.merge(counts, uniquingKeysWith: +)
+        }
+        return total
     }
 
     // MARK: TranscodedMediaObserver
 
+    /// Every shard gets every frame, for its own viewers; a shard whose loop is `maximumPendingFrames` behind
+    /// misses it (counted).
     public func handle(_ media: TranscodedMedia, stream: String) {
         let isFrame: Bool
         switch media {
@@ -223,28 +291,37 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         case .cmafVideo, .cmafAudio, .cmafVideoConfiguration, .cmafAudioConfiguration: return
         case .started, .layout, .ended: isFrame = false
         }
-        let core = self.core
-        let intake = self.intake
         let limit = settings.maximumPendingFrames
-        // Handed over under the lock, so nothing reaches the loop once `stop()` has begun.
-        let admitted = intake.withLockedValue { state -> Bool in
-            guard !state.stopped else { return true }
-            if isFrame {
-                guard state.pendingFrames < limit else { return false }
-                state.pendingFrames += 1
+        var dropped = 0
+        // Handed over under the lock, so nothing reaches a loop once `stop()` has begun.
+        stopped.withLockedValue { stopped in
+            guard !stopped else { return }
+            for shard in shards {
+                if isFrame {
+                    let admitted = shard.pendingFrames.withLockedValue { pending -> Bool in
+                        guard pending < limit else { return false }
+                        pending += 1
+                        return true
+                    }
+                    guard admitted else {
+                        dropped += 1
+                        continue
+                    }
+                }
+                let core = shard.core
+                let pending = shard.pendingFrames
+                shard.loop.execute {
+                    if isFrame { pending.withLockedValue { $0 -= 1 } }
+                    core.value.media(media, stream: stream)
+                }
             }
-            loop.execute {
-                if isFrame { intake.withLockedValue { $0.pendingFrames -= 1 } }
-                core.value.media(media, stream: stream)
-            }
-            return true
         }
-        if !admitted { framesDropped.increment() }
+        if dropped > 0 { framesDropped.increment(by: dropped) }
     }
 }
 
-/// A viewer session as `sessionSummaries()` reports it.
-public struct WebRTCSessionSummary: Sendable {
+/// A viewer session as `sessionSummaries()` reports it (and `GET /api/webrtc/sessions`, as JSON).
+public struct WebRTCSessionSummary: Sendable, Encodable {
     public var id: String
     public var stream: String
     public var layer: String
@@ -269,6 +346,8 @@ public struct WebRTCSessionSummary: Sendable {
     public var switchesDown: Int
     public var probesSucceeded: Int
     public var probesFailed: Int
+    /// The event loop (of `WebRTCSettings.threads`) that serves it.
+    public var shard: Int
 }
 
 extension EgressCore {
@@ -283,7 +362,7 @@ extension EgressCore {
                                  estimatedBitrate: session.estimator.estimate, estimateSource: session.estimator.source.rawValue,
                                  probing: session.probe != nil, overuseCount: session.estimator.overuseCount,
                                  switchesUp: session.switchesUp, switchesDown: session.switchesDown,
-                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed)
+                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed, shard: shard)
         }
     }
 }

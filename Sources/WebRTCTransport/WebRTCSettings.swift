@@ -3,6 +3,8 @@ public struct WebRTCSettings: Sendable, Equatable {
     /// Address the media socket binds; every viewer of the node shares this one UDP port.
     public var bindHost: String
     public var port: Int
+    /// Event loops the viewers are spread over, each with a socket of its own on the port (SO_REUSEPORT).
+    public var threads: Int
     /// Addresses announced as host candidates. Empty: every local interface address (loopback included).
     /// Behind NAT or in a cloud, set the public addresses here.
     public var publicAddresses: [String]
@@ -25,13 +27,14 @@ public struct WebRTCSettings: Sendable, Equatable {
     /// closed (`too_slow`): it cannot be served, and feeding it only fills a queue on its path.
     public var slowViewerTimeout: Duration
 
-    public init(bindHost: String = "0.0.0.0", port: Int = 10000, publicAddresses: [String] = [],
+    public init(bindHost: String = "0.0.0.0", port: Int = 10000, threads: Int = 1, publicAddresses: [String] = [],
                 consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
                 connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
                 maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200,
                 slowViewerTimeout: Duration = .seconds(10)) {
         self.bindHost = bindHost
         self.port = port
+        self.threads = threads
         self.publicAddresses = publicAddresses
         self.consentTimeout = consentTimeout
         self.handshakeTimeout = handshakeTimeout
