@@ -19,12 +19,20 @@ struct DatagramAddress {
 /// The egress's outgoing media datagrams, protected in place in storage allocated once and sent with one
 /// sendmmsg(2) per batch: a frame fanned out to hundreds of viewers costs no allocation and a few system calls.
 ///
+/// With UDP GSO, consecutive packets to one address (a frame's packets to one viewer: all of the packetizer's
+/// maximum size but the last) go as one message the kernel cuts into datagrams, so the route lookup and the IP
+/// and device layers run once for the run instead of once per packet. A socket or device that refuses GSO turns it
+/// off for the batch and the refused run is counted as failed (NACKs repair it).
+///
 /// Confined to the egress event loop, like the socket's NIO channel, which keeps every other datagram (STUN,
 /// DTLS, RTCP). A full socket buffer drops the rest of a batch (counted): UDP media late is media lost anyway, and
 /// waiting for the socket would stall every viewer behind one burst.
 final class DatagramBatch {
-    /// Datagrams per sendmmsg; a 720p frame to 64 viewers is a few calls.
+    /// Datagrams per batch; a 720p frame to 64 viewers is a few calls.
     static let capacity = 64
+    /// The kernel's limits for one GSO message: 64 segments, 64 KiB of payload.
+    static let maximumSegments = 64
+    static let maximumMessageBytes = 65_000
 
     struct Outcome {
         var sent = 0
@@ -36,25 +44,36 @@ final class DatagramBatch {
     let slotSize: Int
     /// The bound UDP socket (owned by the NIO channel); -1 until it is set.
     var descriptor: CInt = -1
+    /// Whether runs to one address go as one GSO message.
+    private(set) var segmentation: Bool
+    /// Datagrams queued.
     private(set) var count = 0
+    /// Messages queued (a GSO run is one).
+    private var messageCount = 0
+    /// The last message's run: its segment size, and whether it is closed (its last segment was shorter).
+    private var runSegmentSize = 0
+    private var runClosed = true
     private let storage: UnsafeMutableRawPointer
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
     private let vectors: UnsafeMutablePointer<iovec>
     private let messages: UnsafeMutablePointer<lr_mmsghdr>
+    private let controls: UnsafeMutableRawPointer
+    private let controlSize: Int
     private(set) var totals = Outcome()
 
-    init(slotSize: Int) {
+    init(slotSize: Int, segmentation: Bool = true) {
         self.slotSize = slotSize
+        self.segmentation = segmentation
+        controlSize = Int(lr_udp_segment_control_size())
         storage = .allocate(byteCount: slotSize * Self.capacity, alignment: 16)
         addresses = .allocate(capacity: Self.capacity)
         vectors = .allocate(capacity: Self.capacity)
         messages = .allocate(capacity: Self.capacity)
+        controls = .allocate(byteCount: controlSize * Self.capacity, alignment: 16)
         for index in 0..<Self.capacity {
             vectors[index] = iovec(iov_base: storage + index * slotSize, iov_len: 0)
             var header = msghdr()
             header.msg_name = UnsafeMutableRawPointer(addresses + index)
-            header.msg_iov = vectors + index
-            header.msg_iovlen = 1
             messages[index] = lr_mmsghdr(msg_hdr: header, msg_len: 0)
         }
     }
@@ -64,6 +83,7 @@ final class DatagramBatch {
         addresses.deallocate()
         vectors.deallocate()
         messages.deallocate()
+        controls.deallocate()
     }
 
     /// Copies one RTP packet into the next slot, protects it there and queues it for `address`. Returns the
@@ -83,10 +103,47 @@ final class DatagramBatch {
             return nil
         }
         vectors[count].iov_len = size
-        addresses[count] = address.storage
-        messages[count].msg_hdr.msg_namelen = address.length
+        if !extendRun(size: size, to: address) { startMessage(size: size, to: address) }
         count += 1
         return size
+    }
+
+    /// Adds the datagram in slot `count` to the last message when it continues that message's run.
+    private func extendRun(size: Int, to address: DatagramAddress) -> Bool {
+        guard segmentation, messageCount > 0, !runClosed, size <= runSegmentSize else { return false }
+        let last = messageCount - 1
+        let segments = Int(messages[last].msg_hdr.msg_iovlen)
+        guard segments < Self.maximumSegments, (segments + 1) * runSegmentSize <= Self.maximumMessageBytes,
+              messages[last].msg_hdr.msg_namelen == address.length,
+              Self.sameAddress(addresses + last, address) else { return false }
+        if segments == 1 {
+            let control = controls + last * controlSize
+            lr_write_udp_segment(control, UInt16(runSegmentSize))
+            messages[last].msg_hdr.msg_control = control
+            messages[last].msg_hdr.msg_controllen = controlSize
+        }
+        messages[last].msg_hdr.msg_iovlen += 1
+        if size < runSegmentSize { runClosed = true }
+        return true
+    }
+
+    private func startMessage(size: Int, to address: DatagramAddress) {
+        let index = messageCount
+        addresses[index] = address.storage
+        messages[index].msg_hdr.msg_namelen = address.length
+        messages[index].msg_hdr.msg_iov = vectors + count
+        messages[index].msg_hdr.msg_iovlen = 1
+        messages[index].msg_hdr.msg_control = nil
+        messages[index].msg_hdr.msg_controllen = 0
+        messageCount += 1
+        runSegmentSize = size
+        runClosed = false
+    }
+
+    private static func sameAddress(_ stored: UnsafeMutablePointer<sockaddr_storage>, _ address: DatagramAddress) -> Bool {
+        withUnsafeBytes(of: address.storage) { candidate in
+            memcmp(UnsafeRawPointer(stored), candidate.baseAddress!, Int(address.length)) == 0
+        }
     }
 
     /// Sends what is queued. A message the kernel refuses on its own (an unreachable address) is skipped.
@@ -95,32 +152,40 @@ final class DatagramBatch {
         var outcome = Outcome()
         defer {
             count = 0
+            messageCount = 0
+            runClosed = true
             totals.sent += outcome.sent
             totals.droppedFull += outcome.droppedFull
             totals.failed += outcome.failed
             if outcome.lastError != 0 { totals.lastError = outcome.lastError }
         }
-        guard count > 0 else { return outcome }
+        guard messageCount > 0 else { return outcome }
+        func datagrams(_ range: Range<Int>) -> Int {
+            range.reduce(0) { $0 + Int(messages[$1].msg_hdr.msg_iovlen) }
+        }
         guard descriptor >= 0 else {
             outcome.failed = count
             return outcome
         }
         var offset = 0
-        while offset < count {
-            let sent = lr_sendmmsg(descriptor, messages + offset, UInt32(count - offset), CInt(MSG_DONTWAIT))
+        while offset < messageCount {
+            let sent = lr_sendmmsg(descriptor, messages + offset, UInt32(messageCount - offset), CInt(MSG_DONTWAIT))
             if sent > 0 {
+                outcome.sent += datagrams(offset..<offset + Int(sent))
                 offset += Int(sent)
-                outcome.sent += Int(sent)
                 continue
             }
             let error = errno
             if error == EINTR { continue }
             outcome.lastError = error
             if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS {
-                outcome.droppedFull += count - offset
+                outcome.droppedFull += datagrams(offset..<messageCount)
                 break
             }
-            outcome.failed += 1
+            if messages[offset].msg_hdr.msg_iovlen > 1, error == EIO || error == EINVAL || error == EOPNOTSUPP {
+                segmentation = false  // no GSO on this path: one datagram per message from now on
+            }
+            outcome.failed += Int(messages[offset].msg_hdr.msg_iovlen)
             offset += 1
         }
         return outcome

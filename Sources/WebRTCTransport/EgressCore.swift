@@ -627,7 +627,11 @@ final class EgressCore {
 
     /// Sends the media batch, then whatever the NIO channel holds, and brings the packet counters up to date.
     func flushMedia() {
+        let segmenting = batch.segmentation
         batch.flush()
+        if segmenting, !batch.segmentation {
+            logger.warning("UDP GSO refused on the media socket; sending one datagram per packet", metadata: ["shard": "\(shard)"])
+        }
         channel?.flush()
         sentTally.publish(to: metrics)
         let totals = batch.takeTotals()

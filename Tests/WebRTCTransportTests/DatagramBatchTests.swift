@@ -42,6 +42,11 @@ final class DatagramBatchTests: XCTestCase {
     }
 
     func testDatagramsArriveProtectedWholeAndInOrderOverSeveralCalls() throws {
+        try sendManyToOneViewer(segmentation: true)
+        try sendManyToOneViewer(segmentation: false)
+    }
+
+    private func sendManyToOneViewer(segmentation: Bool) throws {
         let sender = try udpSocket()
         let receiver = try udpSocket()
         defer {
@@ -50,7 +55,7 @@ final class DatagramBatchTests: XCTestCase {
         }
         let outbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .outbound)
         let inbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .inbound)
-        let batch = DatagramBatch(slotSize: 1500)
+        let batch = DatagramBatch(slotSize: 1500, segmentation: segmentation)
         batch.descriptor = sender.descriptor
         let address = DatagramAddress(receiver.address)
         let count = DatagramBatch.capacity * 2 + 7  // fills the batch twice: two sendmmsg calls on the way
@@ -65,12 +70,49 @@ final class DatagramBatchTests: XCTestCase {
         XCTAssertEqual(totals.failed + totals.droppedFull, 0)
 
         let datagrams = receiveAll(receiver.descriptor)
-        XCTAssertEqual(datagrams.count, count)
+        XCTAssertEqual(datagrams.count, count, "segmentation \(segmentation)")
+        XCTAssertEqual(batch.segmentation, segmentation, "loopback takes GSO")
         for (sequence, datagram) in datagrams.enumerated() {
             var buffer = ByteBuffer(bytes: datagram)
             try inbound.unprotect(&buffer)
             XCTAssertEqual(buffer, packet(UInt16(sequence), payload: 1100))
         }
+    }
+
+    /// Runs to one address become GSO messages, cut back into the same datagrams: a frame's full-size packets and
+    /// its shorter last one to A, one to B, two more to A.
+    func testRunsToOneViewerArriveAsTheSameDatagrams() throws {
+        let sender = try udpSocket()
+        let first = try udpSocket()
+        let second = try udpSocket()
+        defer {
+            close(sender.descriptor)
+            close(first.descriptor)
+            close(second.descriptor)
+        }
+        let outbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .outbound)
+        let inbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .inbound)
+        let batch = DatagramBatch(slotSize: 1500)
+        batch.descriptor = sender.descriptor
+        let a = DatagramAddress(first.address)
+        let b = DatagramAddress(second.address)
+        let plan: [(UInt16, Int, DatagramAddress)] = [(1, 1170, a), (2, 1170, a), (3, 700, a), (4, 1170, a), (10, 1170, b),
+                                                       (5, 400, a), (6, 400, a), (7, 1000, a)]
+        for (sequence, payload, address) in plan {
+            XCTAssertNotNil(batch.append(packet(sequence, payload: payload), protectedBy: outbound, to: address))
+        }
+        XCTAssertEqual(batch.flush().sent, plan.count)
+        XCTAssertTrue(batch.segmentation)
+        var sequences: [UInt16] = []
+        for datagram in receiveAll(first.descriptor) {
+            var buffer = ByteBuffer(bytes: datagram)
+            try inbound.unprotect(&buffer)
+            let sequence = buffer.getInteger(at: 2, as: UInt16.self)!
+            XCTAssertEqual(buffer, packet(sequence, payload: plan.first { $0.0 == sequence }!.1))
+            sequences.append(sequence)
+        }
+        XCTAssertEqual(sequences, [1, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(receiveAll(second.descriptor).count, 1)
     }
 
     func testARefusedDatagramIsSkippedAndCountedAndTheRestGoOut() throws {
