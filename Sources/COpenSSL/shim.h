@@ -23,6 +23,10 @@ static inline int lr_ssl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list) {
 }
 static inline long lr_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
 
+// SSL_CTX_set_mode is a macro over SSL_CTX_ctrl. SSL_MODE_RELEASE_BUFFERS frees a connection's ~17 KB read and
+// write buffers while it is idle: after the handshake a viewer's DTLS carries nothing but a final alert.
+static inline long lr_ssl_ctx_set_release_buffers(SSL_CTX *ctx) { return SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); }
+
 // SSL_OP_* are built with a cast macro (SSL_OP_BIT) that Swift does not import.
 static inline uint64_t lr_ssl_op_no_query_mtu(void) { return SSL_OP_NO_QUERY_MTU; }
 static inline uint64_t lr_ssl_op_no_renegotiation(void) { return SSL_OP_NO_RENEGOTIATION; }

@@ -75,6 +75,7 @@ public final class DTLSContext: @unchecked Sendable {
         // gives a peer a way to make us redo expensive handshakes; WebRTC never resumes a session, so a
         // ticket would only add a ~500-byte message to the server's last flight.
         SSL_CTX_set_options(context, lr_ssl_op_no_query_mtu() | lr_ssl_op_no_renegotiation() | lr_ssl_op_no_ticket())
+        _ = lr_ssl_ctx_set_release_buffers(context)
         OpenSSLErrorQueue.clear()
     }
 }
