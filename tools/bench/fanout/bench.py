@@ -58,6 +58,25 @@ def http_get(url, timeout=5):
         return response.status, response.read().decode()
 
 
+def loop_cpu_seconds(pid):
+    """CPU seconds (user, system) of the server's NIO event-loop threads: with the demo source there is no RTMP and
+    next to no HTTP, so this is the WebRTC egress shards (and their kernel send path) alone."""
+    user = system = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if not name.startswith("NIO-ELT"):
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLOCK_TICKS, system / CLOCK_TICKS
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -269,11 +288,13 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         time.sleep(1.0)
         window_start = time.monotonic()
         cpu0, m0, lg0 = cpu_seconds(server.pid), webrtc_metrics(base), [g.cpu() for g in loadgens]
+        loops0 = loop_cpu_seconds(server.pid)
         rss_samples = []
         while time.monotonic() < window_start + args.seconds:
             rss_samples.append(rss_kib(server.pid))
             time.sleep(min(1.0, max(0.0, window_start + args.seconds - time.monotonic())))
         cpu1, m1, lg1 = cpu_seconds(server.pid), webrtc_metrics(base), [g.cpu() for g in loadgens]
+        loops1 = loop_cpu_seconds(server.pid)
         window = time.monotonic() - window_start
         rss_hold = rss_kib(server.pid)
         rss_samples.append(rss_hold)
@@ -317,6 +338,11 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         "packetsPerSecond": round(packets / window), "mbitPerSecond": round(sent_bytes * 8 / window / 1e6, 1),
         "usPerPacketRaw": round(cpu / packets * 1e6, 2) if packets else None,
         "usPerPacketNet": round(net_cpu / packets * 1e6, 2) if packets else None,
+        # The egress event loops alone, split into user space and the kernel (on loopback the kernel's share
+        # includes delivering each datagram to the receiving socket, which a NIC would not cost).
+        "usPerPacketLoops": round((loops1[0] + loops1[1] - loops0[0] - loops0[1]) / packets * 1e6, 2) if packets else None,
+        "usPerPacketLoopsUser": round((loops1[0] - loops0[0]) / packets * 1e6, 2) if packets else None,
+        "usPerPacketLoopsKernel": round((loops1[1] - loops0[1]) / packets * 1e6, 2) if packets else None,
         "rssBeforeKiB": rss_before, "rssHoldKiB": rss_hold, "rssHoldPeakKiB": rss_peak,
         "kbPerViewer": round((rss_peak - rss_zero) * 1.024 / max(1, viewers_in_window or joined), 1),
         "kbPerViewerStep": round((rss_peak - rss_before) * 1.024 / max(1, viewers_in_window or joined), 1),
@@ -400,7 +426,9 @@ def main():
             step = run_step(n, args, server, base, whep, work, baseline_rate, rss_zero)
             steps.append(step)
             log(f"step {n}: joined {step['joined']}/{step['attempted']}, loss {step['videoLossPercent']} %, "
-                f"server {step['serverCpuPercent']} % ({step['usPerPacketRaw']} µs/pkt raw, {step['usPerPacketNet']} net), "
+                f"server {step['serverCpuPercent']} % ({step['usPerPacketRaw']} µs/pkt raw, {step['usPerPacketNet']} net, "
+                f"{step['usPerPacketLoops']} on the egress loops: {step['usPerPacketLoopsUser']} user + "
+                f"{step['usPerPacketLoopsKernel']} kernel), "
                 f"{step['packetsPerSecond']} pkt/s, {step['kbPerViewer']} KB/viewer, loadgen {step['loadgenCpuPercentInWindow']} %")
             reasons = []
             if step["attempted"] == 0 or step["joined"] < args.min_joined * step["attempted"]:
@@ -442,14 +470,15 @@ def main():
         "serverLog": {"warningsOrErrors": len(warnings), "demoFellBehind": demo_behind,
                       "sample": [line.strip()[:200] for line in warnings[-5:]]},
     }
-    header = ("| viewers | joined | server CPU % | pkt/s | Mbit/s | µs/pkt raw | µs/pkt net | RSS MiB | KB/viewer "
+    header = ("| viewers | joined | server CPU % | pkt/s | Mbit/s | µs/pkt raw | µs/pkt net | µs/pkt egress loops (user + kernel) | RSS MiB | KB/viewer "
               "| join p50/p95 ms | loss % | loadgen CPU % |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
-    lines.append(f"| 0 (baseline) | - | {baseline.get('cpuPercent')} | - | - | - | - | {baseline.get('rssKiB', 0) / 1024:.1f} "
+    lines.append(f"| 0 (baseline) | - | {baseline.get('cpuPercent')} | - | - | - | - | - | {baseline.get('rssKiB', 0) / 1024:.1f} "
                  f"| - | - | - | - |")
     for s in steps:
         lines.append(f"| {s['viewers']} | {s['joined']}/{s['attempted']} | {s['serverCpuPercent']} | {s['packetsPerSecond']} "
-                     f"| {s['mbitPerSecond']} | {s['usPerPacketRaw']} | {s['usPerPacketNet']} | {s['rssHoldPeakKiB'] / 1024:.1f} "
+                     f"| {s['mbitPerSecond']} | {s['usPerPacketRaw']} | {s['usPerPacketNet']} "
+                     f"| {s['usPerPacketLoops']} ({s['usPerPacketLoopsUser']} + {s['usPerPacketLoopsKernel']}) | {s['rssHoldPeakKiB'] / 1024:.1f} "
                      f"| {s['kbPerViewer']} | {s['joinP50Ms']} / {s['joinP95Ms']} | {s['videoLossPercent']} "
                      f"| {s['loadgenCpuPercentInWindow']} |")
     print("\n".join(lines), file=sys.stderr)
