@@ -4,8 +4,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
 #include <unistd.h>
 
 // struct mmsghdr and sendmmsg(2) are GNU extensions that Swift's Glibc module leaves out, and syscall(2) is
@@ -20,13 +18,10 @@ static inline int lr_sendmmsg(int fd, struct lr_mmsghdr *messages, unsigned int 
 }
 
 // UDP GSO (Linux 4.18): one message whose payload the kernel cuts into datagrams of `segment` bytes (the last may
-// be shorter). The CMSG_* macros do not import into Swift.
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
+// be shorter). The CMSG_* macros do not import into Swift. SOL_UDP and UDP_SEGMENT are spelled out: including
+// <netinet/udp.h> here clashes with SwiftNIO's module, which brings in <linux/udp.h>'s `struct udphdr`.
+#define LR_SOL_UDP 17
+#define LR_UDP_SEGMENT 103
 
 static inline size_t lr_udp_segment_control_size(void) { return CMSG_SPACE(sizeof(uint16_t)); }
 
@@ -36,8 +31,8 @@ static inline void lr_write_udp_segment(void *control, uint16_t segment) {
     message.msg_control = control;
     message.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
     struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_UDP;
-    header->cmsg_type = UDP_SEGMENT;
+    header->cmsg_level = LR_SOL_UDP;
+    header->cmsg_type = LR_UDP_SEGMENT;
     header->cmsg_len = CMSG_LEN(sizeof(uint16_t));
     memcpy(CMSG_DATA(header), &segment, sizeof(segment));
 }
