@@ -91,11 +91,7 @@ public final class SRTPSession {
 
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.
     public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
-        if let sender {
-            guard packet.readableBytes >= Self.rtpHeaderLength else { throw .packetTooShort(length: packet.readableBytes) }
-            guard packet.readableBytes <= Self.maximumPacketLength else { throw .packetTooLong(length: packet.readableBytes) }
-            return try sender.protect(&packet)
-        }
+        if let sender { return try sender.protect(&packet) }
         try transform(&packet, minimumLength: Self.rtpHeaderLength, trailer: Self.maximumTrailerLength) {
             srtp_protect($0, $1, $2)
         }

@@ -246,21 +246,23 @@ final class EgressCore {
         switch DatagramClass(firstByte: first) {
         case .stun: receiveSTUN(envelope, routed: routed)
         case .dtls:
-            guard byAddress[envelope.remoteAddress] != nil || !handOff(envelope, routed: routed) else { return }
-            receiveDTLS(data, from: envelope.remoteAddress)
+            guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
+            receiveDTLS(data, from: envelope.remoteAddress, session: session)
         case .rtpOrRTCP:
-            guard byAddress[envelope.remoteAddress] != nil || !handOff(envelope, routed: routed) else { return }
-            receiveRTCP(data, from: envelope.remoteAddress)
+            guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
+            receiveRTCP(data, session: session)
         case .unknown: metrics.dropped(.unknownClass)
         }
     }
 
     /// A datagram from an address this shard does not know: if another shard's session validated it, that shard
-    /// gets it. True when handed on.
-    private func handOff(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) -> Bool {
-        guard !routed, let owner = directory.shard(address: envelope.remoteAddress), owner != shard else { return false }
+    /// gets it; else it is dropped.
+    private func handOff(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
+        guard !routed, let owner = directory.shard(address: envelope.remoteAddress), owner != shard else {
+            metrics.dropped(.unknownPeer)
+            return
+        }
         route(.forward(owner: owner, datagram: envelope))
-        return true
     }
 
     private func receiveSTUN(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
@@ -321,11 +323,7 @@ final class EgressCore {
         write(buffer, to: address)
     }
 
-    private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress) {
-        guard let session = byAddress[address] else {
-            metrics.dropped(.unknownPeer)
-            return
-        }
+    private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession) {
         if session.dtls == nil {
             do {
                 session.dtls = try DTLSConnection(context: dtlsContext, expectedPeerFingerprint: session.remoteFingerprint,
@@ -377,8 +375,8 @@ final class EgressCore {
         }
     }
 
-    private func receiveRTCP(_ data: ByteBuffer, from address: SocketAddress) {
-        guard let session = byAddress[address], let inbound = session.inbound else {
+    private func receiveRTCP(_ data: ByteBuffer, session: ViewerSession) {
+        guard let inbound = session.inbound else {
             metrics.dropped(.unknownPeer)
             return
         }

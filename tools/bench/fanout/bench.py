@@ -207,37 +207,32 @@ def profile(pid, seconds, work):
                             capture_output=True, text=True)
     if record.returncode != 0 or not os.path.exists(data):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
-    report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
-                             "--sort", "dso,symbol", "--percent-limit", "0.7"], capture_output=True, text=True)
-    top = parse_symbols(report.stdout)
-    by_dso = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "dso",
-                             "--percent-limit", "0.5"], capture_output=True, text=True)
-    dsos = []
-    for line in by_dso.stdout.splitlines():
-        match = re.match(r"^\s+([0-9.]+)%\s+(\S+)\s*$", line)
-        if match:
-            dsos.append({"percent": float(match.group(1)), "dso": match.group(2)})
-    by_thread = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--sort", "comm",
-                                "--percent-limit", "0.5"], capture_output=True, text=True)
-    threads = []
-    for line in by_thread.stdout.splitlines():
-        match = re.match(r"^\s+([0-9.]+)%\s+(.+?)\s*$", line)
-        if match:
-            threads.append({"percent": float(match.group(1)), "thread": match.group(2)})
-    # The busiest event-loop thread is the WebRTC egress (its packets are the figure): its own top symbols.
+    def perf_report(*options):
+        return subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", *options],
+                              capture_output=True, text=True).stdout
+
+    def parse(text, pattern, key):
+        return [{"percent": float(m.group(1)), key: m.group(2)}
+                for m in (re.match(pattern, line) for line in text.splitlines()) if m]
+
+    report = perf_report("--sort", "dso,symbol", "--percent-limit", "0.7")
+    top = parse_symbols(report)
+    dsos = parse(perf_report("--sort", "dso", "--percent-limit", "0.5"), r"^\s+([0-9.]+)%\s+(\S+)\s*$", "dso")
+    threads = parse(perf_report("--sort", "comm", "--percent-limit", "0.5"), r"^\s+([0-9.]+)%\s+(.+?)\s*$", "thread")
+    # The busiest event-loop thread is a WebRTC egress shard (its packets are the figure): its own top symbols, as
+    # shares of its own samples.
     egress = next((t["thread"] for t in threads if t["thread"].startswith("NIO-ELT")), None)
     egress_top = []
     if egress:
-        report_egress = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
-                                        "--comms", egress, "--sort", "dso,symbol", "--percent-limit", "0.7"],
-                                       capture_output=True, text=True)
-        egress_top = parse_symbols(report_egress.stdout)
+        report_egress = perf_report("--comms", egress, "--percentage", "relative", "--sort", "dso,symbol",
+                                    "--percent-limit", "0.7")
+        egress_top = parse_symbols(report_egress)
         with open(os.path.join(work, "perf-report-egress.txt"), "w") as f:
-            f.write(report_egress.stdout)
+            f.write(report_egress)
     for entries in (top, egress_top):
         demangle(entries)
     with open(os.path.join(work, "perf-report.txt"), "w") as f:
-        f.write(report.stdout)
+        f.write(report)
     return {"tool": "perf record -F 499 -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
             "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25]}
 
