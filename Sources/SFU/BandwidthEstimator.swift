@@ -180,7 +180,7 @@ public struct BandwidthEstimator: Sendable {
         let loss = Double(fractionLost) / 256
         // Loss with no sign of a queue (random loss on a radio link, say) is what NACK/RTX repairs; it caps the
         // estimate when it comes with an over-use verdict of the last 2 s, or when it is beyond repair (> 20 %).
-        let congestive = lastOveruse.map { now - $0 < 2_000_000 } ?? false
+        let congestive = overusedRecently(at: now)
         if loss > 0.10, congestive || loss > 0.20 {
             lossCap = Self.clamp(Int(Double(current) * (1 - 0.5 * loss)))
             hasEvidence = true
@@ -188,6 +188,12 @@ public struct BandwidthEstimator: Sendable {
             let raised = cap * 105 / 100
             lossCap = raised >= (delayBased ?? 0) ? nil : raised
         }
+    }
+
+    /// Whether the path showed a queue building (an over-use verdict) in the last 2 s: loss seen now is then
+    /// congestion, not noise.
+    public func overusedRecently(at now: Int64) -> Bool {
+        lastOveruse.map { now - $0 < 2_000_000 } ?? false
     }
 
     // MARK: Probes

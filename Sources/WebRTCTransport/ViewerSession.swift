@@ -74,6 +74,8 @@ final class ViewerSession {
     var starvedSince: NIODeadline?
     /// Video loss over windows of at least a second, for the estimator's loss-based part.
     var lossWindow = LossWindow()
+    /// The fraction lost (×256) over the last closed loss window.
+    var windowedLoss: UInt8 = 0
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var probe: ProbePadding?
@@ -126,9 +128,8 @@ struct VideoSender {
     var rtxSequenceNumber = UInt16.random(in: 0...UInt16.max)
     /// The frames sent lately, to rebuild NACKed packets from (see `VP8Packetizer.writePacket`).
     var history = CircularBuffer<SentFrame>(initialCapacity: VideoSender.historyFrames)
-    /// Retransmissions allowed now: refilled each second to half the packets sent in the last one (at least
-    /// `minimumRetransmissionsPerSecond`), so repairs cannot more than add half to what a lossy viewer is sent.
-    var retransmissionBudget = VideoSender.minimumRetransmissionsPerSecond
+    /// Retransmissions allowed now, a token bucket (see `refillRetransmissionBudget`).
+    var retransmissionBudget = 2 * VideoSender.minimumRetransmissionsPerSecond
     /// Video packets sent when the budget was last refilled.
     var packetsAtRefill: UInt32 = 0
     /// The last packets retransmitted and when (µs), so a NACK repeated before the repair could arrive is not
@@ -144,10 +145,15 @@ struct VideoSender {
     /// cannot measure one) gets a second repair in time.
     static let retransmissionSpacing: Int64 = 50_000
 
+    /// Once a second: the bucket gains half the packets sent in the last second (at least
+    /// `minimumRetransmissionsPerSecond`) and holds at most a second's worth. A burst of loss (a receiver that
+    /// stalled for a moment) is repaired at once, while over time repairs cannot add more than half to what a lossy
+    /// viewer is sent.
     mutating func refillRetransmissionBudget() {
-        let sent = packets &- packetsAtRefill
+        let sent = Int(packets &- packetsAtRefill)
         packetsAtRefill = packets
-        retransmissionBudget = max(Self.minimumRetransmissionsPerSecond, Int(sent / 2))
+        let capacity = max(2 * Self.minimumRetransmissionsPerSecond, sent)
+        retransmissionBudget = min(capacity, retransmissionBudget + max(Self.minimumRetransmissionsPerSecond, sent / 2))
     }
 
     /// Whether the packet may be sent again now; notes it when so.

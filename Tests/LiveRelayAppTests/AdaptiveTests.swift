@@ -196,6 +196,9 @@ struct LossyViewerTests {
             repairs[result] = try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"\(result)\"") ?? 0
         }
         let timeline = window.map { "\(int($0, "freezeCount"))/\(int($0, "pliCount"))/\(int($0, "nackCount"))/\(int($0, "framesDecoded"))" }
+        let received = int(last, "videoPackets") - int(first, "videoPackets")
+        let nacks = int(last, "nackCount") - int(first, "nackCount")
+        print("loss figures over \(seconds) s: \(received) video packets received, \(nacks) NACKs sent; server retransmissions: \(repairs)")
         #expect(int(last, "freezeCount") == int(first, "freezeCount"),
                 "freezes/PLIs/NACKs/frames each second: \(timeline); retransmissions: \(repairs)")
         #expect(int(last, "nackCount") > int(first, "nackCount"), "Chromium asked for repairs: \(last)")

@@ -17,9 +17,9 @@ final class ExternalProcess: @unchecked Sendable {
             let data = handle.availableData
             guard let self else { return }
             self.lock.lock()
-            // Keep the tail only: enough to explain a failure, bounded in memory.
+            // Keep the tail only: enough for a minute of per-second samples and to explain a failure, bounded in memory.
             self.collected.append(data)
-            if self.collected.count > 64 * 1024 { self.collected = self.collected.suffix(32 * 1024) }
+            if self.collected.count > 1024 * 1024 { self.collected = self.collected.suffix(512 * 1024) }
             self.lock.unlock()
         }
     }

@@ -228,6 +228,47 @@ final class EgressTests: XCTestCase {
         await joined.viewer.close()
     }
 
+    func testRepairsGoOutTwiceOnAPathWithSteadyRandomLoss() async throws {
+        let joined = try await join()
+        _ = try await connect(joined)
+        let rtxSSRC = try XCTUnwrap(joined.session.answer.split(separator: "\r\n").first { $0.hasPrefix("a=ssrc-group:FID") }
+            .flatMap { UInt32($0.split(separator: " ").last ?? "") })
+        egress.handle(.webRTCVideo(layer: "720p", frame: Self.frame(.vp8, size: 4000, pts: 9000, keyframe: true, seed: 5)), stream: "cam")
+        let video = try await rtpPackets(joined.viewer, ssrc: joined.videoSSRC) { $0.contains(where: \.header.marker) }
+        func send(_ write: (inout ByteBuffer) -> Void) async throws {
+            var packet = ByteBuffer()
+            write(&packet)
+            try joined.viewer.outbound?.protectRTCP(&packet)
+            try await joined.viewer.send(packet)
+        }
+        func nack(_ packet: RTPPacket) async throws {
+            try await send { buffer in
+                RTCPWriter.writeReceiverReport(ssrc: 1, reports: [], into: &buffer)
+                RTCPWriter.writeNACK(senderSSRC: 1, mediaSSRC: joined.videoSSRC, lost: [packet.header.sequenceNumber], into: &buffer)
+            }
+        }
+        // No loss reported yet: one repair.
+        try await nack(video[1])
+        let first = try await rtpPackets(joined.viewer, ssrc: rtxSSRC) { $0.count >= 1 }
+        XCTAssertEqual(first.count, 1)
+        // Receiver reports a second apart: 6 of 100 packets lost (6 %), random (no transport-cc over-use).
+        try await send { RTCPWriter.writeReceiverReport(ssrc: 1, reports: [.init(ssrc: joined.videoSSRC, highestSequenceNumber: 1000)], into: &$0) }
+        try await Task.sleep(for: .milliseconds(600))
+        try await send { RTCPWriter.writeReceiverReport(ssrc: 1, reports: [.init(ssrc: joined.videoSSRC, fractionLost: 15, cumulativeLost: 6,
+                                                                                 highestSequenceNumber: 1100)], into: &$0) }
+        try await Task.sleep(for: .milliseconds(100))
+        try await nack(video[2])
+        let second = try await rtpPackets(joined.viewer, ssrc: rtxSSRC) { $0.count >= 2 }
+        XCTAssertEqual(second.count, 2, "two copies of the repair")
+        for rtx in second {
+            var payload = rtx.payload
+            XCTAssertEqual(payload.readInteger(as: UInt16.self), video[2].header.sequenceNumber)
+            XCTAssertEqual(payload, video[2].payload)
+        }
+        XCTAssertEqual(second[1].header.sequenceNumber, second[0].header.sequenceNumber &+ 1, "each copy its own RTX sequence number")
+        await joined.viewer.close()
+    }
+
     func testWrongPasswordGetsNoAnswer() async throws {
         let joined = try await join()
         let (_, wrong) = joined.viewer.bindingRequest(serverUfrag: joined.ufrag, serverPassword: "not-the-password-at-all-000")

@@ -32,6 +32,7 @@ viewer.pc.getStats().then((report) => {
       out.freezeCount = s.freezeCount; out.videoPacketsLost = s.packetsLost; out.videoPackets = s.packetsReceived;
       out.nackCount = s.nackCount; out.pliCount = s.pliCount; out.jitterBufferDelay = s.jitterBufferDelay;
       out.jitterBufferEmittedCount = s.jitterBufferEmittedCount;
+      out.framesDropped = s.framesDropped; out.totalFreezesDuration = s.totalFreezesDuration;
     }
     if (s.type === "inbound-rtp" && s.kind === "audio") {
       out.audioPackets = s.packetsReceived; out.audioPacketsLost = s.packetsLost;

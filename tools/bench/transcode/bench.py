@@ -11,7 +11,8 @@
    forced at the source's, libopus 96 kb/s 20 ms FEC. It runs as fast as it can; its CPU-seconds are what count.
 Prints Markdown rows for docs/benchmarks.md.
 
-usage: tools/bench/transcode/bench.py [--seconds 60] [--package-path .] [--scratch-path .build] [--skip-build]
+usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
+       [--scratch-path .build] [--skip-build] [--input file.flv]
 """
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 
@@ -34,12 +35,14 @@ def children_cpu():
 
 
 def run_liverelay(args, path):
+    # A release build of the tests needs -enable-testing (the benchmark reads the transcoder's statistics).
+    flags = ["-c", "release", "-Xswiftc", "-enable-testing"] if args.configuration == "release" else []
+    scratch = ["--scratch-path", args.scratch_path] if args.scratch_path else []
     if not args.skip_build:
-        subprocess.run(["swift", "build", "--build-tests", "--package-path", args.package_path]
-                       + (["--scratch-path", args.scratch_path] if args.scratch_path else []), check=True)
+        subprocess.run(["swift", "build", "--build-tests", "--package-path", args.package_path] + flags + scratch, check=True)
     env = dict(os.environ, LIVERELAY_TRANSCODE_BENCH_INPUT=path)
     command = ["swift", "test", "--skip-build", "--package-path", args.package_path,
-               "--filter", "TranscodeBenchmark"] + (["--scratch-path", args.scratch_path] if args.scratch_path else [])
+               "--filter", "TranscodeBenchmark"] + flags + scratch
     output = subprocess.run(command, env=env, capture_output=True, text=True).stdout
     for line in output.splitlines():
         if line.startswith("transcode-bench "):
@@ -84,6 +87,7 @@ def main():
     parser.add_argument("--package-path", default=ROOT)
     parser.add_argument("--scratch-path")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--configuration", choices=["debug", "release"], default="release")
     parser.add_argument("--input", help="reuse an FLV made earlier")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="liverelay-transcode-bench-")
@@ -97,7 +101,7 @@ def main():
     ffmpeg_rate = ffmpeg_cpu / media
     drops = sum(int(layer["dropped"]) for layer in ours["layers"].values()) + ours["decoder_drops"]
     print(f"| live transcoder, 1080p30 H.264 (2 B-frames) + AAC, {media:.0f} s, default ladder "
-          f"(VP8 720/360/180 + H.264 720/360/180 + Opus), load average {os.getloadavg()[0]:.1f} | {ours_rate:.2f} CPU-s per s of input "
+          f"(VP8 720/360/180 + H.264 720/360/180 + Opus), {args.configuration} build, load average {os.getloadavg()[0]:.1f} | {ours_rate:.2f} CPU-s per s of input "
           f"(ffmpeg CLI, same job: {ffmpeg_rate:.2f}; ratio {ours_rate / ffmpeg_rate:.2f}); "
           f"real-time factor {1 / ours_rate:.1f}× per core; drops {drops} | `tools/bench/transcode/bench.py` |")
     for name in sorted(ours["layers"]):
