@@ -15,9 +15,10 @@ const resolutionLabel = document.getElementById("resolution");
 document.getElementById("stream-name").textContent = streamName;
 document.title = `LiveRelay — ${streamName}`;
 
-const hlsURL = `/hls/${encodeURIComponent(streamName)}/master.m3u8`;
-const whepURL = `/whep/${encodeURIComponent(streamName)}` + (query.get("maxLayer") ? `?maxLayer=${encodeURIComponent(query.get("maxLayer"))}` : "");
 const token = query.get("token");
+// A private stream's playlists are fetched with the token; the URLs they name carry a signed query of their own.
+const hlsURL = `/hls/${encodeURIComponent(streamName)}/master.m3u8` + (token ? `?token=${encodeURIComponent(token)}` : "");
+const whepURL = `/whep/${encodeURIComponent(streamName)}` + (query.get("maxLayer") ? `?maxLayer=${encodeURIComponent(query.get("maxLayer"))}` : "");
 
 // Exposed for tests and for the curious: the live RTCPeerConnection and where the page is.
 const viewer = { pc: null, state: "idle", session: null, failures: 0 };

@@ -39,9 +39,13 @@ public enum AudienceTokenError: Error, Equatable {
 /// Mints and checks HS256 audience tokens with one symmetric key.
 public final class AudienceTokenAuthority: Sendable {
     private let keys: JWTKeyCollection
+    /// Signs the DASH/HLS URLs of private streams, under a key derived from the same secret.
+    public let mediaURLs: MediaURLSigner
 
     /// The HMAC key is the SHA-256 of the secret: any configured passphrase becomes a full 256-bit key.
-    public init(secret: String) async {
+    /// `mediaURLLifetime`: how long a signed DASH/HLS URL stays good, in seconds.
+    public init(secret: String, mediaURLLifetime: Int = 7200) async {
+        mediaURLs = MediaURLSigner(secret: secret, lifetime: mediaURLLifetime)
         keys = JWTKeyCollection()
         let key = SymmetricKey(data: SHA256.hash(data: Data(secret.utf8)))
         await keys.add(hmac: HMACKey(key: key), digestAlgorithm: .sha256)

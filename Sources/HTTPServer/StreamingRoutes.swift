@@ -1,3 +1,4 @@
+import Audience
 import CMAF
 import Crypto
 import Foundation
@@ -5,19 +6,28 @@ import Hummingbird
 import MediaCore
 import NIOCore
 import Packager
+import Storage
 
 /// DASH and HLS from the packager's memory: manifests, init segments, segments and LL parts, and the clock that
 /// DASH `UTCTiming` points at.
 ///
 /// Media URLs are immutable (a number is never reused for different bytes), so they carry a long `max-age` and an
 /// ETag and an HTTP cache in front serves them unchanged; manifests change every part and live for at most a second.
+///
+/// A private stream is watched with a viewer token (`?token=` — players cannot set headers — or `Authorization:
+/// Bearer`) on the manifest; the manifest then names every URL with a signed, expiring query (`?exp=…&sig=…`, see
+/// `MediaURLSigner`), which admits the playlists, segments and parts it names without the token, and which a cache
+/// in front passes through.
 public struct StreamingRoutes: Sendable {
     let packager: Packager
+    let access: StreamingAccess?
     /// Longest a blocking playlist or part request is held.
     let blockingTimeout: Duration
 
-    public init(packager: Packager, blockingTimeout: Duration = .seconds(6)) {
+    /// Without `access` every stream is served to anyone.
+    public init(packager: Packager, access: StreamingAccess? = nil, blockingTimeout: Duration = .seconds(6)) {
         self.packager = packager
+        self.access = access
         self.blockingTimeout = blockingTimeout
     }
 
@@ -29,10 +39,13 @@ public struct StreamingRoutes: Sendable {
             }
             router.on("dash/:stream/manifest.mpd", method: method) { request, context in
                 let stream = try Self.streamName(context)
+                let admission = try await admit(request, stream: stream)
                 let timeURL = Self.absoluteURL(request, path: "/api/time")
-                guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL) else { throw Self.notPackaged(stream) }
+                guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL, query: admission.query) else {
+                    throw Self.notPackaged(stream)
+                }
                 return Self.respond(request, ByteBuffer(string: mpd), contentType: "application/dash+xml",
-                                    cacheControl: "public, max-age=1", etag: true)
+                                    cacheControl: admission.manifestCacheControl, etag: true)
             }
             router.on("hls/:stream/:playlist", method: method) { request, context in
                 try await playlist(request, context)
@@ -51,10 +64,11 @@ public struct StreamingRoutes: Sendable {
         guard file.hasSuffix(".m3u8") else { throw APIError.notFound("no such playlist: \(file)") }
         let name = String(file.dropLast(5))
         guard Self.isSafeName(name) else { throw APIError.badRequest("invalid playlist name") }
+        let admission = try await admit(request, stream: stream)
         if name == "master" {
-            guard let text = packager.multivariantPlaylist(stream: stream) else { throw Self.notPackaged(stream) }
+            guard let text = packager.multivariantPlaylist(stream: stream, query: admission.query) else { throw Self.notPackaged(stream) }
             return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
-                                cacheControl: "public, max-age=1", etag: true)
+                                cacheControl: admission.manifestCacheControl, etag: true)
         }
         guard let newest = packager.newestSegment(stream: stream, track: name) else {
             throw APIError.notFound("stream \(stream) has no track \(name)")
@@ -79,9 +93,60 @@ public struct StreamingRoutes: Sendable {
         } else if query.get("_HLS_part") != nil {
             throw APIError.badRequest("_HLS_part without _HLS_msn")
         }
-        guard let text = packager.mediaPlaylist(stream: stream, track: name) else { throw Self.notPackaged(stream) }
+        guard let text = packager.mediaPlaylist(stream: stream, track: name, query: admission.query) else { throw Self.notPackaged(stream) }
         return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
-                            cacheControl: "public, max-age=1", etag: true)
+                            cacheControl: admission.manifestCacheControl, etag: true)
+    }
+
+    // MARK: Private streams
+
+    /// What a request for `stream` is let see. A public stream: everything, URLs plain. A private one: with a
+    /// valid signed query, what it names (the manifests it returns carry the same query); with a viewer token, the
+    /// manifests, whose URLs get a fresh signed query. Otherwise 401 (no credentials) or 401/403 (bad ones).
+    private func admit(_ request: Request, stream: String) async throws -> Admission {
+        guard let access, access.isPrivate(stream) else { return .open }
+        let query = request.uri.queryParameters
+        let expires = query.get("exp").map { String($0) }
+        let signature = query.get("sig").map { String($0) }
+        switch access.signer.verify(stream: stream, expires: expires, signature: signature) {
+        case .valid:
+            return .signed(query: "?exp=\(expires ?? "")&sig=\(signature ?? "")")
+        case .expired:
+            throw APIError(.forbidden, "url_expired", "the signed URL has expired: load the manifest again with a viewer token")
+        case .invalid:
+            throw APIError(.forbidden, "invalid_signature", "the URL signature is not valid for stream '\(stream)'")
+        case .missing:
+            break
+        }
+        guard try await access.authorization.claims(request, stream: stream, token: .some(AudienceAuthorization.token(request))) != nil else {
+            throw APIError(.unauthorized, "unauthorized",
+                           "stream '\(stream)' is private: a viewer token is required (?token=<token> or Authorization: Bearer <token>)",
+                           headers: [.wwwAuthenticate: "Bearer"])
+        }
+        return .token(query: "?" + access.signer.query(stream: stream))
+    }
+
+    enum Admission {
+        case open
+        case signed(query: String)
+        case token(query: String)
+
+        var query: String {
+            switch self {
+            case .open: ""
+            case .signed(let query), .token(let query): query
+            }
+        }
+
+        /// A private stream's manifests are for their requester only: a shared cache must not hand them to others.
+        var manifestCacheControl: String {
+            if case .open = self { "public, max-age=1" } else { "private, max-age=1" }
+        }
+
+        /// Media named by a signed URL may be cached by URL; media fetched with a token only by the requester.
+        var mediaCacheControl: String {
+            if case .token = self { "private, max-age=31536000, immutable" } else { "public, max-age=31536000, immutable" }
+        }
     }
 
     // MARK: Media
@@ -113,12 +178,13 @@ public struct StreamingRoutes: Sendable {
         let track = context.parameters.get("track") ?? ""
         guard Self.isSafeName(track) else { throw APIError.badRequest("invalid track name") }
         guard let file = MediaFile(context.parameters.get("file") ?? "") else { throw APIError.notFound("no such media file") }
+        let cacheControl = try await admit(request, stream: stream).mediaCacheControl
         guard let epoch = packager.epoch(of: stream) else { throw Self.notPackaged(stream) }
         let tag = "\"\(epoch)-\(track)-\(context.parameters.get("file") ?? "")\""
         switch file {
         case .initialization(let id):
             guard let data = packager.initSegment(stream: stream, track: track, id: id) else { throw APIError.notFound("no such init segment") }
-            return try Self.respondMedia(request, [data], tag: tag, contentType: Self.contentType(track, initialization: true))
+            return try Self.respondMedia(request, [data], tag: tag, contentType: Self.contentType(track, initialization: true), cacheControl: cacheControl)
         case .part(let number, let index):
             var lookup = packager.segment(stream: stream, track: track, number: number)
             if !Self.hasPart(lookup, index) {
@@ -130,7 +196,7 @@ public struct StreamingRoutes: Sendable {
             switch lookup {
             case .complete(let segment), .inProgress(let segment):
                 guard index < segment.parts.count else { throw APIError.notFound("no such part") }
-                return try Self.respondMedia(request, [segment.parts[index].data], tag: tag, contentType: Self.contentType(track, initialization: false))
+                return try Self.respondMedia(request, [segment.parts[index].data], tag: tag, contentType: Self.contentType(track, initialization: false), cacheControl: cacheControl)
             case .upcoming, .notFound:
                 throw APIError.notFound("no such part")
             }
@@ -143,7 +209,7 @@ public struct StreamingRoutes: Sendable {
             }
             switch lookup {
             case .complete(let segment):
-                return try Self.respondMedia(request, segment.parts.map(\.data), tag: tag, contentType: Self.contentType(track, initialization: false))
+                return try Self.respondMedia(request, segment.parts.map(\.data), tag: tag, contentType: Self.contentType(track, initialization: false), cacheControl: cacheControl)
             case .inProgress(let segment):
                 return chunked(request, stream: stream, track: track, segment: segment)
             case .upcoming, .notFound:
@@ -226,8 +292,9 @@ public struct StreamingRoutes: Sendable {
     }
 
     /// An immutable media object: ETag, conditional GET, single byte ranges, HEAD.
-    static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], tag: String, contentType: String) throws -> Response {
-        var headers = commonHeaders(contentType: contentType, cacheControl: "public, max-age=31536000, immutable")
+    static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], tag: String, contentType: String,
+                             cacheControl: String = "public, max-age=31536000, immutable") throws -> Response {
+        var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
         headers[.eTag] = tag
         if let match = request.headers[.ifNoneMatch], match == tag || match == "*" {
             return Response(status: .notModified, headers: headers, body: ResponseBody())
@@ -302,5 +369,19 @@ enum ByteRange {
         if last.isEmpty { return start..<length }
         guard let end = Int(last), end >= start else { return nil }
         return start..<(min(end, length - 1) + 1)
+    }
+}
+
+/// What DASH/HLS serving needs to know of private streams: which they are (from memory, asked on every request), how
+/// to check a viewer token, and the URL signer.
+public struct StreamingAccess: Sendable {
+    let isPrivate: @Sendable (String) -> Bool
+    let authorization: AudienceAuthorization
+    let signer: MediaURLSigner
+
+    public init(keys: PublishKeyIndex, tokens: AudienceTokenAuthority, admin: AdminAuthorization, store: StreamStore) {
+        isPrivate = { keys.isPrivate($0) }
+        authorization = AudienceAuthorization(tokens: tokens, admin: admin, store: store)
+        signer = tokens.mediaURLs
     }
 }

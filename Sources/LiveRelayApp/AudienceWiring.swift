@@ -15,7 +15,7 @@ extension AudienceService {
         settings.commentBurst = section.commentBurst
         settings.reactionsPerSecond = section.reactionsPerSecond
         settings.reactionBurst = section.reactionBurst
-        return AudienceService(database: database, tokens: await AudienceTokenAuthority(secret: secret), settings: settings, logger: logger)
+        return AudienceService(database: database, tokens: await AudienceTokenAuthority(secret: secret, mediaURLLifetime: section.mediaURLLifetimeSeconds), settings: settings, logger: logger)
     }
 }
 

@@ -64,6 +64,9 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var commentBurst = 5
         public var reactionsPerSecond = 20.0
         public var reactionBurst = 40
+        /// How long a signed DASH/HLS URL of a private stream stays good (seconds; a viewer past it reloads the
+        /// manifest with a token).
+        public var mediaURLLifetimeSeconds = 7200
         public init() {}
     }
 
@@ -71,9 +74,10 @@ public struct Configuration: Sendable, Codable, Equatable {
     public struct Transcoding: Sendable, Codable, Equatable {
         /// Re-encode lower H.264 rungs for DASH/HLS (and, with WebRTC egress, the VP8 ladder). Off: source only.
         public var enabled = true
-        /// `720p 1280x720 2500k`, `360p 640x360 800k`, `180p 320x180 200k` by default; never upscaled.
+        /// `720p 1280x720 2500k`, `360p 640x360 800k`, `180p 320x180 200k` by default; never upscaled. For DASH/HLS the
+        /// top rung is the source itself (passthrough): 720p is not re-encoded to H.264 unless `cmaf: true` says so.
         public var ladder = [
-            Rung(name: "720p", width: 1280, height: 720, fps: 30, videoKbps: 2500),
+            Rung(name: "720p", width: 1280, height: 720, fps: 30, videoKbps: 2500, cmaf: false),
             Rung(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
             Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
         ]
@@ -85,7 +89,8 @@ public struct Configuration: Sendable, Codable, Equatable {
             public var height: Int
             public var fps: Int
             public var videoKbps: Int
-            /// `false`: no H.264 re-encode of this rung for DASH/HLS (its VP8 layer for WebRTC stays).
+            /// `false`: no H.264 re-encode of this rung for DASH/HLS (its VP8 layer for WebRTC stays). Unset: re-encoded
+            /// when smaller than the source.
             public var cmaf: Bool?
 
             public init(name: String, width: Int, height: Int, fps: Int, videoKbps: Int, cmaf: Bool? = nil) {
@@ -104,6 +109,8 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var segmentSeconds = 2.0
         public var partSeconds = 0.5
         public var maximumBytesPerStream = 768 * 1024 * 1024
+        /// All streams together; each stream's share is this over the streams packaged (at most the above).
+        public var maximumBytes = 4 * 1024 * 1024 * 1024
         public init() {}
     }
 
@@ -247,6 +254,9 @@ extension Configuration {
         guard rtmp.idleTimeoutSeconds > 0 else { throw ConfigurationError.badValue(name: "rtmp.idleTimeoutSeconds", value: "\(rtmp.idleTimeoutSeconds)") }
         guard audience.commentsPerSecond > 0, audience.commentBurst >= 1, audience.reactionsPerSecond > 0, audience.reactionBurst >= 1 else {
             throw ConfigurationError.badValue(name: "audience", value: "rates and bursts must be positive")
+        }
+        guard (60...7 * 86_400).contains(audience.mediaURLLifetimeSeconds) else {
+            throw ConfigurationError.badValue(name: "audience.mediaURLLifetimeSeconds", value: "\(audience.mediaURLLifetimeSeconds) (60 s to 7 days)")
         }
         guard !audience.reactionTypes.isEmpty, audience.reactionTypes.allSatisfy({ (1...32).contains($0.count) }) else {
             throw ConfigurationError.badValue(name: "audience.reactionTypes", value: "\(audience.reactionTypes)")

@@ -140,7 +140,6 @@ public final class LiveRelayServer: Sendable {
             self.router.removeObserver(packagerObservation)
             packager.stop()
         }
-        StreamingRoutes(packager: packager).register(on: httpRouter)
         // The transcoder is made before WebRTC egress (egress asks it for keyframes) and observes the router last.
         var transcoder: LiveTranscoder?
         if configuration.transcoder.enabled {
@@ -178,6 +177,9 @@ public final class LiveRelayServer: Sendable {
             .register(on: httpRouter)
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
         audience.connect(metadataSink: PackagerTimedMetadataSink(packager: packager))
+        StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
+                                                                    admin: AdminAuthorization(token: admin.token), store: store))
+            .register(on: httpRouter)
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         if let egress {
             WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token)).register(on: httpRouter)

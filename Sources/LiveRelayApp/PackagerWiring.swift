@@ -7,6 +7,7 @@ extension PackagerConfiguration {
         segmentSeconds = settings.segmentSeconds
         partSeconds = settings.partSeconds
         maximumBytesPerStream = settings.maximumBytesPerStream
+        maximumBytes = settings.maximumBytes
     }
 }
 
@@ -23,6 +24,9 @@ extension Configuration.Packaging {
         }
         guard maximumBytesPerStream >= 1024 * 1024 else {
             throw ConfigurationError.badValue(name: "packager.maximumBytesPerStream", value: "\(maximumBytesPerStream)")
+        }
+        guard maximumBytes >= maximumBytesPerStream else {
+            throw ConfigurationError.badValue(name: "packager.maximumBytes", value: "\(maximumBytes) (below maximumBytesPerStream)")
         }
     }
 }

@@ -10,6 +10,8 @@ import MediaCore
 struct ManifestRenderer {
     let snapshot: StreamPackage.Snapshot
     let configuration: PackagerConfiguration
+    /// Appended to every URL the manifest names (`?exp=…&sig=…` for a private stream), or empty.
+    var query = ""
 
     var mediaBase: String { "../../cmaf/\(snapshot.name)/" }
 
@@ -48,8 +50,8 @@ struct ManifestRenderer {
                     presentationTimeOffset: UInt64((session.offsetSeconds * Double(timescale)).rounded()),
                     startNumber: first.number,
                     timeline: DASHManifest.TimelineEntry.runs(segments.map { ($0.startTime, $0.duration) }),
-                    initialization: "\(mediaBase)\(track.name)/init-\(first.initID).mp4",
-                    media: "\(mediaBase)$RepresentationID$/$Number$.m4s")
+                    initialization: "\(mediaBase)\(track.name)/init-\(first.initID).mp4\(query)",
+                    media: "\(mediaBase)$RepresentationID$/$Number$.m4s\(query)")
                 if track.kind == .video { videoRepresentations.append(representation) } else { audioRepresentations.append(representation) }
             }
             guard !videoRepresentations.isEmpty || !audioRepresentations.isEmpty else { continue }
@@ -119,15 +121,15 @@ struct ManifestRenderer {
         let variants = snapshot.tracks.filter { $0.kind == .video }.map { track in
             let bandwidth = track.bandwidth
             return HLSMultivariantPlaylist.Variant(
-                uri: "\(track.name).m3u8", bandwidth: bandwidth.peak + audioBandwidth.peak,
+                uri: "\(track.name).m3u8\(query)", bandwidth: bandwidth.peak + audioBandwidth.peak,
                 averageBandwidth: bandwidth.average + audioBandwidth.average,
                 codecs: track.track.codecsString + audioCodecs, width: track.width, height: track.height, frameRate: track.frameRate)
         }.sorted { $0.bandwidth > $1.bandwidth }
-        let audioEntries = audio.map { HLSMultivariantPlaylist.Audio(uri: "\($0.name).m3u8", name: $0.rendition, channels: $0.channels) }
+        let audioEntries = audio.map { HLSMultivariantPlaylist.Audio(uri: "\($0.name).m3u8\(query)", name: $0.rendition, channels: $0.channels) }
         if variants.isEmpty {
             // Audio only: the audio playlists are the variants.
             return HLSMultivariantPlaylist(variants: [], audio: []).text()
-                + audio.map { "#EXT-X-STREAM-INF:BANDWIDTH=\($0.bandwidth.peak),CODECS=\"\($0.track.codecsString)\"\n\($0.name).m3u8\n" }.joined()
+                + audio.map { "#EXT-X-STREAM-INF:BANDWIDTH=\($0.bandwidth.peak),CODECS=\"\($0.track.codecsString)\"\n\($0.name).m3u8\(query)\n" }.joined()
         }
         return HLSMultivariantPlaylist(variants: variants, audio: audioEntries).text()
     }
@@ -143,13 +145,13 @@ struct ManifestRenderer {
         var hlsSegments: [HLSMediaPlaylist.Segment] = []
         for (index, segment) in complete.enumerated() {
             let parts = index >= partHorizon ? segment.parts.map { part in
-                HLSMediaPlaylist.Part(uri: "\(base)\(segment.number).\(part.index).m4s", duration: Double(part.duration) / timescale,
+                HLSMediaPlaylist.Part(uri: "\(base)\(segment.number).\(part.index).m4s\(query)", duration: Double(part.duration) / timescale,
                                       independent: part.independent)
             } : []
-            hlsSegments.append(.init(uri: "\(base)\(segment.number).m4s", duration: Double(segment.duration) / timescale,
+            hlsSegments.append(.init(uri: "\(base)\(segment.number).m4s\(query)", duration: Double(segment.duration) / timescale,
                                      programDateTime: snapshot.availabilityStart.addingTimeInterval(Double(segment.startTime) / timescale),
                                      parts: parts, discontinuity: segment.generation != previousGeneration,
-                                     initURI: "\(base)init-\(segment.initID).mp4"))
+                                     initURI: "\(base)init-\(segment.initID).mp4\(query)"))
             previousGeneration = segment.generation
         }
         var pendingParts: [HLSMediaPlaylist.Part] = []
@@ -158,18 +160,18 @@ struct ManifestRenderer {
         var hint: String?
         if let open = track.window.openSegment {
             pendingParts = open.parts.map { part in
-                HLSMediaPlaylist.Part(uri: "\(base)\(open.number).\(part.index).m4s", duration: Double(part.duration) / timescale,
+                HLSMediaPlaylist.Part(uri: "\(base)\(open.number).\(part.index).m4s\(query)", duration: Double(part.duration) / timescale,
                                       independent: part.independent)
             }
-            pendingInit = "\(base)init-\(open.initID).mp4"
+            pendingInit = "\(base)init-\(open.initID).mp4\(query)"
             pendingDiscontinuity = open.generation != previousGeneration
-            if snapshot.live { hint = "\(base)\(open.number).\(open.parts.count).m4s" }
+            if snapshot.live { hint = "\(base)\(open.number).\(open.parts.count).m4s\(query)" }
         } else if snapshot.live {
-            hint = "\(base)\(track.window.nextNumber).0.m4s"
+            hint = "\(base)\(track.window.nextNumber).0.m4s\(query)"
         }
         if hlsSegments.isEmpty, let open = track.window.openSegment {
             // Nothing complete yet: the map and date still have to come first.
-            pendingInit = "\(base)init-\(open.initID).mp4"
+            pendingInit = "\(base)init-\(open.initID).mp4\(query)"
             pendingDiscontinuity = false
         }
         var longest = configuration.segmentSeconds

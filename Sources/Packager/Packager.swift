@@ -17,6 +17,8 @@ public final class Packager: MediaObserver, Sendable {
 
     public let configuration: PackagerConfiguration
     private let streams = NIOLockedValueBox([String: StreamPackage]())
+    /// `streams.count`, shared with every package: their share of `configuration.maximumBytes`.
+    private let streamCount = NIOLockedValueBox(0)
     private let serials = NIOLockedValueBox(0)
     private let logger: Logger
 
@@ -47,6 +49,7 @@ public final class Packager: MediaObserver, Sendable {
         let now = Date()
         let result = streams.withLockedValue { streams -> (StreamPackage?, [StreamPackage]) in
             if let existing = streams[stream] { return (existing, []) }
+            defer { streamCount.withLockedValue { $0 = streams.count } }
             var dropped: [StreamPackage] = []
             // Streams whose publisher left more than a window ago hold nothing any more.
             for (name, package) in streams where !package.isLive
@@ -64,11 +67,16 @@ public final class Packager: MediaObserver, Sendable {
                 serial += 1
                 return serial
             }
-            let package = StreamPackage(name: stream, configuration: configuration, serial: serial, now: now)
+            let package = StreamPackage(name: stream, configuration: configuration, serial: serial, streamCount: streamCount, now: now)
             streams[stream] = package
             return (package, dropped)
         }
         for package in result.1 { package.releaseWaiters() }
+        if result.0 != nil {
+            // One more stream: every other's share of the byte budget shrank.
+            let others = streams.withLockedValue { $0.filter { $0.key != stream }.map(\.value) }
+            for package in others { package.trim(now: now) }
+        }
         if result.0 == nil {
             logger.warning("stream not packaged: too many streams", metadata: ["stream": "\(stream)",
                                                                                "maximum": "\(configuration.maximumStreams)"])
@@ -79,7 +87,10 @@ public final class Packager: MediaObserver, Sendable {
     /// Releases blocked requests and forgets every stream.
     public func stop() {
         let all = streams.withLockedValue { streams -> [StreamPackage] in
-            defer { streams = [:] }
+            defer {
+                streams = [:]
+                streamCount.withLockedValue { $0 = 0 }
+            }
             return Array(streams.values)
         }
         for package in all { package.releaseWaiters() }
@@ -124,19 +135,20 @@ public final class Packager: MediaObserver, Sendable {
         snapshot(stream)?.tracks.map(\.name) ?? []
     }
 
-    public func dashManifest(stream: String, utcTimingURL: String, now: Date = Date()) -> String? {
+    /// `query` (e.g. `?exp=…&sig=…`) is appended to every URL the manifest names; the same for the playlists below.
+    public func dashManifest(stream: String, utcTimingURL: String, query: String = "", now: Date = Date()) -> String? {
         guard let snapshot = snapshot(stream), !snapshot.tracks.isEmpty else { return nil }
-        return ManifestRenderer(snapshot: snapshot, configuration: configuration).dash(utcTimingURL: utcTimingURL, now: now)
+        return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).dash(utcTimingURL: utcTimingURL, now: now)
     }
 
-    public func multivariantPlaylist(stream: String) -> String? {
+    public func multivariantPlaylist(stream: String, query: String = "") -> String? {
         guard let snapshot = snapshot(stream), !snapshot.tracks.isEmpty else { return nil }
-        return ManifestRenderer(snapshot: snapshot, configuration: configuration).multivariant()
+        return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).multivariant()
     }
 
-    public func mediaPlaylist(stream: String, track: String) -> String? {
+    public func mediaPlaylist(stream: String, track: String, query: String = "") -> String? {
         guard let snapshot = snapshot(stream), let packaged = snapshot.tracks.first(where: { $0.name == track }) else { return nil }
-        return ManifestRenderer(snapshot: snapshot, configuration: configuration).media(packaged)
+        return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).media(packaged)
     }
 
     public func initSegment(stream: String, track: String, id: Int) -> ByteBuffer? {

@@ -8,6 +8,9 @@ public struct PackagerConfiguration: Sendable, Equatable {
     public var partSeconds: Double = 0.5
     /// Hard limit on the bytes a stream's window holds, all tracks together; the oldest segments go first.
     public var maximumBytesPerStream: Int = 768 * 1024 * 1024
+    /// Hard limit on the bytes all streams' windows hold together: each packaged stream's share is this divided by
+    /// the streams packaged, never more than `maximumBytesPerStream`.
+    public var maximumBytes: Int = 4 * 1024 * 1024 * 1024
     /// Streams packaged at once; a stream beyond this is not packaged.
     public var maximumStreams: Int = 32
     /// Renditions per stream (source passthrough plus transcoded rungs).

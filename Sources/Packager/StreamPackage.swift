@@ -54,10 +54,14 @@ final class StreamPackage: Sendable {
     /// Names this package's media for validators: a number is never reused for other bytes within one epoch.
     let epoch: String
     private let state: NIOLockedValueBox<State>
+    /// How many streams share `configuration.maximumBytes` (kept by the packager).
+    private let streamCount: NIOLockedValueBox<Int>
 
-    init(name: String, configuration: PackagerConfiguration, serial: Int = 0, now: Date = Date()) {
+    init(name: String, configuration: PackagerConfiguration, serial: Int = 0, streamCount: NIOLockedValueBox<Int> = .init(1),
+         now: Date = Date()) {
         self.name = name
         self.configuration = configuration
+        self.streamCount = streamCount
         self.epoch = "\(Int(now.timeIntervalSince1970))-\(serial)"
         // Whole seconds keep the manifests' arithmetic readable.
         self.state = NIOLockedValueBox(State(availabilityStart: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))))
@@ -71,6 +75,16 @@ final class StreamPackage: Sendable {
             return Snapshot(name: name, availabilityStart: state.availabilityStart, live: state.live, sessions: state.sessions,
                      tracks: state.tracks, events: state.events)
         }
+    }
+
+    /// The bytes this stream's window may hold now: its share of the packager's budget, within its own.
+    var byteBudget: Int {
+        min(configuration.maximumBytesPerStream, configuration.maximumBytes / max(1, streamCount.withLockedValue { $0 }))
+    }
+
+    /// Ages out and trims to the budget now (another stream started and the shares shrank).
+    func trim(now: Date = Date()) {
+        state.withLockedValue { prune(&$0, now: now) }
     }
 
     var isLive: Bool { state.withLockedValue { $0.live } }
@@ -216,7 +230,8 @@ final class StreamPackage: Sendable {
             }
         }
         var total = state.tracks.reduce(0) { $0 + $1.window.byteCount }
-        while total > configuration.maximumBytesPerStream {
+        let budget = byteBudget
+        while total > budget {
             // The oldest complete segment of any track goes first.
             var oldest: (index: Int, start: Double)?
             for index in state.tracks.indices {

@@ -20,6 +20,8 @@ public struct Rung: Sendable, Equatable, Hashable, Codable {
         Rung(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
         Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
     ]
+    /// The default ladder's H.264 rungs for DASH/HLS: the top one is the source passthrough.
+    public static let defaultCMAFRungs: Set<String> = ["360p", "180p"]
 }
 
 /// What the application configures about live transcoding.

@@ -1,3 +1,4 @@
+import Audience
 import Foundation
 import Testing
 @testable import LiveRelayApp
@@ -114,15 +115,85 @@ struct StreamingTests {
         return try JSONDecoder().decode(Timeline.self, from: Data(json.utf8))
     }
 
-    static func waitForSegments(_ node: TestServer, _ stream: String, count: Int, timeout: Duration = .seconds(30)) async throws -> Bool {
+    static func waitForSegments(_ node: TestServer, _ stream: String, count: Int, query: String = "",
+                                timeout: Duration = .seconds(30)) async throws -> Bool {
         try await eventually(timeout: timeout) {
-            let playlist = try await fetch(node, "/hls/\(stream)/source-video.m3u8")
+            let playlist = try await fetch(node, "/hls/\(stream)/source-video.m3u8\(query)")
             guard playlist.status == 200 else { return false }
             return String(decoding: playlist.body, as: UTF8.self).components(separatedBy: "#EXTINF").count > count
         }
     }
 
     // MARK: Tests
+
+    @Test func aPrivateStreamPlaysWithAViewerTokenThroughSignedURLs() async throws {
+        let secret = "streaming-test-secret-0123456789abcdef"
+        let node = try await TestServer { $0.audience.tokenKey = secret }
+        let key = try await node.createStream("vip", private: true)
+        _ = try await node.createStream("other")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 40,
+                                                      bFrames: false, gop: 30)
+        try publisher.start()
+        defer { publisher.terminate() }
+        let viewer = try await node.token("vip", role: "viewer", sub: "alice")
+        #expect(try await Self.waitForSegments(node, "vip", count: 3, query: "?token=\(viewer)"), "no segments: \(publisher.log)")
+
+        // Manifests: no token 401, a forged one 401, another stream's 403.
+        for path in ["/hls/vip/master.m3u8", "/hls/vip/source-video.m3u8", "/dash/vip/manifest.mpd"] {
+            let bare = try await Self.fetch(node, path)
+            #expect(bare.status == 401 && bare.headers["www-authenticate"] == "Bearer", "\(path): \(bare.status)")
+            #expect(try await Self.fetch(node, path + "?token=\(AudienceEndToEndTests.forge(viewer))").status == 401)
+            let otherToken = try await node.token("other", role: "viewer", sub: "alice")
+            #expect(try await Self.fetch(node, path, headers: ["Authorization": "Bearer \(otherToken)"]).status == 403)
+        }
+
+        // With the token (query or header) the manifests name every URL with one signed query, and are not for
+        // shared caches.
+        let master = try await Self.fetch(node, "/hls/vip/master.m3u8", headers: ["Authorization": "Bearer \(viewer)"])
+        #expect(master.status == 200 && master.headers["cache-control"] == "private, max-age=1")
+        let masterText = String(decoding: master.body, as: UTF8.self)
+        let variant = try #require(masterText.split(separator: "\n").first { $0.hasPrefix("source-video.m3u8") }, "\(masterText)")
+        let query = String(variant.dropFirst("source-video.m3u8".count))
+        #expect(query.hasPrefix("?exp=") && query.contains("&sig="), "\(variant)")
+        let playlist = try await Self.fetch(node, "/hls/vip/source-video.m3u8\(query)")
+        #expect(playlist.status == 200)
+        let playlistText = String(decoding: playlist.body, as: UTF8.self)
+        let segmentURI = try #require(playlistText.split(separator: "\n").last { $0.hasSuffix(".m4s\(query)") && !$0.hasPrefix("#") },
+                                      "\(playlistText)")
+        #expect(playlistText.contains(".mp4\(query)\""), "EXT-X-MAP carries the query: \(playlistText)")
+        let mpd = String(decoding: try await Self.fetch(node, "/dash/vip/manifest.mpd?token=\(viewer)").body, as: UTF8.self)
+        #expect(mpd.contains("$Number$.m4s\(query.replacingOccurrences(of: "&", with: "&amp;"))"), "\(mpd)")
+
+        // Media: the signed URL is served and cacheable by URL; without it 401, tampered, for another stream or
+        // expired 403.
+        let segmentPath = "/" + segmentURI.replacingOccurrences(of: "../", with: "")
+        let segment = try await Self.fetch(node, segmentPath)
+        #expect(segment.status == 200 && segment.headers["cache-control"] == "public, max-age=31536000, immutable")
+        let plainPath = String(segmentPath.prefix { $0 != "?" })
+        #expect(try await Self.fetch(node, plainPath).status == 401)
+        #expect(try await Self.fetch(node, plainPath, headers: ["Authorization": "Bearer \(viewer)"]).headers["cache-control"]?
+            .hasPrefix("private") == true, "fetched with a token: only for the requester")
+        let signature = String(query.split(separator: "=").last ?? "")
+        let tampered = plainPath + query.replacingOccurrences(of: signature, with: String(signature.reversed()))
+        #expect(try await Self.fetch(node, tampered).status == 403)
+        let signer = MediaURLSigner(secret: secret)
+        #expect(try await Self.fetch(node, plainPath + "?" + signer.query(stream: "other")).status == 403)
+        let expired = try await Self.fetch(node, plainPath + "?" + signer.query(stream: "vip", now: Date(timeIntervalSinceNow: -3 * 3600)))
+        #expect(expired.status == 403 && String(decoding: expired.body, as: UTF8.self).contains("url_expired"))
+
+        // Real players given the manifest URL with the token follow the signed URLs.
+        for manifest in ["/hls/vip/master.m3u8", "/dash/vip/manifest.mpd"] {
+            let url = node.baseURL + manifest + "?token=\(viewer)"
+            let (probeStatus, probe) = try await Self.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                                                           "-of", "compact", url])
+            #expect(probeStatus == 0 && probe.contains("codec_name=h264|width=320|height=180") && probe.contains("codec_name=aac"),
+                    "\(manifest): \(probe)")
+            let (status, log) = try await Self.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", url,
+                                                    "-t", "3", "-f", "null", "-"])
+            #expect(status == 0 && !log.lowercased().contains("error"), "\(manifest): \(log)")
+        }
+        try await node.stop()
+    }
 
     @Test func playersReadDASHAndHLSAndTheTimelineMatchesTheSegments() async throws {
         let node = try await TestServer()

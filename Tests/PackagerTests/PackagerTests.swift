@@ -90,6 +90,23 @@ struct PackagerTests {
         #expect(source.segments("source-video").count >= 2)
     }
 
+    @Test func streamsShareTheWholeBudget() {
+        let packager = Self.packager { $0.maximumBytes = 400_000 }
+        var first = SyntheticStream(packager: packager, stream: "one")
+        first.start()
+        first.send(seconds: 40)
+        func held(_ source: SyntheticStream) -> Int {
+            source.segments("source-video").reduce(0) { $0 + $1.byteCount } + source.segments("source-audio").reduce(0) { $0 + $1.byteCount }
+        }
+        #expect(held(first) <= 400_000 + 40_000 && held(first) > 200_000 + 40_000, "alone, the whole budget: \(held(first))")
+        // A second stream halves the first one's share at once, before either sends more.
+        var second = SyntheticStream(packager: packager, stream: "two")
+        second.start()
+        #expect(held(first) <= 200_000 + 40_000, "held \(held(first)) bytes")
+        second.send(seconds: 40)
+        #expect(held(second) <= 200_000 + 40_000 && held(second) > 100_000, "held \(held(second)) bytes")
+    }
+
     @Test func blockingWaitReturnsWhenThePartExists() async throws {
         var source = SyntheticStream(packager: Self.packager())
         source.start()

@@ -43,7 +43,8 @@ extension TranscoderSuites {
     @Test(.enabled(if: input != nil))
     func realTimeLadder() async throws {
         let tags = try Self.readTags(URL(fileURLWithPath: try #require(Self.input)))
-        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings(), rtmp: false)
+        // The server's default: the H.264 360p and 180p rungs beside the source passthrough.
+        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings(cmafRungs: Rung.defaultCMAFRungs), rtmp: false)
         let publication = try fixture.router.beginPublishing(stream: "s1", source: "bench", remoteAddress: nil)
         var demuxer = FLVMediaDemuxer()
         let clock = ContinuousClock()
