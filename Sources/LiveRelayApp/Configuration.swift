@@ -111,6 +111,9 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var maximumBytesPerStream = 768 * 1024 * 1024
         /// All streams together; each stream's share is this over the streams packaged (at most the above).
         public var maximumBytes = 4 * 1024 * 1024 * 1024
+        /// Also write every segment here, one directory per publisher session with HLS playlists (a recording);
+        /// empty: off.
+        public var recordingDirectory = ""
         public init() {}
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Packager
 
 extension PackagerConfiguration {
@@ -8,6 +9,8 @@ extension PackagerConfiguration {
         partSeconds = settings.partSeconds
         maximumBytesPerStream = settings.maximumBytesPerStream
         maximumBytes = settings.maximumBytes
+        let directory = settings.recordingDirectory.trimmingCharacters(in: .whitespaces)
+        recordingDirectory = directory.isEmpty ? nil : directory
     }
 }
 

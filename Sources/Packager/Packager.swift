@@ -20,11 +20,16 @@ public final class Packager: MediaObserver, Sendable {
     /// `streams.count`, shared with every package: their share of `configuration.maximumBytes`.
     private let streamCount = NIOLockedValueBox(0)
     private let serials = NIOLockedValueBox(0)
+    private let recorder: SegmentRecorder?
     private let logger: Logger
 
     public init(configuration: PackagerConfiguration = PackagerConfiguration(), logger: Logger = Logger(label: "liverelay.packager")) {
         self.configuration = configuration
         self.logger = logger
+        recorder = configuration.recordingDirectory.map {
+            SegmentRecorder(directory: $0, longestSegmentSeconds: TrackSegmenter.longestSegmentSeconds(segmentSeconds: configuration.segmentSeconds),
+                            logger: logger)
+        }
     }
 
     // MARK: Ingest
@@ -67,7 +72,8 @@ public final class Packager: MediaObserver, Sendable {
                 serial += 1
                 return serial
             }
-            let package = StreamPackage(name: stream, configuration: configuration, serial: serial, streamCount: streamCount, now: now)
+            let package = StreamPackage(name: stream, configuration: configuration, serial: serial, streamCount: streamCount,
+                                        recorder: recorder, now: now)
             streams[stream] = package
             return (package, dropped)
         }
@@ -94,6 +100,7 @@ public final class Packager: MediaObserver, Sendable {
             return Array(streams.values)
         }
         for package in all { package.releaseWaiters() }
+        recorder?.stop()
     }
 
     // MARK: Timed metadata

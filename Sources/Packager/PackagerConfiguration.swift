@@ -11,6 +11,9 @@ public struct PackagerConfiguration: Sendable, Equatable {
     /// Hard limit on the bytes all streams' windows hold together: each packaged stream's share is this divided by
     /// the streams packaged, never more than `maximumBytesPerStream`.
     public var maximumBytes: Int = 4 * 1024 * 1024 * 1024
+    /// Where every complete segment is also written, one directory per publisher session with HLS playlists (a
+    /// recording that outlives the window); nil: nothing is written.
+    public var recordingDirectory: String?
     /// Streams packaged at once; a stream beyond this is not packaged.
     public var maximumStreams: Int = 32
     /// Renditions per stream (source passthrough plus transcoded rungs).

@@ -38,6 +38,10 @@ final class StreamPackage: Sendable {
         var nextWaiterID = 0
         var lastActivity = Date()
         var lastPrune = Date.distantPast
+        /// Per track, the newest segment number handed to the recorder; and the init segments handed to it
+        /// (`track/id`).
+        var recordedThrough: [String: Int] = [:]
+        var recordedInits: Set<String> = []
     }
 
     struct Snapshot {
@@ -56,12 +60,14 @@ final class StreamPackage: Sendable {
     private let state: NIOLockedValueBox<State>
     /// How many streams share `configuration.maximumBytes` (kept by the packager).
     private let streamCount: NIOLockedValueBox<Int>
+    private let recorder: SegmentRecorder?
 
     init(name: String, configuration: PackagerConfiguration, serial: Int = 0, streamCount: NIOLockedValueBox<Int> = .init(1),
-         now: Date = Date()) {
+         recorder: SegmentRecorder? = nil, now: Date = Date()) {
         self.name = name
         self.configuration = configuration
         self.streamCount = streamCount
+        self.recorder = recorder
         self.epoch = "\(Int(now.timeIntervalSince1970))-\(serial)"
         // Whole seconds keep the manifests' arithmetic readable.
         self.state = NIOLockedValueBox(State(availabilityStart: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))))
@@ -93,6 +99,7 @@ final class StreamPackage: Sendable {
     // MARK: Ingest
 
     func handle(_ event: MediaEvent, rendition: String, now: Date = Date()) {
+        var recording: [SegmentRecorder.Item] = []
         let ready: [Waiter] = state.withLockedValue { state in
             state.lastActivity = now
             var changed = false
@@ -109,6 +116,10 @@ final class StreamPackage: Sendable {
                 guard rendition == Packager.sourceRendition else { break }
                 changed = finishSession(&state)
                 state.live = false
+                if recorder != nil, let generation = state.sessions.last?.generation {
+                    recording = newlyCompleted(&state)
+                    recording.append(.end(stream: name, session: sessionName(generation), tracks: state.tracks.map(\.name)))
+                }
             case .videoConfiguration(let config):
                 changed = configure(&state, rendition: rendition, video: config)
             case .audioConfiguration(let config):
@@ -116,10 +127,45 @@ final class StreamPackage: Sendable {
             case .frame(let frame):
                 changed = push(&state, frame: frame, rendition: rendition)
             }
+            if changed, recorder != nil, recording.isEmpty { recording = newlyCompleted(&state) }
             if changed { prune(&state, now: now) }
             return changed ? takeReadyWaiters(&state) : []
         }
         for waiter in ready { waiter.continuation.resume(returning: true) }
+        recorder?.record(recording)
+    }
+
+    /// The recording directory of one publisher session.
+    private func sessionName(_ generation: Int) -> String {
+        "\(epoch)-g\(generation)"
+    }
+
+    /// The segments completed since the last call (and the init segments they need that the recorder has not had),
+    /// oldest first per track.
+    private func newlyCompleted(_ state: inout State) -> [SegmentRecorder.Item] {
+        var items: [SegmentRecorder.Item] = []
+        for track in state.tracks {
+            let through = state.recordedThrough[track.name] ?? 0
+            var fresh: [MediaSegment] = []
+            for segment in track.window.segments.reversed() {
+                guard segment.number > through else { break }
+                if segment.isComplete { fresh.append(segment) }
+            }
+            guard let newest = fresh.first else { continue }
+            state.recordedThrough[track.name] = newest.number
+            for segment in fresh.reversed() {
+                let session = sessionName(segment.generation)
+                let initKey = "\(track.name)/\(segment.initID)"
+                if !state.recordedInits.contains(initKey), let data = track.initSegments[segment.initID] {
+                    state.recordedInits.insert(initKey)
+                    items.append(.initialization(stream: name, session: session, track: track.name, id: segment.initID, data: data))
+                }
+                items.append(.segment(stream: name, session: session, track: track.name, number: segment.number,
+                                      initID: segment.initID, seconds: Double(segment.duration) / Double(track.timescale),
+                                      parts: segment.parts.map(\.data)))
+            }
+        }
+        return items
     }
 
     private func finishSession(_ state: inout State) -> Bool {

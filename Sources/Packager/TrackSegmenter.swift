@@ -29,12 +29,17 @@ struct TrackSegmenter {
     private var sequenceNumber: UInt32 = 0
     private var pendingEvents: [EventMessage] = []
 
+    /// The segmenter cuts a segment at this length at the latest, whatever the GOP.
+    static func longestSegmentSeconds(segmentSeconds: Double) -> Double {
+        max(segmentSeconds * 10, 30)
+    }
+
     init(trackID: UInt32, isVideo: Bool, timescale: UInt32, segmentSeconds: Double, partSeconds: Double, frameDuration: UInt64) {
         self.trackID = trackID
         self.isVideo = isVideo
         segmentTicks = UInt64(segmentSeconds * Double(timescale))
         partTicks = UInt64(partSeconds * Double(timescale))
-        maximumSegmentTicks = UInt64(max(segmentSeconds * 10, 30) * Double(timescale))
+        maximumSegmentTicks = UInt64(Self.longestSegmentSeconds(segmentSeconds: segmentSeconds) * Double(timescale))
         defaultDuration = frameDuration
         lastDuration = frameDuration
     }

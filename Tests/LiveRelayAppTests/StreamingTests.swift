@@ -126,6 +126,43 @@ struct StreamingTests {
 
     // MARK: Tests
 
+    @Test func aRecordedBroadcastPlaysBackFromDisk() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-recording-\(UUID().uuidString)")
+        defer { if ProcessInfo.processInfo.environment["LIVERELAY_KEEP_RECORDING"] == nil { try? FileManager.default.removeItem(at: directory) } }
+        let node = try await TestServer { $0.packager.recordingDirectory = directory.path }
+        let key = try await node.createStream("cam")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 8,
+                                                      bFrames: true, gop: 30)
+        try publisher.start()
+        defer { publisher.terminate() }
+        #expect(await publisher.wait(timeout: .seconds(30)) == 0, "\(publisher.log)")
+        // The publisher left: the session's playlists end once the last segments are on disk.
+        var playlist: URL?
+        let ended = try await eventually(timeout: .seconds(15)) {
+            let files = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
+            guard let path = files.first(where: { $0.hasSuffix("source-video.m3u8") }) else { return false }
+            playlist = directory.appendingPathComponent(path)
+            return (try? String(contentsOf: directory.appendingPathComponent(path), encoding: .utf8))?.contains("#EXT-X-ENDLIST") == true
+        }
+        #expect(ended)
+        let recorded = try #require(playlist)
+        // ffprobe reads every frame of the broadcast back from the files.
+        let (status, probe) = try await Self.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                                                  "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0",
+                                                  recorded.path])
+        #expect(status == 0, "\(probe)")
+        let line = probe.split(separator: "\n").first { $0.hasPrefix("h264,") } ?? ""
+        let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(fields.prefix(3) == ["h264", "320", "180"], "\(probe)")
+        let frames = fields.count >= 4 ? Int(fields[3]) ?? 0 : 0
+        #expect(abs(frames - 240) <= 3, "8 s at 30 fps recorded: \(frames) frames (\(probe))")
+        let audio = recorded.deletingLastPathComponent().appendingPathComponent("source-audio.m3u8")
+        let (audioStatus, audioProbe) = try await Self.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                                                            audio.path])
+        #expect(audioStatus == 0 && audioProbe.contains("aac"), "\(audioProbe)")
+        try await node.stop()
+    }
+
     @Test func aPrivateStreamPlaysWithAViewerTokenThroughSignedURLs() async throws {
         let secret = "streaming-test-secret-0123456789abcdef"
         let node = try await TestServer { $0.audience.tokenKey = secret }
