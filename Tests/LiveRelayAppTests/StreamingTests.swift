@@ -126,6 +126,31 @@ struct StreamingTests {
 
     // MARK: Tests
 
+    @Test func headlessChromiumPlaysTheHLSMasterNatively() async throws {
+        let node = try await TestServer()
+        let key = try await node.createStream("cam")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "640x360", rate: 30, seconds: 60,
+                                                      bFrames: true, gop: 60)
+        try publisher.start()
+        defer { publisher.terminate() }
+        // Chromium starts three target durations from the live edge and gives up (DEMUXER_ERROR_COULD_NOT_PARSE,
+        // "segment queue never had any data") while the playlist holds less than that.
+        #expect(try await Self.waitForSegments(node, "cam", count: 3), "no segments: \(publisher.log)")
+        // The viewer page in HLS mode: a plain <video> given the master playlist, no script player.
+        let report = try await WHEPTests.runJSON(["python3", "\(WHEPTests.interop)/whep_chromium.py",
+                                                  node.baseURL + "/watch/cam?mode=hls", "--seconds", "14"], timeout: .seconds(90))
+        let videos = (report["samples"] as? [[String: Any]] ?? []).compactMap { $0["video"] as? [String: Any] }
+        let playing = videos.filter { ($0["readyState"] as? Int ?? 0) >= 2 }
+        let first = try #require(playing.first, "\(report)")
+        let last = try #require(playing.last)
+        let advanced = (last["currentTime"] as? Double ?? 0) - (first["currentTime"] as? Double ?? 0)
+        #expect(playing.count >= 8 && advanced >= Double(playing.count - 1) * 0.8, "played \(advanced) s over \(playing.count) samples: \(report)")
+        #expect(last["videoWidth"] as? Int == 640 && last["videoHeight"] as? Int == 360, "\(last)")
+        #expect(last["error"] is NSNull || last["error"] == nil, "\(last)")
+        #expect((last["src"] as? String ?? "").hasSuffix("/hls/cam/master.m3u8"), "\(last)")
+        try await node.stop()
+    }
+
     @Test func aRecordedBroadcastPlaysBackFromDisk() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-recording-\(UUID().uuidString)")
         defer { if ProcessInfo.processInfo.environment["LIVERELAY_KEEP_RECORDING"] == nil { try? FileManager.default.removeItem(at: directory) } }

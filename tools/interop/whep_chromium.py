@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Headless Chromium on LiveRelay's viewer page: loads /watch/{stream}, samples the page's RTCPeerConnection
-getStats() once a second, prints JSON.
+"""Headless Chromium on LiveRelay's viewer page: loads /watch/{stream}, samples the page's <video> element
+(currentTime, size, readyState, error: "video") and its RTCPeerConnection getStats() once a second, prints JSON.
+With `?mode=hls` the page plays the HLS master natively in the <video> instead.
 
     whep_chromium.py http://127.0.0.1:8080/watch/demo --seconds 15 [--progress]
 
@@ -22,9 +23,14 @@ from selenium.webdriver.chrome.service import Service
 STATS_SCRIPT = """
 const done = arguments[arguments.length - 1];
 const viewer = window.liverelayViewer;
-if (!viewer || !viewer.pc) { done({ready: false, state: viewer ? viewer.state : "no viewer"}); return; }
+const element = document.querySelector("video");
+const video = element ? {currentTime: element.currentTime, videoWidth: element.videoWidth, videoHeight: element.videoHeight,
+                         readyState: element.readyState, paused: element.paused, src: element.currentSrc,
+                         error: element.error ? element.error.message || String(element.error.code) : null} : null;
+const mode = (document.getElementById("mode") || {}).textContent || "";
+if (!viewer || !viewer.pc) { done({ready: false, state: viewer ? viewer.state : "no viewer", video: video, mode: mode}); return; }
 viewer.pc.getStats().then((report) => {
-  const out = {ready: true, state: viewer.state, connectionState: viewer.pc.connectionState,
+  const out = {ready: true, state: viewer.state, connectionState: viewer.pc.connectionState, video: video, mode: mode,
                resolutionText: (document.getElementById("resolution") || {}).textContent || ""};
   report.forEach((s) => {
     if (s.type === "inbound-rtp" && s.kind === "video") {
