@@ -220,8 +220,8 @@ struct AudienceEndToEndTests {
 
     /// Many listeners each receive every comment and every reaction aggregate while clients react.
     @Test func fanOutToManyListeners() async throws {
-        let listenerCount = Int(ProcessInfo.processInfo.environment["LIVERELAY_FANOUT_LISTENERS"] ?? "") ?? 300
-        let reactorCount = 100
+        let listenerCount = Int(ProcessInfo.processInfo.environment["LIVERELAY_FANOUT_LISTENERS"] ?? "") ?? 500
+        let reactorCount = 200
         let server = try await TestServer { configuration in
             configuration.audience.reactionsPerSecond = 1000
             configuration.audience.reactionBurst = 1000
