@@ -136,7 +136,10 @@ def main():
     config = os.path.join(work, "config.yaml")
     with open(config, "w") as f:
         f.write(f"http:\n  port: {args.http_port}\n  host: 127.0.0.1\nrtmp:\n  port: {args.rtmp_port}\n  host: 127.0.0.1\n"
-                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n")
+                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
+                # The source rendition only: a transcoder running beside it would take the cores the serving
+                # figures are about.
+                f"transcoder:\n  enabled: false\nwebrtc:\n  enabled: false\n")
     server = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     publisher = nginx = None
     base = f"http://127.0.0.1:{args.http_port}"
@@ -181,16 +184,20 @@ def main():
                     held_seconds += segment["duration"]
         rss_end = rss_mb(server.pid)
 
-        # (b) serving one complete video segment: LiveRelay from memory, nginx from disk.
+        # (b) serving one complete video segment and one LL part of it: LiveRelay from memory, nginx from disk.
         _, body = http(f"{base}/hls/bench/source-video.m3u8")
         segments, _ = parse_playlist(body.decode())
         number = segments[-1]["number"]
-        segment_url = f"{base}/cmaf/bench/source-video/{number}.m4s"
-        _, segment = http(segment_url)
+        objects = {"segment": f"{base}/cmaf/bench/source-video/{number}.m4s",
+                   "part": f"{base}/cmaf/bench/source-video/{number}.1.m4s"}
         root = os.path.join(work, "www")
         os.makedirs(root)
-        with open(os.path.join(root, "segment.m4s"), "wb") as f:
-            f.write(segment)
+        sizes = {}
+        for name, url in objects.items():
+            _, data = http(url)
+            sizes[name] = len(data)
+            with open(os.path.join(root, f"{name}.m4s"), "wb") as f:
+                f.write(data)
         nginx_conf = os.path.join(work, "nginx.conf")
         with open(nginx_conf, "w") as f:
             f.write(f"daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
@@ -199,30 +206,30 @@ def main():
                     f"  server {{ listen 127.0.0.1:{args.nginx_port}; root {root}; }} }}\n")
         nginx = subprocess.Popen(["nginx", "-c", nginx_conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
+        children = subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True, text=True).stdout.split()
+        nginx_pids = [nginx.pid] + [int(c) for c in children]
         results = {}
-        for name, url, pid in (("liverelay", segment_url, server.pid), ("nginx", f"http://127.0.0.1:{args.nginx_port}/segment.m4s", None)):
-            if pid is None:
-                children = subprocess.run(["pgrep", "-P", str(nginx.pid)], capture_output=True, text=True).stdout.split()
-                pids = [nginx.pid] + [int(c) for c in children]
-            else:
-                pids = [pid]
-            before = sum(cpu_seconds(p) for p in pids)
-            started = time.time()
-            rate, _ = wrk(url, 10, 32)
-            elapsed = time.time() - started
-            used = sum(cpu_seconds(p) for p in pids) - before
-            results[name] = (rate, used / elapsed)
+        for kind, url in objects.items():
+            for name, target, pids in (("liverelay", url, [server.pid]),
+                                       ("nginx", f"http://127.0.0.1:{args.nginx_port}/{kind}.m4s", nginx_pids)):
+                before = sum(cpu_seconds(p) for p in pids)
+                started = time.time()
+                rate, _ = wrk(target, 10, 32)
+                elapsed = time.time() - started
+                used = sum(cpu_seconds(p) for p in pids) - before
+                results[(kind, name)] = (rate, used / elapsed)
 
-        size_kb = len(segment) / 1024
         print(f"\n| what | figure | command |\n|---|---|---|")
         print(f"| LL-HLS part available after its last frame arrived ({args.size}@{args.fps}, {len(part_latency)} parts) | "
               f"p50 {percentile(part_latency, 50) * 1000:.0f} ms, p95 {percentile(part_latency, 95) * 1000:.0f} ms | `tools/bench/dash/bench.py` |")
         print(f"| full segment available after its last frame arrived ({len(segment_latency)} segments) | "
               f"p50 {percentile(segment_latency, 50) * 1000:.0f} ms, p95 {percentile(segment_latency, 95) * 1000:.0f} ms | same |")
-        print(f"| serving one {size_kb:.0f} KB segment, wrk -t2 -c32 10 s, LiveRelay (memory) | "
-              f"{results['liverelay'][0]:,.0f} req/s at {results['liverelay'][1] * 100:.0f} % CPU | same |")
-        print(f"| same file from nginx 1.22 (disk, sendfile, 1 worker) | {results['nginx'][0]:,.0f} req/s at "
-              f"{results['nginx'][1] * 100:.0f} % CPU (LiveRelay = {results['liverelay'][0] / max(results['nginx'][0], 1):.2f}x nginx) | same |")
+        for kind in objects:
+            ours, theirs = results[(kind, "liverelay")], results[(kind, "nginx")]
+            print(f"| serving one {sizes[kind] / 1024:.0f} KB {'LL-HLS part' if kind == 'part' else 'segment'}, wrk -t2 -c32 10 s, "
+                  f"LiveRelay (memory) | {ours[0]:,.0f} req/s at {ours[1] * 100:.0f} % CPU | same |")
+            print(f"| same file from nginx 1.22 (disk, sendfile, 1 worker) | {theirs[0]:,.0f} req/s at {theirs[1] * 100:.0f} % CPU "
+                  f"(LiveRelay = {ours[0] / max(theirs[0], 1):.2f}x nginx) | same |")
         per_minute = held / max(held_seconds, 1) * 60
         print(f"| window memory, source rendition only (~{3000 + 128} kb/s) | {held / 1e6:.1f} MB held for {held_seconds:.0f} s "
               f"= {per_minute / 1e6:.1f} MB/min -> {per_minute * 10 / 1e6:.0f} MB for 10 min; RSS {rss_start:.0f} -> {rss_end:.0f} MB | same |")
