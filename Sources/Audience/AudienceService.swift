@@ -38,13 +38,18 @@ public final class AudienceService: Sendable {
     private let reactionLimiter: TokenBucketLimiter
     private let allowedReactions: Set<String>
     private let metadataSink: NIOLockedValueBox<(any TimedMetadataSink)?>
+    /// A stream's WebRTC viewers by rung, when the node has WebRTC egress.
+    private let webRTCViewers = NIOLockedValueBox<(@Sendable (String) async -> [String: Int])?>(nil)
+    /// How often moderators get the viewer counts by protocol and rung.
+    private let viewerReportInterval: Duration
     /// stream → the pinned disclaimer every new listener gets first.
     private let pinned = NIOLockedValueBox<[String: Flash]>([:])
     private let logger: Logger
 
     public init(database: Database, tokens: AudienceTokenAuthority, settings: AudienceSettings = AudienceSettings(),
-                metadataSink: (any TimedMetadataSink)? = nil, logger: Logger) {
+                metadataSink: (any TimedMetadataSink)? = nil, viewerReportInterval: Duration = .seconds(2), logger: Logger) {
         self.settings = settings
+        self.viewerReportInterval = viewerReportInterval
         self.tokens = tokens
         self.comments = CommentStore(database: database)
         self.commentWriter = CommentWriter(database: database)
@@ -63,10 +68,47 @@ public final class AudienceService: Sendable {
         self.metadataSink.withLockedValue { $0 = metadataSink }
     }
 
-    /// Runs the reaction windows until cancelled, then closes every event channel so the HTTP server can drain.
+    /// Where moderators' viewer counts get the WebRTC viewers of a stream by rung.
+    public func connect(webRTCViewers: @escaping @Sendable (String) async -> [String: Int]) {
+        self.webRTCViewers.withLockedValue { $0 = webRTCViewers }
+    }
+
+    /// Runs the reaction windows and the moderators' viewer reports until cancelled, then closes every event channel
+    /// so the HTTP server can drain.
     public func run() async {
-        await reactions.run()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.reactions.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.viewerReportInterval)
+                    for stream in self.hub.streamsWithListeners where self.hub.counts(stream: stream).moderators > 0 {
+                        await self.reportViewers(stream: stream)
+                    }
+                }
+            }
+        }
         hub.closeAll()
+    }
+
+    // MARK: Stream status and viewer counts
+
+    /// The publisher started or stopped: every listener gets a `stream.status`.
+    public func announceStatus(stream: String, live: Bool) {
+        let counts = hub.counts(stream: stream)
+        hub.broadcast(.encode(type: "stream.status", StatusPayload(
+            stream: stream, status: live ? "live" : "offline", viewers: counts.viewers, moderators: counts.moderators,
+            reactionTypes: settings.reactionTypes)), stream: stream)
+    }
+
+    /// Moderators get who is watching: event-channel listeners, and WebRTC viewers by rung.
+    func reportViewers(stream: String) async {
+        let counts = hub.counts(stream: stream)
+        guard counts.moderators > 0 else { return }
+        let byLayer = await webRTCViewers.withLockedValue { $0 }?(stream)
+        hub.broadcast(.encode(type: "viewers", ViewersPayload(
+            viewers: counts.viewers, moderators: counts.moderators,
+            webrtc: byLayer.map { ViewersPayload.WebRTC(total: $0.values.reduce(0, +), byLayer: $0) }),
+                              audience: .moderators, delivery: .skippable), stream: stream)
     }
 
     // MARK: Comments
@@ -163,14 +205,24 @@ public final class AudienceService: Sendable {
         if let flash = pinnedDisclaimer(stream: stream) {
             connection.enqueue(AudienceEvent.encode(type: "flash", flash))
         }
-        hub.broadcast(.encode(type: "viewers", counts, audience: .moderators, delivery: .skippable), stream: stream)
+        Task { await self.reportViewers(stream: stream) }
         return connection
     }
 
     public func leave(_ connection: EventConnection) {
         hub.disconnect(connection)
-        hub.broadcast(.encode(type: "viewers", hub.counts(stream: connection.stream), audience: .moderators, delivery: .skippable),
-                      stream: connection.stream)
+        Task { await self.reportViewers(stream: connection.stream) }
+    }
+
+    struct ViewersPayload: Encodable {
+        struct WebRTC: Encodable {
+            var total: Int
+            var byLayer: [String: Int]
+        }
+        var viewers: Int
+        var moderators: Int
+        /// Absent on a node without WebRTC egress.
+        var webrtc: WebRTC?
     }
 
     struct CommentPayload: Encodable {

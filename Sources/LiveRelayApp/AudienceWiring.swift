@@ -1,5 +1,6 @@
 import Audience
 import Logging
+import MediaRouter
 import ServiceLifecycle
 import Storage
 
@@ -27,6 +28,23 @@ struct AudienceBackgroundService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await audience.run()
+        }
+    }
+}
+
+/// Tells the event channels when a stream goes live or offline (`stream.status`); frames pass straight through.
+final class AudienceStatusFeed: MediaObserver {
+    let audience: AudienceService
+
+    init(audience: AudienceService) {
+        self.audience = audience
+    }
+
+    func handle(_ event: MediaEvent, stream: String) {
+        switch event {
+        case .started: audience.announceStatus(stream: stream, live: true)
+        case .ended: audience.announceStatus(stream: stream, live: false)
+        default: break
         }
     }
 }

@@ -177,6 +177,9 @@ public final class LiveRelayServer: Sendable {
             .register(on: httpRouter)
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
         audience.connect(metadataSink: PackagerTimedMetadataSink(packager: packager))
+        if let egress { audience.connect(webRTCViewers: { await egress.viewersByLayer(stream: $0) }) }
+        let statusObservation = router.addObserver(AudienceStatusFeed(audience: audience))
+        stopOnExit.append { self.router.removeObserver(statusObservation) }
         StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
                                                                     admin: AdminAuthorization(token: admin.token), store: store))
             .register(on: httpRouter)

@@ -83,6 +83,13 @@ final class EgressCore {
         return viewersByStream[stream]?.count ?? 0
     }
 
+    /// The stream's viewers by the rung they are sent.
+    func viewersByLayer(stream: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for session in viewersByStream[stream] ?? [] { counts[session.layer, default: 0] += 1 }
+        return counts
+    }
+
     func createSession(stream: String, offerText: String, maximumLayer: String?) throws(WHEPError) -> WHEPSessionCreated {
         guard channel != nil else { throw .notRunning }
         let offer: WHEPOffer

@@ -254,6 +254,16 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         return total
     }
 
+    /// The stream's WebRTC viewers by the rung they are sent (moderators' viewer counts).
+    public func viewersByLayer(stream: String) async -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for shard in shards {
+            let shardCounts: [String: Int] = await shard.submit { $0.viewersByLayer(stream: stream) } ?? [:]
+            counts.merge(shardCounts, uniquingKeysWith: +)
+        }
+        return counts
+    }
+
     /// What each session is doing, for tests and the operations API.
     public func sessionSummaries() async -> [WebRTCSessionSummary] {
         var summaries: [WebRTCSessionSummary] = []

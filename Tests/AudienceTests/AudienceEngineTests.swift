@@ -137,6 +137,42 @@ struct AudienceServiceTests {
         AudienceClaims(sub: sub, name: sub.capitalized, role: role, stream: "main", expires: .now.addingTimeInterval(60))
     }
 
+    @Test func statusChangesReachEveryoneAndViewerCountsReachModerators() async throws {
+        try await withDatabase(.sqlite) { database in
+            let audience = await makeService(database)
+            audience.connect(webRTCViewers: { stream in stream == "main" ? ["720p": 2, "180p": 1] : [:] })
+            let viewer = audience.join(stream: "main", role: .viewer, isLive: false)
+            let moderator = audience.join(stream: "main", role: .moderator, isLive: false)
+            /// Reads the connection's messages up to the first that `matches`; also returns the types passed.
+            func first(_ connection: EventConnection, _ matches: ([String: Any]) -> Bool) async -> ([String: Any]?, [String]) {
+                var passed: [String] = []
+                while let text = await connection.next() {
+                    let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+                    if matches(object) { return (object, passed) }
+                    passed.append(object["type"] as? String ?? "")
+                }
+                return (nil, passed)
+            }
+            // A moderator's join is reported to moderators: listeners, and WebRTC viewers by rung.
+            let report = try #require(await first(moderator) { $0["type"] as? String == "viewers" }.0)
+            #expect(report["viewers"] as? Int == 1 && report["moderators"] as? Int == 1, "\(report)")
+            let webrtc = try #require(report["webrtc"] as? [String: Any], "\(report)")
+            #expect(webrtc["total"] as? Int == 3 && (webrtc["byLayer"] as? [String: Int]) == ["720p": 2, "180p": 1])
+            // The publisher starts, then stops: everyone hears both.
+            audience.announceStatus(stream: "main", live: true)
+            audience.announceStatus(stream: "main", live: false)
+            for connection in [viewer, moderator] {
+                let live = await first(connection) { $0["type"] as? String == "stream.status" && $0["status"] as? String == "live" }
+                #expect(live.0?["viewers"] as? Int == 1)
+                #expect(!live.1.contains("viewers") || connection === moderator, "viewers never get the moderators' counts: \(live.1)")
+                let offline = await first(connection) { $0["type"] as? String == "stream.status" }
+                #expect(offline.0?["status"] as? String == "offline")
+            }
+            audience.leave(viewer)
+            audience.leave(moderator)
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func commentsAreValidatedLimitedAndAnnounced(_ backend: TestBackend) async throws {
         try await withDatabase(backend) { database in
@@ -197,9 +233,12 @@ struct AudienceServiceTests {
             #expect(audience.reactions.closeWindow() == 0)
 
             audience.reactions.closeSecond()
+            // Moderators also get the viewer counts, reported as they join: read on to the rates.
             var moderatorMessages: [String] = []
-            for _ in 0..<4 { moderatorMessages.append(await moderator.next() ?? "") }
-            #expect(moderatorMessages.contains { $0.contains(#""type":"reactions.rate""#) && $0.contains(#""heart":20"#) })
+            while moderatorMessages.count < 8, !(moderatorMessages.last ?? "").contains(#""type":"reactions.rate""#) {
+                moderatorMessages.append(await moderator.next() ?? "")
+            }
+            #expect(moderatorMessages.contains { $0.contains(#""type":"reactions.rate""#) && $0.contains(#""heart":20"#) }, "\(moderatorMessages)")
 
             await audience.reactions.persist()
             let now = Int64(Date.now.timeIntervalSince1970)
