@@ -169,7 +169,7 @@ let package = Package(
                                                             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "TestSupport", "RTMP", "MediaRouter", "MediaCore",
                                                             .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "LiveRelayAppTests", dependencies: ["LiveRelayApp", "MediaRouter", "MediaCore", "Storage", "Audience", "TestSupport",
+        .testTarget(name: "LiveRelayAppTests", dependencies: ["LiveRelayApp", "MediaRouter", "MediaCore", "Storage", "Audience", "HTTPServer", "TestSupport",
                                                               .product(name: "NIOPosix", package: "swift-nio"),
                                                               .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]),
     ],

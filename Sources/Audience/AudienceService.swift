@@ -40,6 +40,8 @@ public final class AudienceService: Sendable {
     private let metadataSink: NIOLockedValueBox<(any TimedMetadataSink)?>
     /// A stream's WebRTC viewers by rung, when the node has WebRTC egress.
     private let webRTCViewers = NIOLockedValueBox<(@Sendable (String) async -> [String: Int])?>(nil)
+    /// A stream's DASH/HLS players by protocol, as the origin sees them.
+    private let httpPlayers = NIOLockedValueBox<(@Sendable (String) -> [String: Int])?>(nil)
     /// How often moderators get the viewer counts by protocol and rung.
     private let viewerReportInterval: Duration
     /// stream → the pinned disclaimer every new listener gets first.
@@ -71,6 +73,11 @@ public final class AudienceService: Sendable {
     /// Where moderators' viewer counts get the WebRTC viewers of a stream by rung.
     public func connect(webRTCViewers: @escaping @Sendable (String) async -> [String: Int]) {
         self.webRTCViewers.withLockedValue { $0 = webRTCViewers }
+    }
+
+    /// Where moderators' viewer counts get the DASH/HLS players of a stream by protocol (`hls`, `dash`).
+    public func connect(httpPlayers: @escaping @Sendable (String) -> [String: Int]) {
+        self.httpPlayers.withLockedValue { $0 = httpPlayers }
     }
 
     /// Runs the reaction windows and the moderators' viewer reports until cancelled, then closes every event channel
@@ -105,9 +112,11 @@ public final class AudienceService: Sendable {
         let counts = hub.counts(stream: stream)
         guard counts.moderators > 0 else { return }
         let byLayer = await webRTCViewers.withLockedValue { $0 }?(stream)
+        let players = httpPlayers.withLockedValue { $0 }?(stream)
         hub.broadcast(.encode(type: "viewers", ViewersPayload(
             viewers: counts.viewers, moderators: counts.moderators,
-            webrtc: byLayer.map { ViewersPayload.WebRTC(total: $0.values.reduce(0, +), byLayer: $0) }),
+            webrtc: byLayer.map { ViewersPayload.WebRTC(total: $0.values.reduce(0, +), byLayer: $0) },
+            http: players.map { ViewersPayload.HTTP(hls: $0["hls"] ?? 0, dash: $0["dash"] ?? 0) }),
                               audience: .moderators, delivery: .skippable), stream: stream)
     }
 
@@ -128,6 +137,10 @@ public final class AudienceService: Sendable {
         do {
             comment = try await commentWriter.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
         } catch CommentStoreError.banned {
+            // Held back from viewers; moderators see what a banned user tried to say.
+            hub.broadcast(.encode(type: "comment.held", HeldPayload(authorId: claims.sub.value, author: claims.name, text: text,
+                                                                     reason: "banned", at: AudienceTime.milliseconds(.now)),
+                                  audience: .moderators), stream: stream)
             throw AudienceError.banned
         }
         hub.broadcast(.encode(type: "comment.created", CommentPayload(comment: comment)), stream: stream)
@@ -219,14 +232,29 @@ public final class AudienceService: Sendable {
             var total: Int
             var byLayer: [String: Int]
         }
+        struct HTTP: Encodable {
+            var hls: Int
+            var dash: Int
+        }
         var viewers: Int
         var moderators: Int
         /// Absent on a node without WebRTC egress.
         var webrtc: WebRTC?
+        /// DASH/HLS players fetching manifests from this node (see `PlayerTally`).
+        var http: HTTP?
     }
 
     struct CommentPayload: Encodable {
         var comment: Comment
+    }
+
+    struct HeldPayload: Encodable {
+        var authorId: String
+        var author: String
+        var text: String
+        var reason: String
+        /// Unix milliseconds.
+        var at: Int64
     }
 
     struct DeletedPayload: Encodable {

@@ -4,9 +4,12 @@ import Hummingbird
 /// before it is buffered.
 public struct LiveRelayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's IP address (no port), when the connection has one.
+    public let remoteIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteIP = source.channel.remoteAddress?.ipAddress
     }
 
     public var maxUploadSize: Int { 64 * 1024 }

@@ -21,14 +21,23 @@ import Storage
 public struct StreamingRoutes: Sendable {
     let packager: Packager
     let access: StreamingAccess?
+    /// Counts the players fetching manifests (moderators' viewer counts), when given.
+    let players: PlayerTally?
     /// Longest a blocking playlist or part request is held.
     let blockingTimeout: Duration
 
     /// Without `access` every stream is served to anyone.
-    public init(packager: Packager, access: StreamingAccess? = nil, blockingTimeout: Duration = .seconds(6)) {
+    public init(packager: Packager, access: StreamingAccess? = nil, players: PlayerTally? = nil, blockingTimeout: Duration = .seconds(6)) {
         self.packager = packager
         self.access = access
+        self.players = players
         self.blockingTimeout = blockingTimeout
+    }
+
+    /// Notes a manifest or playlist fetch: its client (address and User-Agent) is one player of the stream.
+    private func sawPlayer(_ request: Request, _ context: LiveRelayRequestContext, stream: String, kind: String) {
+        guard let players else { return }
+        players.saw(stream: stream, kind: kind, client: "\(context.remoteIP ?? "-") \(request.headers[.userAgent]?.prefix(200) ?? "")")
     }
 
     public func register(on router: Router<LiveRelayRequestContext>) {
@@ -44,6 +53,7 @@ public struct StreamingRoutes: Sendable {
                 guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL, query: admission.query) else {
                     throw Self.notPackaged(stream)
                 }
+                sawPlayer(request, context, stream: stream, kind: "dash")
                 return Self.respond(request, ByteBuffer(string: mpd), contentType: "application/dash+xml",
                                     cacheControl: admission.manifestCacheControl, etag: true)
             }
@@ -65,6 +75,7 @@ public struct StreamingRoutes: Sendable {
         let name = String(file.dropLast(5))
         guard Self.isSafeName(name) else { throw APIError.badRequest("invalid playlist name") }
         let admission = try await admit(request, stream: stream)
+        sawPlayer(request, context, stream: stream, kind: "hls")
         if name == "master" {
             guard let text = packager.multivariantPlaylist(stream: stream, query: admission.query) else { throw Self.notPackaged(stream) }
             return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",

@@ -180,9 +180,12 @@ public final class LiveRelayServer: Sendable {
         if let egress { audience.connect(webRTCViewers: { await egress.viewersByLayer(stream: $0) }) }
         let statusObservation = router.addObserver(AudienceStatusFeed(audience: audience))
         stopOnExit.append { self.router.removeObserver(statusObservation) }
+        let players = PlayerTally()
         StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
-                                                                    admin: AdminAuthorization(token: admin.token), store: store))
+                                                                    admin: AdminAuthorization(token: admin.token), store: store),
+                        players: players)
             .register(on: httpRouter)
+        audience.connect(httpPlayers: { players.counts(stream: $0) })
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         if let egress {
             WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token)).register(on: httpRouter)

@@ -141,6 +141,7 @@ struct AudienceServiceTests {
         try await withDatabase(.sqlite) { database in
             let audience = await makeService(database)
             audience.connect(webRTCViewers: { stream in stream == "main" ? ["720p": 2, "180p": 1] : [:] })
+            audience.connect(httpPlayers: { stream in stream == "main" ? ["hls": 4] : [:] })
             let viewer = audience.join(stream: "main", role: .viewer, isLive: false)
             let moderator = audience.join(stream: "main", role: .moderator, isLive: false)
             /// Reads the connection's messages up to the first that `matches`; also returns the types passed.
@@ -158,6 +159,7 @@ struct AudienceServiceTests {
             #expect(report["viewers"] as? Int == 1 && report["moderators"] as? Int == 1, "\(report)")
             let webrtc = try #require(report["webrtc"] as? [String: Any], "\(report)")
             #expect(webrtc["total"] as? Int == 3 && (webrtc["byLayer"] as? [String: Int]) == ["720p": 2, "180p": 1])
+            #expect((report["http"] as? [String: Int]) == ["hls": 4, "dash": 0], "\(report)")
             // The publisher starts, then stops: everyone hears both.
             audience.announceStatus(stream: "main", live: true)
             audience.announceStatus(stream: "main", live: false)
@@ -199,9 +201,18 @@ struct AudienceServiceTests {
             _ = try await audience.postComment(stream: "main", by: viewer("bob"), text: "bob is not limited by alice")
 
             _ = try await audience.ban(stream: "main", sub: "carol", reason: "", by: viewer("mod", role: .moderator))
+            let moderatorListener = audience.join(stream: "main", role: .moderator, isLive: false)
             await #expect(throws: AudienceError.banned) {
                 _ = try await audience.postComment(stream: "main", by: viewer("carol"), text: "hi")
             }
+            // Moderators see what the banned user tried to say; viewers do not (their next seven are checked below).
+            var moderatorSeen: [String] = []
+            while moderatorSeen.count < 10, !(moderatorSeen.last ?? "").contains(#""type":"comment.held""#) {
+                moderatorSeen.append(await moderatorListener.next() ?? "")
+            }
+            #expect(moderatorSeen.last?.contains(#""authorId":"carol""#) == true && moderatorSeen.last?.contains(#""text":"hi""#) == true,
+                    "\(moderatorSeen)")
+            audience.leave(moderatorListener)
             try await audience.deleteComment(stream: "main", id: longest.id, by: viewer("mod", role: .moderator), reason: "test")
             await #expect(throws: AudienceError.notFound) {
                 try await audience.deleteComment(stream: "main", id: longest.id, by: viewer("mod", role: .moderator), reason: "test")

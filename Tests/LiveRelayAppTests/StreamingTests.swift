@@ -136,6 +136,9 @@ struct StreamingTests {
         // Chromium starts three target durations from the live edge and gives up (DEMUXER_ERROR_COULD_NOT_PARSE,
         // "segment queue never had any data") while the playlist holds less than that.
         #expect(try await Self.waitForSegments(node, "cam", count: 3), "no segments: \(publisher.log)")
+        // A moderator watches the viewer counts while the browser plays.
+        let moderator = try await EventListener.connect(server: node, stream: "cam",
+                                                        token: try await node.token("cam", role: "moderator", sub: "mod"))
         // The viewer page in HLS mode: a plain <video> given the master playlist, no script player.
         let report = try await WHEPTests.runJSON(["python3", "\(WHEPTests.interop)/whep_chromium.py",
                                                   node.baseURL + "/watch/cam?mode=hls", "--seconds", "14"], timeout: .seconds(90))
@@ -148,6 +151,10 @@ struct StreamingTests {
         #expect(last["videoWidth"] as? Int == 640 && last["videoHeight"] as? Int == 360, "\(last)")
         #expect(last["error"] is NSNull || last["error"] == nil, "\(last)")
         #expect((last["src"] as? String ?? "").hasSuffix("/hls/cam/master.m3u8"), "\(last)")
+        // The browser, reloading its playlists, was counted as an HLS player.
+        let counted = try await moderator.first { ($0["type"] as? String) == "viewers" && (($0["http"] as? [String: Any])?["hls"] as? Int ?? 0) >= 1 }
+        #expect((counted["http"] as? [String: Any])?["dash"] as? Int == 0, "\(counted)")
+        moderator.close()
         try await node.stop()
     }
 
