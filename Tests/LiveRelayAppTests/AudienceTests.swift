@@ -62,9 +62,15 @@ struct AudienceEndToEndTests {
 
     // MARK: Comments
 
-    @Test func commentLifecycleValidationAndModeration() async throws {
+    @Test(.serialized, arguments: ["sqlite", "postgres"])
+    func commentLifecycleValidationAndModeration(_ backend: String) async throws {
+        let postgres = backend == "postgres" ? try PostgresTestServer() : nil
+        defer { postgres?.stop() }
         // A slow refill, so the burst is what counts however long a loaded machine takes between posts.
-        let server = try await TestServer { $0.audience.commentsPerSecond = 0.01 }
+        let server = try await TestServer {
+            $0.audience.commentsPerSecond = 0.01
+            if let postgres { $0.database.url = postgres.url }
+        }
         do {
             _ = try await server.createStream("show")
             let alice = try await server.token("show", role: "viewer", sub: "alice", name: "Alice")
@@ -146,8 +152,11 @@ struct AudienceEndToEndTests {
 
     // MARK: Event channel
 
-    @Test func eventChannelCarriesCommentsReactionsAndFlashes() async throws {
-        let server = try await TestServer()
+    @Test(.serialized, arguments: ["sqlite", "postgres"])
+    func eventChannelCarriesCommentsReactionsAndFlashes(_ backend: String) async throws {
+        let postgres = backend == "postgres" ? try PostgresTestServer() : nil
+        defer { postgres?.stop() }
+        let server = try await TestServer { if let postgres { $0.database.url = postgres.url } }
         do {
             _ = try await server.createStream("vip", private: true)
             let viewer = try await server.token("vip", role: "viewer", sub: "v1")
