@@ -13,7 +13,9 @@ Swift clients: sustained 201s per second and the acknowledgement latency percent
 usage: tools/bench/audience/comments_wrk.py [--binary .build/release/liverelay] [--connections 64] [--seconds 10]
        [--users 20000] [--database-url postgres://...]
 """
-import argparse, base64, hashlib, hmac, json, os, re, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, subprocess, sys, time
+
+from benchserver import http, mint, server_cpu, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -54,25 +56,6 @@ end
 """
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint(secret, stream, sub, expires):
-    key = hashlib.sha256(secret.encode()).digest()
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64(json.dumps({"sub": sub, "name": sub, "role": "viewer", "stream": stream, "exp": expires},
-                             separators=(",", ":")).encode())
-    signature = b64(hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
-    return f"{header}.{payload}.{signature}"
-
-
-def http(url, method="GET", body=None, headers=None):
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, response.read()
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "liverelay"))
@@ -85,25 +68,11 @@ def main():
     if not os.path.exists(args.binary):
         sys.exit("build liverelay first (swift build -c release --product liverelay) or pass --binary")
 
-    work = tempfile.mkdtemp(prefix="liverelay-bench-comments-")
     secret = "comments-benchmark-secret-0123456789"
-    config = os.path.join(work, "config.yaml")
-    with open(config, "w") as f:
-        f.write(f"http:\n  port: {args.http_port}\n  host: 127.0.0.1\nrtmp:\n  port: 0\n  host: 127.0.0.1\n"
-                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
-                f"audience:\n  tokenKey: {secret}\nwebrtc:\n  enabled: false\ntranscoder:\n  enabled: false\n"
-                + (f"database:\n  url: {args.database_url}\n" if args.database_url else ""))
-    server = subprocess.Popen([args.binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{args.http_port}"
+    server, base, work = start(args.binary, args.http_port, secret,
+                               "audience:\n  tokenKey: {secret}\n"
+                               + (f"database:\n  url: {args.database_url}\n" if args.database_url else ""))
     try:
-        for _ in range(200):
-            try:
-                http(f"{base}/healthz")
-                break
-            except Exception:
-                time.sleep(0.1)
-        http(f"{base}/api/streams", "POST", json.dumps({"name": "bench"}).encode(),
-             {"Authorization": "Bearer bench", "Content-Type": "application/json"})
         expires = int(time.time()) + 3600
         tokens = os.path.join(work, "tokens.txt")
         with open(tokens, "w") as f:
@@ -142,11 +111,6 @@ def main():
         server.terminate()
         server.wait(timeout=30)
 
-
-def server_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

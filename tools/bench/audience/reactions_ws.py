@@ -14,25 +14,14 @@ accepted reactions per second and the delay from an aggregate's window to its ar
 usage: tools/bench/audience/reactions_ws.py [--binary .build/release/liverelay] [--rate 50000] [--seconds 10]
        [--listeners 1000] [--senders 8]
 """
-import argparse, asyncio, base64, hashlib, hmac, json, multiprocessing, os, socket, struct, subprocess, sys, tempfile, time
-import urllib.request
+import argparse, asyncio, base64, json, multiprocessing, os, struct, sys, time
+
+from benchserver import mint, server_cpu, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 SECRET = "reactions-benchmark-secret-0123456789"
 MESSAGE = b'{"type":"reaction","reaction":"heart"}'
-
-
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint(stream, sub):
-    key = hashlib.sha256(SECRET.encode()).digest()
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64(json.dumps({"sub": sub, "name": sub, "role": "viewer", "stream": stream, "exp": int(time.time()) + 3600},
-                             separators=(",", ":")).encode())
-    return f"{header}.{payload}.{b64(hmac.new(key, f'{header}.{payload}'.encode(), hashlib.sha256).digest())}"
 
 
 def masked_frame(payload):
@@ -108,25 +97,9 @@ def main():
     args = parser.parse_args()
     if not os.path.exists(args.binary):
         sys.exit("build liverelay first (swift build -c release --product liverelay) or pass --binary")
-    work = tempfile.mkdtemp(prefix="liverelay-bench-reactions-")
-    config = os.path.join(work, "config.yaml")
-    with open(config, "w") as f:
-        f.write(f"http:\n  port: {args.http_port}\n  host: 127.0.0.1\nrtmp:\n  port: 0\n  host: 127.0.0.1\n"
-                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
-                f"audience:\n  tokenKey: {SECRET}\n  reactionsPerSecond: 1000000\n  reactionBurst: 1000000\n"
-                f"webrtc:\n  enabled: false\ntranscoder:\n  enabled: false\n")
-    server = subprocess.Popen([args.binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{args.http_port}"
+    server, base, work = start(args.binary, args.http_port, SECRET,
+                               "audience:\n  tokenKey: {secret}\n  reactionsPerSecond: 1000000\n  reactionBurst: 1000000\n")
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=5).read()
-                break
-            except Exception:
-                time.sleep(0.1)
-        request = urllib.request.Request(f"{base}/api/streams", data=json.dumps({"name": "bench"}).encode(), method="POST",
-                                         headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=10).read()
         results = multiprocessing.Queue()
         listener = multiprocessing.Process(target=listen, args=(args.http_port, args.listeners, args.seconds + 4, results))
         listener.start()
@@ -154,7 +127,7 @@ def main():
 async def send(args):
     connections = []
     for index in range(args.senders):
-        token = mint("bench", f"sender{index}")
+        token = mint(SECRET, "bench", f"sender{index}", int(time.time()) + 3600)
         connections.append(await open_socket(args.http_port, f"/api/streams/bench/events?token={token}"))
     for reader, writer in connections:
         asyncio.create_task(read_frames(reader, writer, lambda payload: None))
@@ -177,11 +150,6 @@ async def send(args):
     await asyncio.sleep(1.5)  # the last windows close and reach the listeners
     return sent
 
-
-def server_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
