@@ -51,9 +51,9 @@ struct AdaptiveTests {
     func squeezeAndRelease(estimateSource: String, viewerCommand: (NetworkLab, Int) -> [String]) async throws {
         let (capable, reason) = NetworkLab.check()
         try #require(capable, "network namespaces are needed: \(reason)")
-        let squeezed = try NetworkLab("sq", subnet: 211)
+        let squeezed = try NetworkLab("sq")
         defer { squeezed.destroy() }
-        let free = try NetworkLab("fr", subnet: 212)
+        let free = try NetworkLab("fr")
         defer { free.destroy() }
         let node = try await Self.node(labs: [squeezed, free])
         let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)
@@ -155,7 +155,7 @@ struct LossyViewerTests {
     func fivePercentLossTowardsChromiumIsRepairedWithoutFreezes() async throws {
         let (capable, reason) = NetworkLab.check()
         try #require(capable, "network namespaces are needed: \(reason)")
-        let lab = try NetworkLab("ls", subnet: 213)
+        let lab = try NetworkLab("ls")
         defer { lab.destroy() }
         // The top rung and the bottom one: a layer change would show, and two encoders leave Chromium CPU enough
         // to render on time (a starved renderer counts freezes of its own).
@@ -213,9 +213,9 @@ struct LossyViewerTests {
     @Test func aViewerThatStallsDoesNotChangeTheOthersLoss() async throws {
         let (capable, reason) = NetworkLab.check()
         try #require(capable, "network namespaces are needed: \(reason)")
-        let slow = try NetworkLab("sl", subnet: 214)
+        let slow = try NetworkLab("sl")
         defer { slow.destroy() }
-        let free = try NetworkLab("ok", subnet: 215)
+        let free = try NetworkLab("ok")
         defer { free.destroy() }
         let node = try await AdaptiveTests.node(labs: [slow, free])
         let publisher = try await WHEPTests.publish(node, stream: "show", seconds: 120)

@@ -2,7 +2,8 @@ import Foundation
 
 /// A viewer host of its own: a network namespace joined to this one by a veth pair, its downlink throttled with
 /// `tc tbf` or made lossy with nftables (`tools/interop/netns.py` does the work; netem is not in this kernel).
-/// Names carry the test process id so parallel runs on one machine do not collide.
+/// Names carry the test process id so parallel runs on one machine do not collide; the address block is the first
+/// free one, and hosts left behind by a run that was killed are removed on the next create (the tool records owners).
 final class NetworkLab: @unchecked Sendable {
     let name: String
     let hostAddress: String
@@ -17,9 +18,9 @@ final class NetworkLab: @unchecked Sendable {
         return (status == 0, output)
     }
 
-    init(_ label: String, subnet: Int) throws {
+    init(_ label: String) throws {
         name = "lr\(label)\(getpid() % 10_000)"
-        let (status, output) = Self.run(["create", name, "--subnet", "\(subnet)"])
+        let (status, output) = Self.run(["create", name, "--owner", "\(getpid())"])
         guard status == 0, let json = Self.lastJSON(output),
               let host = json["hostAddress"] as? String, let viewer = json["viewerAddress"] as? String else {
             throw TestFailure("netns.py create \(name) failed (\(status)): \(output)")

@@ -4,12 +4,16 @@ server→viewer direction optionally throttled (tc tbf) and lossy (nftables `num
 needed (the CI kernel has none). Root only; addresses come from 10.201.0.0/16 and nothing else is touched.
 
     netns.py check                                   exit 0 when ip, tc tbf, nft and root are all there
-    netns.py create viewer1 [--subnet K]             netns + veth, 10.201.K.1 (host side) / 10.201.K.2 (viewer)
+    netns.py create viewer1 [--subnet K] [--owner PID]  netns + veth, 10.201.K.1 (host side) / 10.201.K.2 (viewer)
     netns.py shape viewer1 --rate 400kbit [--burst 3028] [--latency 50ms] | --off
     netns.py loss viewer1 --percent 5 | --off
     netns.py status viewer1                          addresses, tbf and loss counters
     netns.py measure viewer1 --rate 1mbit --seconds 5   UDP from the host to the viewer: delivered rate and loss
     netns.py destroy viewer1                         never fails if already gone
+
+Without --subnet, K is the first free one from a hash of the name. With --owner, the host is recorded as belonging
+to that process, and any create first removes the recorded hosts whose owner has died (a test run that was killed
+before it could clean up), so their addresses are free again.
 
 Every command prints one JSON object. The viewer runs as `ip netns exec viewer1 ...` and reaches the server at
 the host address, so the server must listen on 0.0.0.0 or on that address.
@@ -30,6 +34,8 @@ SUBNET_PREFIX = "10.201"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # veth MTU 1500 plus the Ethernet header: the largest frame tbf is handed (skb->len at the qdisc).
 LARGEST_FRAME = 1514
+# Owner records: one file per host, holding the owner's pid; /run is a tmpfs, so a reboot clears it with the hosts.
+OWNERS = "/run/liverelay-netns"
 
 
 class NetnsError(Exception):
@@ -112,8 +118,9 @@ class ViewerHost:
 
     # Lifecycle
 
-    def create(self, subnet=None):
+    def create(self, subnet=None, owner=None):
         """Creates the host from scratch (an existing one of the same name is destroyed first)."""
+        reap_orphans()
         self.destroy()
         in_use = {address.split(".")[2] for address in self._addresses() if address.startswith(SUBNET_PREFIX + ".")}
         if subnet is not None:
@@ -146,6 +153,10 @@ class ViewerHost:
         except NetnsError:
             self.destroy()
             raise
+        if owner is not None:
+            os.makedirs(OWNERS, exist_ok=True)
+            with open(os.path.join(OWNERS, self.name), "w") as record:
+                record.write(f"{owner}\n")
         return self.describe()
 
     def destroy(self):
@@ -156,6 +167,10 @@ class ViewerHost:
         run("ip", "link", "del", self.host_interface, check=False)
         if self.exists():
             run("ip", "netns", "del", self.name, check=False)
+        try:
+            os.unlink(os.path.join(OWNERS, self.name))
+        except FileNotFoundError:
+            pass
         return {"namespace": self.name, "destroyed": True}
 
     def _require(self):
@@ -295,6 +310,39 @@ table inet {self.table} {{
                 "arrivalSpanSeconds": round(span, 3), "reordered": received["reordered"]}
 
 
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans():
+    """Destroys the recorded hosts whose owner process has exited; returns their names."""
+    reaped = []
+    try:
+        names = os.listdir(OWNERS)
+    except FileNotFoundError:
+        return reaped
+    for name in names:
+        try:
+            with open(os.path.join(OWNERS, name)) as record:
+                owner = int(record.read().strip() or "0")
+        except (OSError, ValueError):
+            owner = 0
+        if owner > 0 and alive(owner):
+            continue
+        if NAME_PATTERN.match(name):
+            ViewerHost(name).destroy()
+            reaped.append(name)
+        else:
+            os.unlink(os.path.join(OWNERS, name))
+    return reaped
+
+
 def receive(bind, port, deadline, idle=1.5):
     """The receiving end of `measure`, run inside the namespace: counts datagrams until `idle` seconds pass without
     one (after the first) or `deadline` seconds in all."""
@@ -330,7 +378,6 @@ def check():
     for tool, package in (("ip", "iproute2"), ("tc", "iproute2"), ("nft", "nftables")):
         if shutil.which(tool) is None:
             return f"{tool} not found (install {package}; tools/setup.sh does)"
-    # Tools can be present while the kernel lacks the feature: try each one on a throwaway host.
     # Tools can be present while the kernel lacks the feature: run the real steps on a throwaway host.
     probe = ViewerHost(f"lrcheck{os.getpid() % 100000}")
     try:
@@ -350,7 +397,8 @@ def main():
     commands.add_parser("check")
     create = commands.add_parser("create")
     create.add_argument("name")
-    create.add_argument("--subnet", type=int, help="K in 10.201.K.0/30 (default: derived from the name)")
+    create.add_argument("--subnet", type=int, help="K in 10.201.K.0/30 (default: the first free one from the name)")
+    create.add_argument("--owner", type=int, help="pid of the process the host belongs to (reaped once it exits)")
     shape = commands.add_parser("shape")
     shape.add_argument("name")
     shape.add_argument("--rate", help="tc rate, e.g. 400kbit")
@@ -387,7 +435,7 @@ def main():
             return 0
         host = ViewerHost(args.name)
         if args.command == "create":
-            result = host.create(args.subnet)
+            result = host.create(args.subnet, args.owner)
         elif args.command == "destroy":
             result = host.destroy()
         elif args.command == "shape":
