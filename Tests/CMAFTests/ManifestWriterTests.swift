@@ -82,6 +82,25 @@ struct ManifestWriterTests {
         #expect(DASHManifest.duration(0.5) == "PT0.5S")
         #expect(DASHManifest.duration(1.0005) == "PT1.001S")
         #expect(DASHManifest.dateTime(Date(timeIntervalSince1970: 0.125)) == "1970-01-01T00:00:00.125Z")
+        #expect(DASHManifest.dateTime(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
+        #expect(DASHManifest.dateTime(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000Z")
+        #expect(DASHManifest.dateTime(Date(timeIntervalSince1970: 4_107_542_399.9994)) == "2100-02-28T23:59:59.999Z")
+        #expect(DASHManifest.dateTime(Date(timeIntervalSince1970: 4_107_542_400)) == "2100-03-01T00:00:00.000Z")
+    }
+
+    /// The arithmetic formatter against Foundation's, on whole milliseconds from 1900 to 2300 (leap years, century
+    /// years, year ends) and on the days around every month boundary of a leap and a common year.
+    @Test func datesMatchFoundationsFormatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var generator = SystemRandomNumberGenerator()
+        var instants = (0..<2000).map { _ in Double(Int64.random(in: -2_208_988_800_000...10_413_792_000_000, using: &generator)) / 1000 }
+        for day in stride(from: 10_957.0, through: 11_688, by: 1) { instants.append(day * 86_400 - 0.001); instants.append(day * 86_400) }
+        for seconds in instants {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(DASHManifest.dateTime(date) == formatter.string(from: date), "\(seconds)")
+        }
     }
 
     @Test func mediaPlaylistExactText() {

@@ -9,7 +9,7 @@ Starts a LiveRelay node, publishes a real-time ffmpeg test stream to it over RTM
   (c) bytes held by the window and the server's RSS, projected to a 10-minute window.
 Prints a Markdown table for docs/benchmarks.md.
 
-usage: tools/bench/dash/bench.py [--binary PATH] [--seconds 60] [--size 1280x720] [--fps 30]
+usage: tools/bench/dash/bench.py [--binary PATH] [--seconds 60] [--size 1280x720] [--fps 30] [--ladder source|default]
 """
 import argparse, datetime, json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -105,11 +105,22 @@ def measure_latency(base, seconds, fps):
     return part_latency, segment_latency
 
 
-def wrk(url, seconds, connections):
+def wrk(url, seconds, connections, size, slack=1024):
+    """Requests/s and bytes/s from wrk, refusing a run with any non-2xx answer or whose bytes per request are not
+    `size` plus at most `slack` (headers; a live playlist also grows): an error page served fast is not throughput."""
     out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", url],
                          capture_output=True, text=True).stdout
-    match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
-    return float(match.group(1)) if match else 0.0, out
+    if "Non-2xx or 3xx responses" in out:
+        sys.exit(f"wrk against {url} got error responses:\n{out}")
+    requests = re.search(r"(\d+) requests in ([0-9.]+)s, ([0-9.]+)([KMGT]?B) read", out)
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    if not requests or not rate:
+        sys.exit(f"wrk against {url} printed no rate:\n{out}")
+    scale = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}[requests.group(4)]
+    per_request = float(requests.group(3)) * scale / int(requests.group(1))
+    if not size <= per_request < size + slack:
+        sys.exit(f"wrk against {url} read {per_request:.0f} bytes per request, not the {size}-byte object:\n{out}")
+    return float(rate.group(1)), float(requests.group(3)) * scale / float(requests.group(2))
 
 
 def main():
@@ -118,6 +129,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--ladder", choices=("source", "default"), default="source",
+                        help="source: passthrough rendition only (the serving figures get the cores); default: the "
+                             "transcoder's default ladder as well, for the window memory of every rendition")
     parser.add_argument("--http-port", type=int, default=18480)
     parser.add_argument("--rtmp-port", type=int, default=11985)
     parser.add_argument("--nginx-port", type=int, default=18481)
@@ -139,7 +153,8 @@ def main():
                 f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
                 # The source rendition only: a transcoder running beside it would take the cores the serving
                 # figures are about.
-                f"transcoder:\n  enabled: false\nwebrtc:\n  enabled: false\n")
+                + ("transcoder:\n  enabled: true\n" if args.ladder == "default" else "transcoder:\n  enabled: false\n")
+                + "webrtc:\n  enabled: false\n")
     server = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     publisher = nginx = None
     base = f"http://127.0.0.1:{args.http_port}"
@@ -173,13 +188,17 @@ def main():
         # (c) what the window holds after `seconds` of media.
         held = 0
         held_seconds = 0.0
-        for track in ("source-video", "source-audio"):
+        held_by_track = {}
+        _, master = http(f"{base}/hls/bench/master.m3u8")
+        tracks = sorted(set(re.findall(r"([A-Za-z0-9_-]+)\.m3u8", master.decode())))
+        for track in tracks:
             _, body = http(f"{base}/hls/bench/{track}.m3u8")
             segments, _ = parse_playlist(body.decode())
             for segment in segments:
                 status, data = http(f"{base}/cmaf/bench/{track}/{segment['number']}.m4s", "HEAD")
                 _, data = http(f"{base}/cmaf/bench/{track}/{segment['number']}.m4s")
                 held += len(data)
+                held_by_track[track] = held_by_track.get(track, 0) + len(data)
                 if track == "source-video":
                     held_seconds += segment["duration"]
         rss_end = rss_mb(server.pid)
@@ -189,15 +208,21 @@ def main():
         segments, _ = parse_playlist(body.decode())
         number = segments[-1]["number"]
         objects = {"segment": f"{base}/cmaf/bench/source-video/{number}.m4s",
-                   "part": f"{base}/cmaf/bench/source-video/{number}.1.m4s"}
+                   "part": f"{base}/cmaf/bench/source-video/{number}.1.m4s",
+                   # Small and asked for every part by every LL-HLS player: the per-request cost, not the copy.
+                   "playlist": f"{base}/hls/bench/source-video.m3u8"}
         root = os.path.join(work, "www")
         os.makedirs(root)
+        # nginx's workers run as nobody: the temporary directory (0700) must let them in, or every answer is a 403.
+        os.chmod(work, 0o755)
+        os.chmod(root, 0o755)
         sizes = {}
         for name, url in objects.items():
             _, data = http(url)
             sizes[name] = len(data)
             with open(os.path.join(root, f"{name}.m4s"), "wb") as f:
                 f.write(data)
+            os.chmod(os.path.join(root, f"{name}.m4s"), 0o644)
         nginx_conf = os.path.join(work, "nginx.conf")
         with open(nginx_conf, "w") as f:
             f.write(f"daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/nginx.err;\n"
@@ -214,10 +239,11 @@ def main():
                                        ("nginx", f"http://127.0.0.1:{args.nginx_port}/{kind}.m4s", nginx_pids)):
                 before = sum(cpu_seconds(p) for p in pids)
                 started = time.time()
-                rate, _ = wrk(target, 10, 32)
+                # The live playlist gains a part line every ~0.33 s over the 10 s run.
+                rate, throughput = wrk(target, 10, 32, sizes[kind], slack=4096 if kind == "playlist" else 1024)
                 elapsed = time.time() - started
                 used = sum(cpu_seconds(p) for p in pids) - before
-                results[(kind, name)] = (rate, used / elapsed)
+                results[(kind, name)] = (rate, used / elapsed, throughput)
 
         print(f"\n| what | figure | command |\n|---|---|---|")
         print(f"| LL-HLS part available after its last frame arrived ({args.size}@{args.fps}, {len(part_latency)} parts) | "
@@ -226,12 +252,15 @@ def main():
               f"p50 {percentile(segment_latency, 50) * 1000:.0f} ms, p95 {percentile(segment_latency, 95) * 1000:.0f} ms | same |")
         for kind in objects:
             ours, theirs = results[(kind, "liverelay")], results[(kind, "nginx")]
-            print(f"| serving one {sizes[kind] / 1024:.0f} KB {'LL-HLS part' if kind == 'part' else 'segment'}, wrk -t2 -c32 10 s, "
-                  f"LiveRelay (memory) | {ours[0]:,.0f} req/s at {ours[1] * 100:.0f} % CPU | same |")
-            print(f"| same file from nginx 1.22 (disk, sendfile, 1 worker) | {theirs[0]:,.0f} req/s at {theirs[1] * 100:.0f} % CPU "
-                  f"(LiveRelay = {ours[0] / max(theirs[0], 1):.2f}x nginx) | same |")
+            what = {"segment": "segment", "part": "LL-HLS part", "playlist": "media playlist (live, blocking-free GET)"}[kind]
+            print(f"| serving one {sizes[kind] / 1024:.1f} KB {what}, wrk -t2 -c32 10 s, "
+                  f"LiveRelay (memory) | {ours[0]:,.0f} req/s ({ours[2] / 1e9:.2f} GB/s) at {ours[1] * 100:.0f} % CPU | same |")
+            print(f"| same bytes as a file from nginx 1.22 (page cache, sendfile, 1 worker) | {theirs[0]:,.0f} req/s "
+                  f"({theirs[2] / 1e9:.2f} GB/s) at {theirs[1] * 100:.0f} % CPU (LiveRelay = {ours[0] / max(theirs[0], 1):.2f}x nginx) | same |")
         per_minute = held / max(held_seconds, 1) * 60
-        print(f"| window memory, source rendition only (~{3000 + 128} kb/s) | {held / 1e6:.1f} MB held for {held_seconds:.0f} s "
+        renditions = ", ".join(f"{track} {bytes_ / max(held_seconds, 1) * 8 / 1000:.0f} kb/s" for track, bytes_ in held_by_track.items())
+        ladder = "default ladder (source + H.264 rungs + AAC)" if args.ladder == "default" else "source rendition + AAC only"
+        print(f"| window memory, {ladder}: {renditions} | {held / 1e6:.1f} MB held for {held_seconds:.0f} s "
               f"= {per_minute / 1e6:.1f} MB/min -> {per_minute * 10 / 1e6:.0f} MB for 10 min; RSS {rss_start:.0f} -> {rss_end:.0f} MB | same |")
         print(f"\nbinary: {binary}")
     finally:

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Live latency of a standard HLS player: headless Chromium playing LiveRelay's HLS natively.
+
+Starts a LiveRelay node (source passthrough rendition; `--transcoder` adds the default ladder's H.264 rungs), publishes
+a real-time picture whose frame number is drawn as blocks (tools/bench/latency/stamp.py) through ffmpeg over RTMP,
+opens `/watch/{stream}?mode=hls` in headless Chromium (its own HLS player, no hls.js) and reads the stamp of every
+presented frame from a canvas inside the page (`requestVideoFrameCallback`):
+
+    latency = wall clock when Chromium presented the frame - wall clock when the raw frame was handed to ffmpeg
+
+so it includes the publisher's encode, segmenting, the player's hold-back and its buffer: what a viewer sees.
+
+usage: tools/bench/dash/player_latency.py [--binary PATH] [--seconds 30] [--warmup 10] [--size 1280x720] [--fps 30]
+                                          [--transcoder] [--json out.json]
+Prints one JSON object, then a summary line. Exits non-zero when the setup fails or no stamp is read.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "bench", "latency"))
+import bench as webrtc_bench  # noqa: E402  (publisher, ports and helpers shared with the WebRTC latency bench)
+
+STREAM = "hlslat"
+TOKEN = webrtc_bench.TOKEN
+
+# Installed in the page: reads the stamp of every presented frame (the same 8x4 grid and CRC-8 as stamp.py) from a
+# 160x90 canvas and keeps [wall-clock ms of presentation, frame number, currentTime] for the harness to collect.
+READER_SCRIPT = r"""
+if (!window.__stamps) {
+  window.__stamps = [];
+  window.__unread = 0;
+  const canvas = document.createElement("canvas");
+  canvas.width = 160; canvas.height = 90;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const crc8 = (value) => {
+    let crc = 0;
+    for (const byte of [(value >> 16) & 255, (value >> 8) & 255, value & 255]) {
+      crc ^= byte;
+      for (let i = 0; i < 8; i++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
+    }
+    return crc;
+  };
+  const read = () => {
+    const pixels = context.getImageData(0, 0, 160, 90).data;
+    const bw = 160 / 16, bh = 90 / 9;
+    let word = 0;
+    for (let index = 0; index < 32; index++) {
+      const row = Math.floor(index / 8), column = index % 8;
+      const top = bh + row * bh, left = bw + column * bw;
+      let sum = 0, count = 0;
+      for (let y = Math.floor(top + bh / 4); y < Math.floor(top + 3 * bh / 4); y++) {
+        for (let x = Math.floor(left + bw / 4); x < Math.floor(left + 3 * bw / 4); x++) {
+          const at = (y * 160 + x) * 4;
+          sum += 0.299 * pixels[at] + 0.587 * pixels[at + 1] + 0.114 * pixels[at + 2];
+          count++;
+        }
+      }
+      word = word * 2 + (sum / count > 127.5 ? 1 : 0);
+    }
+    const number = Math.floor(word / 256), check = word % 256;
+    return crc8(number) === check ? number : null;
+  };
+  const attach = () => {
+    const video = document.querySelector("video");
+    if (!video || !video.requestVideoFrameCallback) { setTimeout(attach, 100); return; }
+    const onFrame = (now, metadata) => {
+      context.drawImage(video, 0, 0, 160, 90);
+      const number = read();
+      const shown = performance.timeOrigin + (metadata.expectedDisplayTime || now);
+      if (number === null) window.__unread++;
+      else window.__stamps.push([shown, number, video.currentTime]);
+      if (window.__stamps.length > 10000) window.__stamps.splice(0, 5000);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
+  attach();
+}
+const video = document.querySelector("video");
+const taken = window.__stamps.splice(0);
+const ranges = video ? Array.from({ length: video.buffered.length }, (_, i) => [video.buffered.start(i), video.buffered.end(i)]) : [];
+return { stamps: taken, unread: window.__unread, currentTime: video ? video.currentTime : null,
+         buffered: ranges, width: video ? video.videoWidth : 0, paused: video ? video.paused : null,
+         src: video ? video.currentSrc : null };
+"""
+
+
+def write_config(path, work, ports, transcoder):
+    with open(path, "w") as f:
+        f.write(f"http:\n  host: 127.0.0.1\n  port: {ports['http']}\n"
+                f"rtmp:\n  host: 127.0.0.1\n  port: {ports['rtmp']}\n"
+                f"admin:\n  token: {TOKEN}\nlog:\n  level: warning\n  format: text\n"
+                f"dataDirectory: {work}/data\n"
+                f"webrtc:\n  enabled: false\n"
+                f"transcoder:\n  enabled: {'true' if transcoder else 'false'}\n")
+
+
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    options = Options()
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--autoplay-policy=no-user-gesture-required", "--mute-audio", "--no-first-run"]:
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", help="liverelay executable (default: the release build if present, else debug)")
+    parser.add_argument("--seconds", type=float, default=30, help="sampling window once playing")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of playback before sampling")
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--transcoder", action="store_true", help="also the default ladder's H.264 rungs")
+    parser.add_argument("--json", help="also write the summary to this file")
+    args = parser.parse_args()
+    width, height = map(int, args.size.lower().split("x"))
+    for tool in ("ffmpeg", "/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (tools/setup.sh installs it)")
+    binary = args.binary or webrtc_bench.default_binary()
+    if not binary:
+        sys.exit("no liverelay binary: swift build -c release --product liverelay")
+
+    work = tempfile.mkdtemp(prefix="liverelay-hls-latency-")
+    ports = {"http": webrtc_bench.free_port(webrtc_bench.socket.SOCK_STREAM),
+             "rtmp": webrtc_bench.free_port(webrtc_bench.socket.SOCK_STREAM)}
+    config = os.path.join(work, "config.yaml")
+    write_config(config, work, ports, args.transcoder)
+    base = f"http://127.0.0.1:{ports['http']}"
+    server_log = open(os.path.join(work, "server.log"), "w")
+    server = subprocess.Popen([binary, "serve", "--config", config], stdout=server_log, stderr=subprocess.STDOUT)
+    stop = multiprocessing.Event()
+    publisher = driver = None
+    try:
+        for _ in range(100):
+            try:
+                webrtc_bench.http("GET", f"{base}/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        status, _, body = webrtc_bench.http("POST", f"{base}/api/streams", json.dumps({"name": STREAM}).encode(),
+                                            "application/json", TOKEN)
+        if status not in (200, 201):
+            sys.exit(f"stream creation failed: {status} {body}")
+        key = json.loads(body)["publishKey"]
+        log_path = os.path.join(work, "published.log")
+        publisher = multiprocessing.Process(
+            target=webrtc_bench.publisher_main,
+            args=(f"rtmp://127.0.0.1:{ports['rtmp']}/live/{key}", width, height, args.fps, log_path, stop))
+        publisher.start()
+        # Chromium refuses a live playlist shorter than three target durations: wait for three segments.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, _, text = webrtc_bench.http("GET", f"{base}/hls/{STREAM}/source-video.m3u8")
+            if status == 200 and text.count("#EXTINF") >= 3:
+                break
+            time.sleep(0.5)
+        else:
+            sys.exit("the stream did not reach three segments in 60 s")
+        playlist = text
+        driver = chromium()
+        driver.set_script_timeout(10)
+        driver.get(f"{base}/watch/{STREAM}?mode=hls")
+        samples, unread, first_frame = [], 0, None
+        opened = time.monotonic()
+        end = None
+        state = {}
+        while True:
+            state = driver.execute_script(READER_SCRIPT)
+            unread = state["unread"]
+            now = time.monotonic()
+            if state["stamps"] and first_frame is None:
+                first_frame = now - opened
+            if first_frame is not None and end is None:
+                end = now + args.warmup + args.seconds
+                sample_from = now + args.warmup
+            if end is not None and now >= sample_from:
+                samples.extend(state["stamps"])
+            if end is not None and now >= end:
+                break
+            if first_frame is None and now - opened > 60:
+                sys.exit(f"Chromium presented no stamped frame in 60 s: {state}")
+            time.sleep(0.5)
+        published = webrtc_bench.published_times(log_path)
+        latencies = [shown / 1000 - published[number] for shown, number, _ in samples if number in published]
+        latencies_ms = [value * 1000 for value in latencies]
+        summary = {
+            "player": f"Chromium {driver.capabilities.get('browserVersion')} native HLS (/watch/{STREAM}?mode=hls)",
+            "source": f"{width}x{height}@{args.fps}, x264 ultrafast zerolatency, 2 s GOP, over RTMP",
+            "ladder": "default (source + H.264 rungs)" if args.transcoder else "source passthrough",
+            "firstFrameSeconds": round(first_frame, 2),
+            "framesRead": len(latencies), "framesUnread": unread,
+            "latencyMs": webrtc_bench.percentiles(latencies_ms),
+            "playlistHead": [line for line in playlist.splitlines()
+                             if line.startswith(("#EXT-X-TARGETDURATION", "#EXT-X-SERVER-CONTROL", "#EXT-X-PART-INF"))],
+            "videoWidth": state.get("width"),
+        }
+        print(json.dumps(summary))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(summary, f, indent=2)
+        if not latencies:
+            return 1
+        figures = summary["latencyMs"]
+        print(f"{summary['player']}: live latency p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms over "
+              f"{len(latencies)} frames; first frame {first_frame:.1f} s after the page opened")
+        return 0
+    finally:
+        stop.set()
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+        if publisher is not None:
+            publisher.join(timeout=10)
+            if publisher.is_alive():
+                publisher.kill()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        server_log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
