@@ -149,13 +149,17 @@ public final class Packager: MediaObserver, Sendable {
     }
 
     public func multivariantPlaylist(stream: String, query: String = "") -> String? {
-        guard let snapshot = snapshot(stream), !snapshot.tracks.isEmpty else { return nil }
-        return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).multivariant()
+        streams.withLockedValue { $0[stream] }?.manifest("master \(query)") { snapshot in
+            guard !snapshot.tracks.isEmpty else { return nil }
+            return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).multivariant()
+        }
     }
 
     public func mediaPlaylist(stream: String, track: String, query: String = "") -> String? {
-        guard let snapshot = snapshot(stream), let packaged = snapshot.tracks.first(where: { $0.name == track }) else { return nil }
-        return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).media(packaged)
+        streams.withLockedValue { $0[stream] }?.manifest("media \(track) \(query)") { snapshot in
+            guard let packaged = snapshot.tracks.first(where: { $0.name == track }) else { return nil }
+            return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).media(packaged)
+        }
     }
 
     public func initSegment(stream: String, track: String, id: Int) -> ByteBuffer? {

@@ -28,6 +28,8 @@ final class StreamPackage: Sendable {
 
     struct State {
         var availabilityStart: Date
+        /// Bumped by everything that can change what a manifest says (media, sessions, events, pruning).
+        var version = 0
         var live = false
         var sessions: [Session] = []
         var tracks: [PackagedTrack] = []
@@ -46,6 +48,7 @@ final class StreamPackage: Sendable {
 
     struct Snapshot {
         var name: String
+        var version: Int
         var availabilityStart: Date
         var live: Bool
         var sessions: [Session]
@@ -78,9 +81,27 @@ final class StreamPackage: Sendable {
         state.withLockedValue { state in
             // Requests come by the thousand per second; ageing out once per half second is plenty.
             if now.timeIntervalSince(state.lastPrune) > 0.5 { prune(&state, now: now) }
-            return Snapshot(name: name, availabilityStart: state.availabilityStart, live: state.live, sessions: state.sessions,
-                     tracks: state.tracks, events: state.events)
+            return Snapshot(name: name, version: state.version, availabilityStart: state.availabilityStart, live: state.live,
+                            sessions: state.sessions, tracks: state.tracks, events: state.events)
         }
+    }
+
+    /// Rendered manifests by key (kind, track, query) with the version they were rendered at.
+    private let rendered = NIOLockedValueBox([String: (version: Int, text: String)]())
+
+    /// The text `render` makes of the current snapshot, rendered once per version and key: every LL-HLS player
+    /// reloads the same playlist each part, thousands of times between two changes. nil (nothing to render) is not
+    /// kept.
+    func manifest(_ key: String, now: Date = Date(), render: (Snapshot) -> String?) -> String? {
+        let current = snapshot(now: now)
+        if let hit = rendered.withLockedValue({ $0[key] }), hit.version == current.version { return hit.text }
+        guard let text = render(current) else { return nil }
+        rendered.withLockedValue { cache in
+            // Keys differ by track and by signed query (one per five minutes for a private stream): stay small.
+            if cache.count >= 64 { cache = cache.filter { $0.value.version == current.version } }
+            if cache.count < 64 { cache[key] = (current.version, text) }
+        }
+        return text
     }
 
     /// The bytes this stream's window may hold now: its share of the packager's budget, within its own.
@@ -102,6 +123,7 @@ final class StreamPackage: Sendable {
         var recording: [SegmentRecorder.Item] = []
         let ready: [Waiter] = state.withLockedValue { state in
             state.lastActivity = now
+            state.version &+= 1
             var changed = false
             switch event {
             case .started(let publisher):
@@ -265,6 +287,7 @@ final class StreamPackage: Sendable {
     /// Drops what is older than the window or over the byte budget, and the events and sessions nothing refers to.
     private func prune(_ state: inout State, now: Date) {
         state.lastPrune = now
+        state.version &+= 1
         // The window ends at the newer of the wall clock and the media written (a publisher may run ahead of real time).
         let newest = state.tracks.map(\.endSeconds).max() ?? 0
         let horizon = max(now.timeIntervalSince(state.availabilityStart), newest) - configuration.windowSeconds
@@ -308,6 +331,7 @@ final class StreamPackage: Sendable {
         state.withLockedValue { state in
             let event = TimedEvent(id: state.nextEventID, kind: kind, start: start ?? now, duration: duration, payload: payload)
             state.nextEventID &+= 1
+            state.version &+= 1
             if state.events.count >= configuration.maximumEvents { state.events.removeFirst() }
             state.events.append(event)
             let seconds = max(0, event.start.timeIntervalSince(state.availabilityStart))

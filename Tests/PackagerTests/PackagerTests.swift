@@ -152,6 +152,31 @@ struct PackagerTests {
         #expect(playlist.components(separatedBy: "#EXT-X-MAP:").count == 3)
     }
 
+    /// Playlists are rendered once per change and reused: the reused text must never be stale. A playlist asked for
+    /// again without a change is the same; a new part, an event or a reconnect shows at the next request.
+    @Test func cachedPlaylistsFollowEveryChange() throws {
+        var source = SyntheticStream(packager: Self.packager())
+        source.start()
+        source.send(seconds: 2.1)
+        let packager = source.packager
+        let first = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video"))
+        #expect(packager.mediaPlaylist(stream: "cam", track: "source-video") == first)
+        let signed = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video", query: "?exp=1&sig=a"))
+        #expect(signed != first && signed.contains(".m4s?exp=1&sig=a"))
+        source.send(seconds: 0.5)
+        let later = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video"))
+        #expect(later != first)
+        #expect(later.components(separatedBy: "#EXT-X-PART:").count > first.components(separatedBy: "#EXT-X-PART:").count)
+        try packager.addEvent(stream: "cam", duration: 10, kind: .flash, payload: ByteBuffer(string: "Now"))
+        #expect(try #require(packager.mediaPlaylist(stream: "cam", track: "source-video")).contains(#"X-MESSAGE="Now""#))
+        let master = try #require(packager.multivariantPlaylist(stream: "cam"))
+        #expect(packager.multivariantPlaylist(stream: "cam") == master)
+        source.start(generation: 2)
+        source.send(seconds: 2.1)
+        #expect(try #require(packager.mediaPlaylist(stream: "cam", track: "source-video")).contains("#EXT-X-DISCONTINUITY"))
+        #expect(packager.mediaPlaylist(stream: "cam", track: "no-such-track") == nil)
+    }
+
     @Test func eventsReachTheMPDThePlaylistAndTheSegments() throws {
         var source = SyntheticStream(packager: Self.packager())
         source.start()
