@@ -287,7 +287,18 @@ public struct StreamingRoutes: Sendable {
     static func etag(_ buffers: [ByteBuffer]) -> String {
         var hasher = Insecure.SHA1()
         for buffer in buffers { buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
-        return "\"" + hasher.finalize().prefix(12).map { CMAFTrack.hexByte($0) }.joined() + "\""
+        // 12 digest bytes as 24 hex digits between quotes, written in place (a String per byte cost 5 % of serving).
+        let digest = hasher.finalize()
+        return String(unsafeUninitializedCapacity: 26) { text in
+            let digits: StaticString = "0123456789abcdef"
+            text[0] = UInt8(ascii: "\"")
+            for (index, byte) in digest.prefix(12).enumerated() {
+                text[1 + 2 * index] = digits.utf8Start[Int(byte >> 4)]
+                text[2 + 2 * index] = digits.utf8Start[Int(byte & 0x0F)]
+            }
+            text[25] = UInt8(ascii: "\"")
+            return 26
+        }
     }
 
     static func respond(_ request: Request, _ body: ByteBuffer, contentType: String, cacheControl: String, etag: Bool) -> Response {
