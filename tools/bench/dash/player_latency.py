@@ -70,9 +70,12 @@ if (!window.__stamps) {
     const number = Math.floor(word / 256), check = word % 256;
     return crc8(number) === check ? number : null;
   };
+  window.__stalls = 0;
   const attach = () => {
     const video = document.querySelector("video");
     if (!video || !video.requestVideoFrameCallback) { setTimeout(attach, 100); return; }
+    video.addEventListener("waiting", () => { if (window.__stamps.length || window.__seen) window.__stalls++; });
+    video.addEventListener("playing", () => { window.__seen = true; });
     const onFrame = (now, metadata) => {
       context.drawImage(video, 0, 0, 160, 90);
       const number = read();
@@ -89,7 +92,10 @@ if (!window.__stamps) {
 const video = document.querySelector("video");
 const taken = window.__stamps.splice(0);
 const ranges = video ? Array.from({ length: video.buffered.length }, (_, i) => [video.buffered.start(i), video.buffered.end(i)]) : [];
-return { stamps: taken, unread: window.__unread, currentTime: video ? video.currentTime : null,
+const seekable = video && video.seekable.length ? video.seekable.end(video.seekable.length - 1) : null;
+const duration = video ? String(video.duration) : null;
+return { stamps: taken, unread: window.__unread, stalls: window.__stalls, seekableEnd: seekable,
+         duration: duration, currentTime: video ? video.currentTime : null,
          buffered: ranges, width: video ? video.videoWidth : 0, paused: video ? video.paused : null,
          src: video ? video.currentSrc : null };
 """
@@ -125,6 +131,9 @@ def main():
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--transcoder", action="store_true", help="also the default ladder's H.264 rungs")
+    parser.add_argument("--page-query", default="", help="added to the watch page's query, e.g. liveOffset=1")
+    parser.add_argument("--join-after", type=int, default=3,
+                        help="segments in the playlist before the player opens it (at least 3: Chromium's minimum)")
     parser.add_argument("--json", help="also write the summary to this file")
     args = parser.parse_args()
     width, height = map(int, args.size.lower().split("x"))
@@ -162,20 +171,22 @@ def main():
             target=webrtc_bench.publisher_main,
             args=(f"rtmp://127.0.0.1:{ports['rtmp']}/live/{key}", width, height, args.fps, log_path, stop))
         publisher.start()
-        # Chromium refuses a live playlist shorter than three target durations: wait for three segments.
-        deadline = time.monotonic() + 60
+        # Chromium refuses a live playlist shorter than three target durations: wait for three segments (or more,
+        # to see where in a longer window the player starts).
+        deadline = time.monotonic() + 60 + 2 * args.join_after
         while time.monotonic() < deadline:
             status, _, text = webrtc_bench.http("GET", f"{base}/hls/{STREAM}/source-video.m3u8")
-            if status == 200 and text.count("#EXTINF") >= 3:
+            if status == 200 and text.count("#EXTINF") >= max(3, args.join_after):
                 break
             time.sleep(0.5)
         else:
-            sys.exit("the stream did not reach three segments in 60 s")
+            sys.exit(f"the stream did not reach {max(3, args.join_after)} segments in time")
         playlist = text
         driver = chromium()
         driver.set_script_timeout(10)
-        driver.get(f"{base}/watch/{STREAM}?mode=hls")
-        samples, unread, first_frame = [], 0, None
+        page = f"{base}/watch/{STREAM}?mode=hls" + (f"&{args.page_query}" if args.page_query else "")
+        driver.get(page)
+        samples, unread, first_frame, stalls_at_start = [], 0, None, None
         opened = time.monotonic()
         end = None
         state = {}
@@ -190,6 +201,8 @@ def main():
                 sample_from = now + args.warmup
             if end is not None and now >= sample_from:
                 samples.extend(state["stamps"])
+                if stalls_at_start is None:
+                    stalls_at_start = state["stalls"]
             if end is not None and now >= end:
                 break
             if first_frame is None and now - opened > 60:
@@ -199,15 +212,20 @@ def main():
         latencies = [shown / 1000 - published[number] for shown, number, _ in samples if number in published]
         latencies_ms = [value * 1000 for value in latencies]
         summary = {
-            "player": f"Chromium {driver.capabilities.get('browserVersion')} native HLS (/watch/{STREAM}?mode=hls)",
+            "player": f"Chromium {driver.capabilities.get('browserVersion')} native HLS ({page[len(base):]})",
             "source": f"{width}x{height}@{args.fps}, x264 ultrafast zerolatency, 2 s GOP, over RTMP",
             "ladder": "default (source + H.264 rungs)" if args.transcoder else "source passthrough",
             "firstFrameSeconds": round(first_frame, 2),
+            "segmentsAtJoin": playlist.count("#EXTINF"),
             "framesRead": len(latencies), "framesUnread": unread,
+            "stallsWhileSampling": state.get("stalls", 0) - (stalls_at_start or 0),
+            "behindSeekableEndSeconds": round(state["seekableEnd"] - state["currentTime"], 2)
+            if state.get("seekableEnd") is not None and state.get("currentTime") is not None else None,
             "latencyMs": webrtc_bench.percentiles(latencies_ms),
             "playlistHead": [line for line in playlist.splitlines()
                              if line.startswith(("#EXT-X-TARGETDURATION", "#EXT-X-SERVER-CONTROL", "#EXT-X-PART-INF"))],
-            "videoWidth": state.get("width"),
+            "videoWidth": state.get("width"), "duration": state.get("duration"), "buffered": state.get("buffered"),
+            "currentTime": state.get("currentTime"),
         }
         print(json.dumps(summary))
         if args.json:
