@@ -15,7 +15,7 @@ struct BadInputTests {
 
     @Test("no SPS/PPS, truncated NAL units, a resolution change and an AAC config change: counted, then recovered")
     func recoversFromBadInput() async throws {
-        let settings = TranscoderSettings(ladder: Self.smallLadder, cmafEnabled: false, encoderQueueDepth: 1000,
+        let settings = TranscoderSettings(ladder: Self.smallLadder, cmafEnabled: false, encoderQueueDepth: 1000, vp8EncoderQueueDepth: 1000,
                                           decoderQueueDepth: 1000, audioQueueDepth: 1000)
         let fixture = try await TranscoderFixture.start(settings: settings, rtmp: false)
         let first = try SyntheticVideo.make(width: 640, height: 360, count: 60)

@@ -14,7 +14,7 @@ struct FFmpegPublishTests {
     /// server default (60 pictures, 2 s) so a build running beside the test does not turn into drops.
     /// Drop behaviour itself is tested on a stalled worker (`BoundedWorkerTests`), capacity by the benchmark.
     static func settings(cmaf: Bool, ladder: [Rung] = Rung.defaultLadder) -> TranscoderSettings {
-        TranscoderSettings(ladder: ladder, cmafEnabled: cmaf, encoderQueueDepth: 60, decoderQueueDepth: 300)
+        TranscoderSettings(ladder: ladder, cmafEnabled: cmaf, encoderQueueDepth: 60, vp8EncoderQueueDepth: 60, decoderQueueDepth: 300)
     }
 
     /// The frames of a layer, probed after writing them to IVF.

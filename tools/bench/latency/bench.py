@@ -300,7 +300,7 @@ async def measure_latency(whep_url, args, log_path, server_pid):
 
     sent = published_times(log_path)
     window = [f for f in viewer.frames if window_start <= f[1] < window_end]
-    latencies, unreadable, unknown, seen, sizes = [], 0, 0, set(), {}
+    latencies, unreadable, unknown, seen, sizes, series = [], 0, 0, set(), {}, []
     for number, received, size in window:
         sizes[size] = sizes.get(size, 0) + 1
         if number is None:
@@ -310,9 +310,13 @@ async def measure_latency(whep_url, args, log_path, server_pid):
         elif number not in seen:
             seen.add(number)
             latencies.append((received - sent[number]) * 1000)
+            series.append((number, round(sent[number], 4), round(latencies[-1], 1)))
     # Frames that should have arrived inside the window: those sent one median latency before it.
     lag = float(np.median(latencies)) / 1000 if latencies else 0.0
     published = [n for n, t in sent.items() if window_start - lag <= t < window_end - lag]
+    if args.series:
+        with open(args.series, "w") as f:
+            f.write("frame,sent,latency_ms\n" + "".join(f"{n},{t},{l}\n" for n, t, l in series))
     return {
         "glassToGlassMs": percentiles(latencies),
         "windowSeconds": round(window_end - window_start, 1),
@@ -409,6 +413,7 @@ def main():
     parser.add_argument("--publisher-leg", type=float, default=10,
                         help="seconds of the publisher alone into ffmpeg -listen before the server starts (0: skip)")
     parser.add_argument("--json", help="also write the summary to this file")
+    parser.add_argument("--series", help="write every frame's number, hand-off time and latency (CSV) to this file")
     parser.add_argument("--keep-work", action="store_true", help="keep the temporary directory (config, server log)")
     args = parser.parse_args()
     width, height = map(int, args.size.lower().split("x"))
