@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   postgresql
   iproute2 nftables
   wrk nginx-light
-  chromium chromium-driver
+  chromium chromium-driver firefox-esr
 )
 PIP_PACKAGES=(aiortc selenium mpegdash)
 

@@ -155,6 +155,47 @@ struct WHEPTests {
         try await node.stop()
     }
 
+    /// Firefox (headless, no WebDriver in Debian: the script's own page reports getStats back) as a WHEP viewer from
+    /// another origin: CORS, its offer's shape (session-level fingerprint, TCP and IPv6 candidates, transport-cc on
+    /// audio), VP8 and Opus decoded; then the browser is killed without a DELETE and consent expiry ends the session.
+    /// Firefox gathers no loopback candidates (whatever its preferences say), so it runs on a host of its own.
+    @Test func firefoxDecodesVideoAndAudio() async throws {
+        let (capable, reason) = NetworkLab.check()
+        try #require(capable, "network namespaces are needed: \(reason)")
+        let lab = try NetworkLab("ff")
+        defer { lab.destroy() }
+        let node = try await TestServer { configuration in
+            configuration.http.host = "0.0.0.0"
+            configuration.transcoder.enabled = true
+            configuration.transcoder.ladder = [AdaptiveTests.ladder[0], AdaptiveTests.ladder[2]]
+            configuration.webrtc.host = "0.0.0.0"
+            configuration.webrtc.publicAddresses = [lab.hostAddress]
+            configuration.webrtc.consentTimeoutSeconds = 12
+        }
+        let publisher = try await Self.publish(node, stream: "fox")
+        defer { publisher.terminate() }
+        #expect(try await Self.waitForLayers(node, stream: "fox"), "ffmpeg: \(publisher.log)")
+
+        let url = "http://\(lab.hostAddress):\(node.endpoints.httpPort)/whep/fox"
+        let report = try await Self.runJSON(lab.command(["python3", "\(Self.interop)/whep_firefox.py", url, "--seconds", "16"]),
+                                            timeout: .seconds(90))
+        #expect(report["status"] as? Int == 201, "\(report)")
+        #expect((report["offer"] as? String ?? "").contains("mozilla"), "\(report)")
+        let samples = (report["samples"] as? [[String: Any]] ?? []).filter { ($0["framesDecoded"] as? Int ?? 0) > 0 }
+        #expect(samples.count >= 8, "\(report)")
+        let window = Array(samples.suffix(10))
+        if let first = window.first, let last = window.last {
+            let frames = (last["framesDecoded"] as? Int ?? 0) - (first["framesDecoded"] as? Int ?? 0)
+            let seconds = (last["t"] as? Double ?? 0) - (first["t"] as? Double ?? 0)
+            #expect(Double(frames) >= seconds * 30 * 0.7, "frames decoded in \(seconds) s: \(frames); \(report)")
+            #expect((last["audioPackets"] as? Int ?? 0) > (first["audioPackets"] as? Int ?? 0), "\(report)")
+            #expect(last["frameWidth"] as? Int == 640 && last["frameHeight"] as? Int == 360, "\(report)")
+            #expect(last["connectionState"] as? String == "connected", "\(report)")
+        }
+        #expect(try await eventually(timeout: .seconds(40)) { try await Self.metric(node, "liverelay_webrtc_viewers ") == 0 })
+        try await node.stop()
+    }
+
     @Test func refusesBadRequests() async throws {
         let node = try await Self.node { $0.transcoder.enabled = false }
         _ = try await node.createStream("cam")

@@ -106,9 +106,10 @@ struct WHEPAnswerTests {
                                                  feedback: Set(RTCPFeedback.allCases),
                                                  extensionIDs: HeaderExtensionIDs(mid: 3, absSendTime: 4, transportCC: 7),
                                                  direction: .sendonly, rtcpReducedSize: true))
-        #expect(session.audio == NegotiatedMedia(mid: "1", payloadType: 109, feedback: [],
-                                                 extensionIDs: HeaderExtensionIDs(mid: 3), direction: .sendonly))
-        #expect(session.remoteFingerprint.value.hasPrefix("3E:8A:71"))
+        // Firefox also asks for transport-wide feedback on audio (extension 7 and `transport-cc` on every codec).
+        #expect(session.audio == NegotiatedMedia(mid: "1", payloadType: 109, feedback: [.transportCC],
+                                                 extensionIDs: HeaderExtensionIDs(mid: 3, transportCC: 7), direction: .sendonly))
+        #expect(session.remoteFingerprint.value.hasPrefix("C7:65:1C"))
     }
 
     /// The checks every answer must pass, read back from the answer text itself.

@@ -292,38 +292,49 @@ a=rtpmap:126 telephone-event/8000\r
 
 """
 
-    /// Not captured: Firefox is not available on the build machine. Written after the format of Firefox 128's
-    /// recvonly offers: fingerprint and BUNDLE at session level, mids 0/1, ICE and setup:actpass per section,
-    /// extmap with direction suffixes (`6/recvonly`), VP8 as 120 with RTX 124, Opus as 109, attributes sorted by name.
+    /// Firefox ESR 153.8 (Debian firefox-esr, headless): RTCPeerConnection() with addTransceiver("video") and
+    /// addTransceiver("audio"), both recvonly, then createOffer(), setLocalDescription() and localDescription.sdp
+    /// after ICE gathering, as `tools/interop/whep_firefox.py --offer-only` prints it. Fingerprint and BUNDLE at session
+    /// level, ICE credentials, setup:actpass and candidates (UDP and TCP, IPv4 and IPv6, RTP and RTCP components) per
+    /// section, extmap with direction suffixes (`6/recvonly`), VP8 as 120 with RTX 124, Opus as 109.
     public static let firefox = """
 v=0\r
-o=mozilla...THIS_IS_SDPARTA-128.0 6204553281470291418 0 IN IP4 0.0.0.0\r
+o=mozilla...THIS_IS_SDPARTA-99.0 3010434846576891452 0 IN IP4 0.0.0.0\r
 s=-\r
 t=0 0\r
-a=fingerprint:sha-256 3E:8A:71:0C:F1:2B:6D:95:44:AE:B0:19:7D:C2:58:E3:0F:91:A6:4C:D8:27:5B:E0:13:9F:C4:6A:82:D5:37:FB\r
+a=sendrecv\r
+a=fingerprint:sha-256 C7:65:1C:E9:80:26:90:E3:A8:F6:AF:8E:FE:6B:0E:BA:C4:AF:E1:C9:8D:60:65:B0:58:31:D0:08:D1:B9:2A:B1\r
 a=group:BUNDLE 0 1\r
 a=ice-options:trickle\r
 a=msid-semantic:WMS *\r
-m=video 9 UDP/TLS/RTP/SAVPF 120 124 121 125 126 127 97 98 123 122 119\r
-c=IN IP4 0.0.0.0\r
+m=video 38406 UDP/TLS/RTP/SAVPF 120 124 121 125 99 100 123 122 119\r
+c=IN IP4 192.0.2.2\r
+a=candidate:0 1 UDP 2122187007 192.0.2.2 38406 typ host\r
+a=candidate:1 1 UDP 2122252543 fd00::2 48840 typ host\r
+a=candidate:2 1 TCP 2105458943 192.0.2.2 9 typ host tcptype active\r
+a=candidate:3 1 TCP 2105524479 fd00::2 9 typ host tcptype active\r
+a=candidate:0 2 UDP 2122187006 192.0.2.2 51005 typ host\r
+a=candidate:1 2 UDP 2122252542 fd00::2 45140 typ host\r
+a=candidate:2 2 TCP 2105458942 192.0.2.2 9 typ host tcptype active\r
+a=candidate:3 2 TCP 2105524478 fd00::2 9 typ host tcptype active\r
 a=recvonly\r
+a=end-of-candidates\r
 a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r
 a=extmap:4 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r
 a=extmap:5 urn:ietf:params:rtp-hdrext:toffset\r
 a=extmap:6/recvonly http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r
 a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r
-a=fmtp:126 profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1\r
-a=fmtp:97 profile-level-id=42e01f;level-asymmetry-allowed=1\r
+a=extmap-allow-mixed\r
 a=fmtp:120 max-fs=12288;max-fr=60\r
 a=fmtp:124 apt=120\r
 a=fmtp:121 max-fs=12288;max-fr=60\r
 a=fmtp:125 apt=121\r
-a=fmtp:127 apt=126\r
-a=fmtp:98 apt=97\r
+a=fmtp:100 apt=99\r
 a=fmtp:119 apt=122\r
-a=ice-pwd:b5a6c6e0f1d2e3c4b5a69788d9e0f1a2\r
-a=ice-ufrag:7c2e91ab\r
+a=ice-pwd:de013c0dfaec138e8032e84d7719d375\r
+a=ice-ufrag:4ea45e81\r
 a=mid:0\r
+a=rtcp:51005 IN IP4 192.0.2.2\r
 a=rtcp-fb:120 nack\r
 a=rtcp-fb:120 nack pli\r
 a=rtcp-fb:120 ccm fir\r
@@ -334,16 +345,11 @@ a=rtcp-fb:121 nack pli\r
 a=rtcp-fb:121 ccm fir\r
 a=rtcp-fb:121 goog-remb\r
 a=rtcp-fb:121 transport-cc\r
-a=rtcp-fb:126 nack\r
-a=rtcp-fb:126 nack pli\r
-a=rtcp-fb:126 ccm fir\r
-a=rtcp-fb:126 goog-remb\r
-a=rtcp-fb:126 transport-cc\r
-a=rtcp-fb:97 nack\r
-a=rtcp-fb:97 nack pli\r
-a=rtcp-fb:97 ccm fir\r
-a=rtcp-fb:97 goog-remb\r
-a=rtcp-fb:97 transport-cc\r
+a=rtcp-fb:99 nack\r
+a=rtcp-fb:99 nack pli\r
+a=rtcp-fb:99 ccm fir\r
+a=rtcp-fb:99 goog-remb\r
+a=rtcp-fb:99 transport-cc\r
 a=rtcp-fb:123 nack\r
 a=rtcp-fb:123 nack pli\r
 a=rtcp-fb:123 ccm fir\r
@@ -360,34 +366,48 @@ a=rtpmap:120 VP8/90000\r
 a=rtpmap:124 rtx/90000\r
 a=rtpmap:121 VP9/90000\r
 a=rtpmap:125 rtx/90000\r
-a=rtpmap:126 H264/90000\r
-a=rtpmap:127 rtx/90000\r
-a=rtpmap:97 H264/90000\r
-a=rtpmap:98 rtx/90000\r
+a=rtpmap:99 AV1/90000\r
+a=rtpmap:100 rtx/90000\r
 a=rtpmap:123 ulpfec/90000\r
 a=rtpmap:122 red/90000\r
 a=rtpmap:119 rtx/90000\r
 a=setup:actpass\r
-a=ssrc:3045626731 cname:{6f2b1c0e-8d4a-4e3b-9a51-2c7d0e9f4b18}\r
-m=audio 9 UDP/TLS/RTP/SAVPF 109 9 0 8 101\r
-c=IN IP4 0.0.0.0\r
+a=ssrc:3724354551 cname:{832de143-f498-4bb6-a113-a8c4bbc787dc}\r
+m=audio 35543 UDP/TLS/RTP/SAVPF 109 9 0 8 101\r
+c=IN IP4 192.0.2.2\r
+a=candidate:0 1 UDP 2122187007 192.0.2.2 35543 typ host\r
+a=candidate:1 1 UDP 2122252543 fd00::2 49486 typ host\r
+a=candidate:2 1 TCP 2105458943 192.0.2.2 9 typ host tcptype active\r
+a=candidate:3 1 TCP 2105524479 fd00::2 9 typ host tcptype active\r
+a=candidate:0 2 UDP 2122187006 192.0.2.2 57985 typ host\r
+a=candidate:1 2 UDP 2122252542 fd00::2 50197 typ host\r
+a=candidate:2 2 TCP 2105458942 192.0.2.2 9 typ host tcptype active\r
+a=candidate:3 2 TCP 2105524478 fd00::2 9 typ host tcptype active\r
 a=recvonly\r
+a=end-of-candidates\r
 a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r
 a=extmap:2/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level\r
 a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid\r
+a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r
+a=extmap-allow-mixed\r
 a=fmtp:109 maxplaybackrate=48000;stereo=1;useinbandfec=1\r
 a=fmtp:101 0-15\r
-a=ice-pwd:b5a6c6e0f1d2e3c4b5a69788d9e0f1a2\r
-a=ice-ufrag:7c2e91ab\r
+a=ice-pwd:de013c0dfaec138e8032e84d7719d375\r
+a=ice-ufrag:4ea45e81\r
 a=mid:1\r
+a=rtcp:57985 IN IP4 192.0.2.2\r
+a=rtcp-fb:109 transport-cc\r
+a=rtcp-fb:9 transport-cc\r
+a=rtcp-fb:0 transport-cc\r
+a=rtcp-fb:8 transport-cc\r
 a=rtcp-mux\r
 a=rtpmap:109 opus/48000/2\r
 a=rtpmap:9 G722/8000/1\r
 a=rtpmap:0 PCMU/8000\r
 a=rtpmap:8 PCMA/8000\r
-a=rtpmap:101 telephone-event/8000/1\r
+a=rtpmap:101 telephone-event/8000\r
 a=setup:actpass\r
-a=ssrc:1120394876 cname:{6f2b1c0e-8d4a-4e3b-9a51-2c7d0e9f4b18}\r
+a=ssrc:3780990662 cname:{832de143-f498-4bb6-a113-a8c4bbc787dc}\r
 
 """
 
