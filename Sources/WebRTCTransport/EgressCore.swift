@@ -465,9 +465,10 @@ final class EgressCore {
         let copies = video.rtx != nil && Self.repairsTwice(windowedLoss: session.windowedLoss,
             congested: session.estimator.overusedRecently(at: Self.microseconds(now))) ? 2 : 1
         for sequenceNumber in lost.prefix(64) {
-            guard video.retransmissionBudget >= copies else {
+            // Short of tokens for two copies, one still goes; none left, the packet is refused (each one counted).
+            guard video.retransmissionBudget > 0 else {
                 metrics.retransmissionsRefused.increment()
-                break
+                continue
             }
             guard let (frame, index) = video.locate(sequenceNumber) else {
                 metrics.retransmissionsMissed.increment()
@@ -477,7 +478,7 @@ final class EgressCore {
                 metrics.retransmissionsRepeated.increment()
                 continue
             }
-            for _ in 0..<copies {
+            for _ in 0..<min(copies, video.retransmissionBudget) {
                 let written: Bool
                 if let rtx = video.rtx {
                     written = video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,

@@ -145,15 +145,17 @@ struct VideoSender {
     /// cannot measure one) gets a second repair in time.
     static let retransmissionSpacing: Int64 = 50_000
 
-    /// Once a second: the bucket gains half the packets sent in the last second (at least
-    /// `minimumRetransmissionsPerSecond`) and holds at most a second's worth. A burst of loss (a receiver that
-    /// stalled for a moment) is repaired at once, while over time repairs cannot add more than half to what a lossy
-    /// viewer is sent.
+    /// Once a second: the bucket gains as many packets as were sent in the last second (at least
+    /// `minimumRetransmissionsPerSecond`) and holds at most two seconds' worth. A burst of loss (a receiver that
+    /// stalled for a moment, a run of NACKs repeated while this loop was busy) is repaired at once, while over time
+    /// repairs cannot more than double what a lossy viewer is sent. Half a second's worth, the earlier rule, was
+    /// used up by such bursts on a loaded 2-core host at 5 % random loss (with repairs sent twice), and every
+    /// refused repair froze the picture until the next keyframe or a late repair.
     mutating func refillRetransmissionBudget() {
         let sent = Int(packets &- packetsAtRefill)
         packetsAtRefill = packets
-        let capacity = max(2 * Self.minimumRetransmissionsPerSecond, sent)
-        retransmissionBudget = min(capacity, retransmissionBudget + max(Self.minimumRetransmissionsPerSecond, sent / 2))
+        let capacity = 2 * max(Self.minimumRetransmissionsPerSecond, sent)
+        retransmissionBudget = min(capacity, retransmissionBudget + max(Self.minimumRetransmissionsPerSecond, sent))
     }
 
     /// Whether the packet may be sent again now; notes it when so.

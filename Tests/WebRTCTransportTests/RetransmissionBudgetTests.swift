@@ -8,25 +8,25 @@ final class RetransmissionBudgetTests: XCTestCase {
         VideoSender(ssrc: 1, payloadType: 96, packetizer: VP8Packetizer(payloadType: 96, ssrc: 1), timestampOffset: 0)
     }
 
-    func testABurstOfLossIsRepairedAtOnceButTheLongRunRateIsHalfOfWhatIsSent() {
+    func testABurstOfLossIsRepairedAtOnceButTheLongRunRateIsWhatIsSent() {
         var video = sender()
-        // 300 packets a second: the bucket fills to a second's worth.
+        // 300 packets a second: the bucket fills to two seconds' worth.
         for _ in 0..<5 {
             video.packets &+= 300
             video.refillRetransmissionBudget()
         }
-        XCTAssertEqual(video.retransmissionBudget, 300, "capped at a second's worth")
-        // A receiver stalled and asks for 250 at once: all granted.
-        video.retransmissionBudget -= 250
-        // Then it goes on asking for everything: each second gains half of what was sent.
-        var granted = 250
+        XCTAssertEqual(video.retransmissionBudget, 600, "capped at two seconds' worth")
+        // A receiver stalled and asks for 550 at once: all granted.
+        video.retransmissionBudget -= 550
+        // Then it goes on asking for everything: each second gains what was sent, no more.
+        var granted = 550
         for _ in 0..<10 {
             video.packets &+= 300
             video.refillRetransmissionBudget()
             granted += video.retransmissionBudget
             video.retransmissionBudget = 0
         }
-        XCTAssertEqual(granted, 250 + 50 + 10 * 150, "over 11 s: the burst, what was left, then 150 a second")
+        XCTAssertEqual(granted, 550 + 50 + 300 + 9 * 300, "over 11 s: the burst, what was left, then 300 a second")
     }
 
     func testAQuietViewerStillHasTheMinimum() {
