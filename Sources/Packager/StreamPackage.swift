@@ -28,7 +28,8 @@ final class StreamPackage: Sendable {
 
     struct State {
         var availabilityStart: Date
-        /// Bumped by everything that can change what a manifest says (media, sessions, events, pruning).
+        /// Bumped by everything that can change what a manifest says (a completed part, sessions, configurations,
+        /// events, pruning), not by every frame: playlists rendered at one version are reused until the next.
         var version = 0
         var live = false
         var sessions: [Session] = []
@@ -123,7 +124,9 @@ final class StreamPackage: Sendable {
         var recording: [SegmentRecorder.Item] = []
         let ready: [Waiter] = state.withLockedValue { state in
             state.lastActivity = now
-            state.version &+= 1
+            // A frame changes what manifests say only when it completes a part (`changed`, which prunes and so bumps
+            // the version below); sessions and configurations always may.
+            if case .frame = event {} else { state.version &+= 1 }
             var changed = false
             switch event {
             case .started(let publisher):
