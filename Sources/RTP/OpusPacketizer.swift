@@ -28,14 +28,34 @@ public struct OpusPacketizer: Sendable {
     @discardableResult
     public mutating func packetize(frame: ByteBuffer, timestamp: UInt32, absSendTime: UInt32 = 0,
                                    into buffer: inout ByteBuffer, emit: (inout ByteBuffer) -> Void) -> Bool {
-        let length = frame.readableBytes
-        guard length > 0, header.headerLength + length + reservedTrailerLength <= maximumPacketSize else { return false }
+        guard let length = packetLength(frame: frame) else { return false }
         buffer.clear(minimumCapacity: maximumPacketSize)
-        header.write(into: &buffer, marker: false, sequenceNumber: sequenceNumber, timestamp: timestamp,
-                     absSendTime: absSendTime)
-        buffer.writeImmutableBuffer(frame)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+            write(frame: frame, timestamp: timestamp, absSendTime: absSendTime, to: bytes.baseAddress!)
+        }
         emit(&buffer)
-        sequenceNumber &+= 1
         return true
+    }
+
+    /// Bytes of the packet for `frame`, or nil when it has none (empty, or too large for `maximumPacketSize`).
+    public func packetLength(frame: ByteBuffer) -> Int? {
+        let length = frame.readableBytes
+        guard length > 0, header.headerLength + length + reservedTrailerLength <= maximumPacketSize else { return nil }
+        return header.headerLength + length
+    }
+
+    /// Writes the packet for `frame` at `destination` (room for `packetLength(frame:)` bytes, which must not be
+    /// nil) and uses up its sequence number; returns its length. The fan-out writes straight into a send slot.
+    @discardableResult
+    public mutating func write(frame: ByteBuffer, timestamp: UInt32, absSendTime: UInt32 = 0,
+                               to destination: UnsafeMutableRawPointer) -> Int {
+        let headerLength = header.write(to: destination, marker: false, sequenceNumber: sequenceNumber, timestamp: timestamp,
+                                        absSendTime: absSendTime)
+        let length = frame.readableBytes
+        frame.withUnsafeReadableBytes { bytes in
+            (destination + headerLength).copyMemory(from: bytes.baseAddress!, byteCount: length)
+        }
+        sequenceNumber &+= 1
+        return headerLength + length
     }
 }

@@ -71,26 +71,42 @@ public struct RTPHeaderExtensionLayout: Sendable, Hashable {
         return 16 + (midID == nil ? 0 : 1 + mid.utf8.count) + (absSendTimeID == nil ? 0 : 4) + 1
     }
 
-    /// Writes the block after a 12-byte fixed header with no CSRCs.
-    func write(into buffer: inout ByteBuffer, absSendTime: UInt32) {
-        guard !isEmpty else { return }
-        let words = (blockLength - 4) / 4
-        buffer.writeInteger(RTPHeader.oneByteExtensionProfile)
-        buffer.writeInteger(UInt16(words))
+    /// Writes the block at `destination`, just after a 12-byte fixed header with no CSRCs; returns its length
+    /// (`blockLength`, 0 when empty).
+    func write(to destination: UnsafeMutableRawPointer, absSendTime: UInt32) -> Int {
+        guard !isEmpty else { return 0 }
+        let length = blockLength
+        destination.storeBytes(of: RTPHeader.oneByteExtensionProfile.bigEndian, as: UInt16.self)
+        destination.storeBytes(of: UInt16((length - 4) / 4).bigEndian, toByteOffset: 2, as: UInt16.self)
+        var offset = 4
+        func put(_ byte: UInt8) {
+            destination.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+        }
         if let midID {
-            buffer.writeInteger(midID << 4 | UInt8(mid.utf8.count - 1))
-            buffer.writeString(mid)
+            put(midID << 4 | UInt8(mid.utf8.count - 1))
+            for byte in mid.utf8 { put(byte) }
         }
         if let absSendTimeID {
-            buffer.writeInteger(absSendTimeID << 4 | 2)
-            buffer.writeInteger(UInt8(truncatingIfNeeded: absSendTime >> 16))
-            buffer.writeInteger(UInt16(truncatingIfNeeded: absSendTime))
+            put(absSendTimeID << 4 | 2)
+            put(UInt8(truncatingIfNeeded: absSendTime >> 16))
+            put(UInt8(truncatingIfNeeded: absSendTime >> 8))
+            put(UInt8(truncatingIfNeeded: absSendTime))
         }
         if let transportSequenceNumberID {
-            buffer.writeInteger(transportSequenceNumberID << 4 | 1)
-            buffer.writeInteger(UInt16(0))
+            put(transportSequenceNumberID << 4 | 1)
+            put(0)
+            put(0)
         }
-        buffer.writeRepeatingByte(0, count: words * 4 - elementsLength)
+        while offset < length { put(0) }
+        return length
+    }
+
+    /// Patches the transport-wide sequence number into a packet this layout wrote at `packet`.
+    @inline(__always)
+    public func setTransportSequenceNumber(_ sequenceNumber: UInt16, at packet: UnsafeMutableRawPointer) {
+        guard let offset = transportSequenceNumberOffset else { return }
+        packet.storeBytes(of: sequenceNumber.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
 
     /// Patches the transport-wide sequence number into a packet this layout wrote (the packet

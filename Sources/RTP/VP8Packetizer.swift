@@ -56,28 +56,67 @@ public struct VP8Packetizer: Sendable {
     @discardableResult
     public mutating func packetize(frame: ByteBuffer, timestamp: UInt32, isKeyframe: Bool, absSendTime: UInt32 = 0,
                                    into buffer: inout ByteBuffer, emit: (inout ByteBuffer) -> Void) -> Int {
+        let packets = nextFrame(frame, timestamp: timestamp, isKeyframe: isKeyframe, absSendTime: absSendTime)
+        for index in 0..<packets.count {
+            buffer.clear(minimumCapacity: maximumPacketSize)
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: packets.length(ofPacket: index)) { bytes in
+                packets.write(index, to: bytes.baseAddress!)
+            }
+            emit(&buffer)
+        }
+        return packets.count
+    }
+
+    /// Takes the sequence numbers and PictureID of the next frame and returns its packets, for the caller to
+    /// write one by one wherever it wants them (a send slot): the fan-out writes each packet straight into the
+    /// memory it is encrypted and sent from, with no intermediate buffer. An empty frame has no packets and uses
+    /// up no PictureID.
+    public mutating func nextFrame(_ frame: ByteBuffer, timestamp: UInt32, isKeyframe: Bool,
+                                   absSendTime: UInt32 = 0) -> VP8FramePackets {
         let fragmentLength = maximumFragmentLength
         precondition(fragmentLength > 0, "maximumPacketSize \(maximumPacketSize) leaves no room for VP8 data")
-        let total = frame.readableBytes
-        guard total > 0 else { return 0 }
+        let count = packetCount(frameLength: frame.readableBytes)
+        let packets = VP8FramePackets(frame: frame, header: RTPHeaderBytes(header, timestamp: timestamp, absSendTime: absSendTime),
+                                      fragmentLength: fragmentLength, count: count,
+                                      firstSequenceNumber: sequenceNumber, pictureID: pictureID)
+        guard count > 0 else { return packets }
         if isKeyframe { lastKeyframePictureID = pictureID }
-        let capacity = maximumPacketSize
-        var offset = 0
-        var count = 0
-        while offset < total {
-            let length = min(fragmentLength, total - offset)
-            let last = offset + length == total
-            buffer.clear(minimumCapacity: capacity)
-            header.write(into: &buffer, marker: last, sequenceNumber: sequenceNumber, timestamp: timestamp,
-                         absSendTime: absSendTime)
-            VP8PayloadDescriptor.writeSentForm(into: &buffer, start: offset == 0, pictureID: pictureID)
-            buffer.writeImmutableBuffer(frame.getSlice(at: frame.readerIndex + offset, length: length)!)
-            emit(&buffer)
-            sequenceNumber &+= 1
-            offset += length
-            count += 1
-        }
+        sequenceNumber &+= UInt16(truncatingIfNeeded: count)
         pictureID = (pictureID + 1) & 0x7FFF
-        return count
+        return packets
+    }
+}
+
+/// The RTP packets of one VP8 frame as one viewer's packetizer numbered them: its header laid out once, the
+/// frame shared (not copied). Packet `index` is written on demand into memory the caller owns.
+public struct VP8FramePackets {
+    public let frame: ByteBuffer
+    public let header: RTPHeaderBytes
+    public let fragmentLength: Int
+    public let count: Int
+    public let firstSequenceNumber: UInt16
+    public let pictureID: UInt16
+
+    /// Bytes of packet `index` (0-based, below `count`).
+    @inline(__always)
+    public func length(ofPacket index: Int) -> Int {
+        header.length + VP8PayloadDescriptor.sentLength + min(fragmentLength, frame.readableBytes - index * fragmentLength)
+    }
+
+    /// Writes packet `index` (0-based, below `count`) at `destination`, which must have room for
+    /// `length(ofPacket:)` bytes; returns that length.
+    @inline(__always)
+    @discardableResult
+    public func write(_ index: Int, to destination: UnsafeMutableRawPointer) -> Int {
+        let offset = index * fragmentLength
+        let length = min(fragmentLength, frame.readableBytes - offset)
+        let last = offset + length == frame.readableBytes
+        let headerLength = header.write(to: destination, marker: last, sequenceNumber: firstSequenceNumber &+ UInt16(truncatingIfNeeded: index))
+        VP8PayloadDescriptor.writeSentForm(to: destination + headerLength, start: index == 0, pictureID: pictureID)
+        let payload = destination + headerLength + VP8PayloadDescriptor.sentLength
+        frame.withUnsafeReadableBytes { bytes in
+            payload.copyMemory(from: bytes.baseAddress! + offset, byteCount: length)
+        }
+        return headerLength + VP8PayloadDescriptor.sentLength + length
     }
 }

@@ -95,4 +95,12 @@ public struct VP8PayloadDescriptor: Sendable, Hashable {
         buffer.writeInteger(UInt8(0x80))
         buffer.writeInteger(0x8000 | (pictureID & 0x7FFF))
     }
+
+    /// The same four bytes at `destination`.
+    @inline(__always)
+    static func writeSentForm(to destination: UnsafeMutableRawPointer, start: Bool, pictureID: UInt16) {
+        destination.storeBytes(of: UInt8(0x80 | (start ? 0x10 : 0)), as: UInt8.self)
+        destination.storeBytes(of: UInt8(0x80), toByteOffset: 1, as: UInt8.self)
+        destination.storeBytes(of: (0x8000 | (pictureID & 0x7FFF)).bigEndian, toByteOffset: 2, as: UInt16.self)
+    }
 }

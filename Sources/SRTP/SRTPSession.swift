@@ -29,6 +29,8 @@ public final class SRTPSession {
     private let session: srtp_t
     /// Outbound RTP, the per-packet path, is protected by OpenSSL directly; libsrtp2 keeps SRTCP and inbound.
     private let sender: SRTPSender?
+    /// `sender` without the reference counting: it is called for every packet, and `sender` keeps it alive.
+    private let unmanagedSender: Unmanaged<SRTPSender>?
 
     /// Replay window of 1024 packets: at 1.5 Mb/s a viewer sees ~150 packets/s, so reordering of several
     /// seconds stays inside the window. Repeated transmission is allowed because NACK answers resend the
@@ -79,6 +81,7 @@ public final class SRTPSession {
         self.session = created
         do {
             self.sender = direction == .outbound && openSSLForRTP ? try SRTPSender(profile: profile, key: key, salt: salt) : nil
+            self.unmanagedSender = sender.map { Unmanaged.passUnretained($0) }
         } catch {
             srtp_dealloc(created)
             throw error
@@ -100,7 +103,9 @@ public final class SRTPSession {
     /// Protects `length` bytes of RTP at `bytes` in place (room for `maximumTrailerLength` more must follow
     /// within `capacity`); returns the SRTP packet's length. For senders that keep packets in storage of their own.
     public func protect(_ bytes: UnsafeMutableRawPointer, length: Int, capacity: Int) throws(SRTPError) -> Int {
-        if let sender { return try sender.protect(bytes, length: length, capacity: capacity).get() }
+        if let unmanagedSender {
+            return try unmanagedSender._withUnsafeGuaranteedRef { $0.protect(bytes, length: length, capacity: capacity) }.get()
+        }
         guard length >= Self.rtpHeaderLength else { throw .packetTooShort(length: length) }
         guard length <= Self.maximumPacketLength, capacity >= length + Self.maximumTrailerLength else {
             throw .packetTooLong(length: length)

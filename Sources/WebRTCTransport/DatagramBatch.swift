@@ -90,14 +90,28 @@ final class DatagramBatch {
     /// datagram's size, or nil when it is larger than a slot or protection failed (counted as failed; nothing is
     /// queued then).
     func append(_ packet: ByteBuffer, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
-        if count == Self.capacity { flush() }
-        let slot = storage + count * slotSize
         let length = packet.readableBytes
+        guard let slot = reserve(length) else { return nil }
+        packet.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: length) }
+        return commit(length, protectedBy: srtp, to: address)
+    }
+
+    /// The next slot, for a packet of up to `length` bytes to be written straight into it and then `commit`ted
+    /// (the batch is sent first when it is full). Nil, counted as failed, when the packet would not fit a slot.
+    @inline(__always)
+    func reserve(_ length: Int) -> UnsafeMutableRawPointer? {
+        if count == Self.capacity { flush() }
         guard length + SRTPSession.maximumTrailerLength <= slotSize else {
             totals.failed += 1
             return nil
         }
-        packet.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: length) }
+        return storage + count * slotSize
+    }
+
+    /// Protects the `length` bytes of RTP written into the slot `reserve` returned and queues them for `address`.
+    /// Returns the datagram's size, or nil when protection failed (counted; nothing is queued then).
+    func commit(_ length: Int, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
+        let slot = storage + count * slotSize
         guard let size = try? srtp.protect(slot, length: length, capacity: slotSize) else {
             totals.failed += 1
             return nil

@@ -564,10 +564,11 @@ final class EgressCore {
     private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String) {
         var sent = false
         let now = NIODeadline.now()
+        let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in viewersByStream[stream] ?? [] where session.isSending
             && (session.layer == layer || session.pendingLayer == layer) {
-            guard session.video != nil, let outbound = session.outbound, session.selectedAddress != nil else { continue }
+            guard session.video != nil, let outbound = session.outbound, let address = session.datagramAddress else { continue }
             if session.pendingLayer == layer {
                 // A switch lands on the new rung's keyframe; until then the old rung goes on.
                 guard frame.isKeyframe else { continue }
@@ -585,18 +586,25 @@ final class EgressCore {
             guard var video = session.video.take() else { continue }
             let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset
             let layout = video.packetizer.header.extensions
-            let pictureID = video.packetizer.pictureID
-            let firstSequenceNumber = video.packetizer.sequenceNumber
-            let count = video.packetizer.packetize(frame: frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
-                                       absSendTime: sendTime, into: &scratch) { packet in
-                video.packets &+= 1
-                video.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.send(&packet, layout: layout, session: session, with: outbound, isProbe: false, now: now,
-                          kind: .video)
+            // Each packet is written straight into the send slot it is encrypted and sent from.
+            let packets = video.packetizer.nextFrame(frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
+                                                     absSendTime: sendTime)
+            var rtpBytes = 0
+            var sentBytes = 0
+            for index in 0..<packets.count {
+                let length = packets.length(ofPacket: index)
+                guard let slot = batch.reserve(length) else { continue }
+                packets.write(index, to: slot)
+                rtpBytes += length
+                sentBytes += commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
+                                    isProbe: false, at: microseconds, kind: .video) ?? 0
             }
+            session.sendRate.add(bytes: sentBytes, at: microseconds)
+            video.packets &+= UInt32(truncatingIfNeeded: packets.count)
+            video.octets &+= UInt32(truncatingIfNeeded: rtpBytes)
             video.frames &+= 1
-            video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: pictureID,
-                                 firstSequenceNumber: firstSequenceNumber, packetCount: count))
+            video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: packets.pictureID,
+                                 firstSequenceNumber: packets.firstSequenceNumber, packetCount: packets.count))
             session.video = video
             sent = true
         }
@@ -606,16 +614,20 @@ final class EgressCore {
     private func sendAudio(_ frame: EncodedFrame, stream: String) {
         var sent = false
         let now = NIODeadline.now()
+        let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in viewersByStream[stream] ?? [] where session.isSending {
-            guard var audio = session.audio, let outbound = session.outbound, session.selectedAddress != nil else { continue }
-            let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
-            let layout = audio.packetizer.header.extensions
-            audio.packetizer.packetize(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, into: &scratch) { packet in
+            guard var audio = session.audio, let outbound = session.outbound, let address = session.datagramAddress else { continue }
+            // A frame too large for one packet (Opus cannot be fragmented) is skipped.
+            if let length = audio.packetizer.packetLength(frame: frame.data), let slot = batch.reserve(length) {
+                let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
+                audio.packetizer.write(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, to: slot)
                 audio.packets &+= 1
-                audio.octets &+= UInt32(truncatingIfNeeded: packet.readableBytes)
-                self.send(&packet, layout: layout, session: session, with: outbound, isProbe: false, now: now,
-                          kind: .audio)
+                audio.octets &+= UInt32(truncatingIfNeeded: length)
+                if let size = commit(slot, length: length, layout: audio.packetizer.header.extensions, session: session,
+                                     with: outbound, to: address, isProbe: false, at: microseconds, kind: .audio) {
+                    session.sendRate.add(bytes: size, at: microseconds)
+                }
             }
             audio.frames &+= 1
             session.audio = audio
@@ -631,19 +643,35 @@ final class EgressCore {
     func send(_ packet: inout ByteBuffer, layout: RTPHeaderExtensionLayout, session: ViewerSession, with srtp: SRTPSession,
               isProbe: Bool, now: NIODeadline, kind: SentPacketKind) {
         guard let address = session.datagramAddress else { return }
+        let length = packet.readableBytes
+        guard let slot = batch.reserve(length) else { return }
+        packet.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: length) }
+        let microseconds = Self.microseconds(now)
+        guard let size = commit(slot, length: length, layout: layout, session: session, with: srtp, to: address,
+                                isProbe: isProbe, at: microseconds, kind: kind) else { return }
+        session.sendRate.add(bytes: size, at: microseconds)
+    }
+
+    /// The packet of `length` bytes written into the batch's reserved `slot`: stamps its transport-wide sequence
+    /// number, protects and queues it, and notes it for the estimator. Returns the datagram's size (nil: not
+    /// queued, counted by the batch). The caller adds it to the viewer's send rate (once per frame).
+    @inline(__always)
+    private func commit(_ slot: UnsafeMutableRawPointer, length: Int, layout: RTPHeaderExtensionLayout,
+                        session: ViewerSession, with srtp: SRTPSession, to address: DatagramAddress, isProbe: Bool,
+                        at microseconds: Int64, kind: SentPacketKind) -> Int? {
         let sequenceNumber = session.transportSequence
-        if layout.transportSequenceNumberID != nil {
-            layout.setTransportSequenceNumber(sequenceNumber, in: &packet)
+        let stamped = layout.transportSequenceNumberID != nil
+        if stamped {
+            layout.setTransportSequenceNumber(sequenceNumber, at: slot)
             session.transportSequence &+= 1
         }
-        guard let size = batch.append(packet, protectedBy: srtp, to: address) else { return }
+        guard let size = batch.commit(length, protectedBy: srtp, to: address) else { return nil }
         sentTally.count(kind, bytes: size)
-        let microseconds = Self.microseconds(now)
-        session.sendRate.add(bytes: size, at: microseconds)
         if session.estimator.isProbing { session.estimator.sentDuringProbe(at: microseconds) }
-        if layout.transportSequenceNumberID != nil {
+        if stamped {
             session.sentLog?.record(sequenceNumber: sequenceNumber, sendTime: microseconds, size: size, isProbe: isProbe)
         }
+        return size
     }
 
     /// Sends the media batch, then whatever the NIO channel holds, and brings the packet counters up to date.

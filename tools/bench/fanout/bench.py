@@ -198,12 +198,12 @@ class Loadgen:
             self.process.wait()
 
 
-def profile(pid, seconds, work):
+def profile(pid, seconds, work, frequency=499, keep=None):
     """perf record -g on the server; returns the top symbols by self time (perf report --no-children)."""
     if shutil.which("perf") is None:
         return {"tool": None, "note": "perf not installed"}
     data = os.path.join(work, "perf.data")
-    record = subprocess.run(["perf", "record", "-F", "499", "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+    record = subprocess.run(["perf", "record", "-F", str(frequency), "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
                             capture_output=True, text=True)
     if record.returncode != 0 or not os.path.exists(data):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
@@ -233,7 +233,9 @@ def profile(pid, seconds, work):
         demangle(entries)
     with open(os.path.join(work, "perf-report.txt"), "w") as f:
         f.write(report)
-    return {"tool": "perf record -F 499 -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
+    if keep:
+        shutil.copyfile(data, keep)
+    return {"tool": f"perf record -F {frequency} -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
             "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25]}
 
 
@@ -294,7 +296,7 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         rss_hold = rss_kib(server.pid)
         rss_samples.append(rss_hold)
         viewers_in_window = m1.get("liverelay_webrtc_viewers", 0)
-        perf = profile(server.pid, args.profile_seconds, work) if args.profile_step == n else None
+        perf = profile(server.pid, args.profile_seconds, work, args.profile_frequency, args.perf_data) if args.profile_step == n else None
         reports = [g.report(timeout=hold + ramp_seconds + 60) for g in loadgens]
     finally:
         for g in loadgens:
@@ -385,6 +387,8 @@ def main():
     parser.add_argument("--max-loss", type=float, default=5.0, help="saturated above this video loss, %%")
     parser.add_argument("--profile-step", type=int, default=0, help="perf-record the server at this step (0: never)")
     parser.add_argument("--profile-seconds", type=float, default=10)
+    parser.add_argument("--profile-frequency", type=int, default=499, help="perf samples per second")
+    parser.add_argument("--perf-data", help="keep the perf.data of the profile here (for perf report -g caller)")
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--keep-work", action="store_true")
     args = parser.parse_args()
