@@ -257,7 +257,7 @@ public struct DASHManifest: Sendable {
 
     /// The proleptic Gregorian year, month and day of a day count from 1970-01-01 (the era-based conversion:
     /// 400-year eras of 146,097 days, years starting in March so the leap day is last).
-    static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+    public static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097

@@ -43,9 +43,12 @@ public struct EventChannel: Sendable {
                                      validateUTF8: true)
     }
 
-    /// HTTP/1.1 with the upgrade to this channel, for `Application(router:server:)`.
-    public static func serverBuilder(_ router: Router<EventChannelRequestContext>) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: serverConfiguration))
+    /// HTTP/1.1 with the upgrade to this channel, for `Application(router:server:)`. `handlers` makes each
+    /// connection's handlers that see its requests before the router does (`StreamingRoutes.fastPathHandlers`).
+    public static func serverBuilder(_ router: Router<EventChannelRequestContext>,
+                                     handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }) -> HTTPServerBuilder {
+        .http1WebSocketUpgrade(webSocketRouter: router,
+                               configuration: .init(http1: .init(additionalChannelHandlers: handlers()), ws: serverConfiguration))
     }
 
     public func register(on router: Router<EventChannelRequestContext>) {

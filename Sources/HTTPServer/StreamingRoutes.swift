@@ -1,6 +1,5 @@
 import Audience
 import CMAF
-import Crypto
 import Foundation
 import Hummingbird
 import MediaCore
@@ -66,6 +65,73 @@ public struct StreamingRoutes: Sendable {
         }
     }
 
+    // MARK: Answers without the router
+
+    /// What `StreamingFastPath` may answer on the connection's event loop: complete media objects and plain
+    /// (non-blocking) playlists and manifests of open streams. Nil for everything else — private streams, requests
+    /// that wait (preload hints, blocking reloads, segments still being written), anything the router answers
+    /// with an error — which the router then answers as before.
+    func immediateAnswer(to request: HTTPRequest, client: () -> String) -> StreamingAnswer? {
+        guard request.method == .get || request.method == .head, let target = request.path else { return nil }
+        let pathEnd = target.firstIndex(of: "?") ?? target.endIndex
+        let parts = target[..<pathEnd].split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4 || parts.count == 5, parts[0].isEmpty else { return nil }
+        let stream = String(parts[2])
+        guard StreamName.isValid(stream), access.map({ !$0.isPrivate(stream) }) ?? true else { return nil }
+        switch (parts[1], parts.count) {
+        case ("cmaf", 5):
+            return immediateMedia(request, stream: stream, track: String(parts[3]), file: String(parts[4]))
+        case ("hls", 4):
+            // Blocking reloads (and whatever else names an LL-HLS directive) wait in the router.
+            guard !target[pathEnd...].contains("_HLS_") else { return nil }
+            return immediatePlaylist(request, stream: stream, file: parts[3], client: client)
+        case ("dash", 4) where parts[3] == "manifest.mpd":
+            let timeURL = Self.absoluteURL(authority: request.authority, headers: request.headerFields, path: "/api/time")
+            guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL) else { return nil }
+            players?.saw(stream: stream, kind: "dash", client: client())
+            return StreamingAnswer.text(method: request.method, requestHeaders: request.headerFields, ByteBuffer(string: mpd),
+                                        contentType: "application/dash+xml", cacheControl: Admission.open.manifestCacheControl,
+                                        etag: true)
+        default:
+            return nil
+        }
+    }
+
+    private func immediateMedia(_ request: HTTPRequest, stream: String, track: String, file name: String) -> StreamingAnswer? {
+        guard Self.isSafeName(track), let file = MediaFile(name), let epoch = packager.epoch(of: stream) else { return nil }
+        let buffers: [ByteBuffer]
+        switch file {
+        case .initialization(let id):
+            guard let data = packager.initSegment(stream: stream, track: track, id: id) else { return nil }
+            buffers = [data]
+        case .part(let number, let index):
+            guard let segment = packager.segment(stream: stream, track: track, number: number).segment,
+                  index < segment.parts.count else { return nil }
+            buffers = [segment.parts[index].data]
+        case .segment(let number):
+            guard case .complete(let segment) = packager.segment(stream: stream, track: track, number: number) else { return nil }
+            buffers = segment.parts.map(\.data)
+        }
+        let initialization = if case .initialization = file { true } else { false }
+        return StreamingAnswer.media(method: request.method, requestHeaders: request.headerFields, buffers,
+                                     tag: "\"\(epoch)-\(track)-\(name)\"",
+                                     contentType: Self.contentType(track, initialization: initialization),
+                                     cacheControl: Admission.open.mediaCacheControl)
+    }
+
+    private func immediatePlaylist(_ request: HTTPRequest, stream: String, file: Substring, client: () -> String) -> StreamingAnswer? {
+        guard file.hasSuffix(".m3u8") else { return nil }
+        let name = String(file.dropLast(5))
+        guard Self.isSafeName(name) else { return nil }
+        let manifest = name == "master" ? packager.renderedMultivariantPlaylist(stream: stream)
+            : packager.renderedMediaPlaylist(stream: stream, track: name)
+        guard let manifest else { return nil }
+        players?.saw(stream: stream, kind: "hls", client: client())
+        return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headerFields, manifest,
+                                        contentType: "application/vnd.apple.mpegurl",
+                                        cacheControl: Admission.open.manifestCacheControl)
+    }
+
     // MARK: HLS playlists
 
     private func playlist(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
@@ -77,9 +143,9 @@ public struct StreamingRoutes: Sendable {
         let admission = try await admit(request, stream: stream)
         sawPlayer(request, context, stream: stream, kind: "hls")
         if name == "master" {
-            guard let text = packager.multivariantPlaylist(stream: stream, query: admission.query) else { throw Self.notPackaged(stream) }
-            return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
-                                cacheControl: admission.manifestCacheControl, etag: true)
+            guard let manifest = packager.renderedMultivariantPlaylist(stream: stream, query: admission.query) else { throw Self.notPackaged(stream) }
+            return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headers, manifest,
+                                            contentType: "application/vnd.apple.mpegurl", cacheControl: admission.manifestCacheControl).response
         }
         guard let newest = packager.newestSegment(stream: stream, track: name) else {
             throw APIError.notFound("stream \(stream) has no track \(name)")
@@ -104,9 +170,9 @@ public struct StreamingRoutes: Sendable {
         } else if query.get("_HLS_part") != nil {
             throw APIError.badRequest("_HLS_part without _HLS_msn")
         }
-        guard let text = packager.mediaPlaylist(stream: stream, track: name, query: admission.query) else { throw Self.notPackaged(stream) }
-        return Self.respond(request, ByteBuffer(string: text), contentType: "application/vnd.apple.mpegurl",
-                            cacheControl: admission.manifestCacheControl, etag: true)
+        guard let manifest = packager.renderedMediaPlaylist(stream: stream, track: name, query: admission.query) else { throw Self.notPackaged(stream) }
+        return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headers, manifest,
+                                        contentType: "application/vnd.apple.mpegurl", cacheControl: admission.manifestCacheControl).response
     }
 
     // MARK: Private streams
@@ -245,7 +311,7 @@ public struct StreamingRoutes: Sendable {
 
     /// LL-DASH: the segment being written goes out with chunked transfer, each CMAF chunk as soon as it exists.
     private func chunked(_ request: Request, stream: String, track: String, segment: MediaSegment) -> Response {
-        var headers = Self.commonHeaders(contentType: Self.contentType(track, initialization: false), cacheControl: "no-cache")
+        let headers = Self.commonHeaders(contentType: Self.contentType(track, initialization: false), cacheControl: "no-cache")
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
@@ -280,64 +346,27 @@ public struct StreamingRoutes: Sendable {
     }
 
     static func commonHeaders(contentType: String, cacheControl: String) -> HTTPFields {
-        [.contentType: contentType, .cacheControl: cacheControl, .accessControlAllowOrigin: "*",
-         .accessControlExposeHeaders: "Content-Length, Content-Range, ETag, Date", .acceptRanges: "bytes"]
+        StreamingAnswer.commonHeaders(contentType: contentType, cacheControl: cacheControl)
     }
 
-    static func etag(_ buffers: [ByteBuffer]) -> String {
-        var hasher = Insecure.SHA1()
-        for buffer in buffers { buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
-        // 12 digest bytes as 24 hex digits between quotes, written in place (a String per byte cost 5 % of serving).
-        let digest = hasher.finalize()
-        return String(unsafeUninitializedCapacity: 26) { text in
-            let digits: StaticString = "0123456789abcdef"
-            text[0] = UInt8(ascii: "\"")
-            for (index, byte) in digest.prefix(12).enumerated() {
-                text[1 + 2 * index] = digits.utf8Start[Int(byte >> 4)]
-                text[2 + 2 * index] = digits.utf8Start[Int(byte & 0x0F)]
-            }
-            text[25] = UInt8(ascii: "\"")
-            return 26
-        }
-    }
+    static func etag(_ buffers: [ByteBuffer]) -> String { StreamingAnswer.etag(buffers) }
 
     static func respond(_ request: Request, _ body: ByteBuffer, contentType: String, cacheControl: String, etag: Bool) -> Response {
-        var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
-        headers[.acceptRanges] = nil
-        if etag {
-            let tag = Self.etag([body])
-            headers[.eTag] = tag
-            if request.headers[.ifNoneMatch] == tag { return Response(status: .notModified, headers: headers, body: ResponseBody()) }
-        }
-        headers[.contentLength] = String(body.readableBytes)
-        return Response(status: .ok, headers: headers, body: request.method == .head ? ResponseBody() : .init(byteBuffer: body))
+        StreamingAnswer.text(method: request.method, requestHeaders: request.headers, body, contentType: contentType,
+                             cacheControl: cacheControl, etag: etag).response
     }
 
     /// An immutable media object: ETag, conditional GET, single byte ranges, HEAD.
     static func respondMedia(_ request: Request, _ buffers: [ByteBuffer], tag: String, contentType: String,
                              cacheControl: String = "public, max-age=31536000, immutable") throws -> Response {
-        var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
-        headers[.eTag] = tag
-        if let match = request.headers[.ifNoneMatch], match == tag || match == "*" {
-            return Response(status: .notModified, headers: headers, body: ResponseBody())
+        guard let answer = StreamingAnswer.media(method: request.method, requestHeaders: request.headers, buffers, tag: tag,
+                                                 contentType: contentType, cacheControl: cacheControl) else {
+            let total = buffers.reduce(0) { $0 + $1.readableBytes }
+            throw APIError(.rangeNotSatisfiable, "range_not_satisfiable",
+                           "range \(request.headers[.range] ?? "") does not fit \(total) bytes",
+                           headers: [.contentRange: "bytes */\(total)"])
         }
-        let total = buffers.reduce(0) { $0 + $1.readableBytes }
-        var selected = buffers
-        var status = HTTPResponse.Status.ok
-        if let rangeHeader = request.headers[.range] {
-            guard let range = ByteRange.parse(rangeHeader, length: total) else {
-                headers[.contentRange] = "bytes */\(total)"
-                throw APIError(.rangeNotSatisfiable, "range_not_satisfiable", "range \(rangeHeader) does not fit \(total) bytes",
-                               headers: [.contentRange: "bytes */\(total)"])
-            }
-            selected = slice(buffers, range)
-            status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(total)"
-        }
-        let length = selected.reduce(0) { $0 + $1.readableBytes }
-        headers[.contentLength] = String(length)
-        let body = request.method == .head ? ResponseBody() : ResponseBody(contentsOf: selected)
-        return Response(status: status, headers: headers, body: body)
+        return answer.response
     }
 
     /// The readable views of `buffers` covering `range` of their concatenation; no bytes are copied.
@@ -357,8 +386,12 @@ public struct StreamingRoutes: Sendable {
 
     /// DASH clients fetch the UTCTiming source relative to the page, not the MPD: it has to be absolute.
     static func absoluteURL(_ request: Request, path: String) -> String {
-        let host = request.head.authority ?? "localhost"
-        let scheme = request.headers[.init("X-Forwarded-Proto")!] == "https" ? "https" : "http"
+        absoluteURL(authority: request.head.authority, headers: request.headers, path: path)
+    }
+
+    static func absoluteURL(authority: String?, headers: HTTPFields, path: String) -> String {
+        let host = authority ?? "localhost"
+        let scheme = headers[.init("X-Forwarded-Proto")!] == "https" ? "https" : "http"
         return "\(scheme)://\(host)\(path)"
     }
 
@@ -405,5 +438,15 @@ public struct StreamingAccess: Sendable {
         isPrivate = { keys.isPrivate($0) }
         authorization = AudienceAuthorization(tokens: tokens, admin: admin, store: store)
         signer = tokens.mediaURLs
+    }
+}
+
+extension Packager.SegmentLookup {
+    /// The segment, complete or being written; nil when there is none yet or any more.
+    var segment: MediaSegment? {
+        switch self {
+        case .complete(let segment), .inProgress(let segment): segment
+        case .upcoming, .notFound: nil
+        }
     }
 }

@@ -181,10 +181,10 @@ public final class LiveRelayServer: Sendable {
         let statusObservation = router.addObserver(AudienceStatusFeed(audience: audience))
         stopOnExit.append { self.router.removeObserver(statusObservation) }
         let players = PlayerTally()
-        StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
-                                                                    admin: AdminAuthorization(token: admin.token), store: store),
-                        players: players)
-            .register(on: httpRouter)
+        let streaming = StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
+                                                                                    admin: AdminAuthorization(token: admin.token), store: store),
+                                        players: players)
+        streaming.register(on: httpRouter)
         audience.connect(httpPlayers: { players.counts(stream: $0) })
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         if let egress {
@@ -203,7 +203,7 @@ public final class LiveRelayServer: Sendable {
 
         let http = Application(
             router: httpRouter,
-            server: EventChannel.serverBuilder(eventRouter),
+            server: EventChannel.serverBuilder(eventRouter, handlers: { streaming.fastPathHandlers(serverName: "LiveRelay") }),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
             onServerRunning: { [weak self] channel in
                 guard let self else { return }

@@ -149,13 +149,23 @@ public final class Packager: MediaObserver, Sendable {
     }
 
     public func multivariantPlaylist(stream: String, query: String = "") -> String? {
+        renderedMultivariantPlaylist(stream: stream, query: query)?.text
+    }
+
+    public func mediaPlaylist(stream: String, track: String, query: String = "") -> String? {
+        renderedMediaPlaylist(stream: stream, track: track, query: query)?.text
+    }
+
+    /// The multivariant playlist with its bytes and ETag, made once per change of the stream.
+    public func renderedMultivariantPlaylist(stream: String, query: String = "") -> RenderedManifest? {
         streams.withLockedValue { $0[stream] }?.manifest("master \(query)") { snapshot in
             guard !snapshot.tracks.isEmpty else { return nil }
             return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).multivariant()
         }
     }
 
-    public func mediaPlaylist(stream: String, track: String, query: String = "") -> String? {
+    /// A media playlist with its bytes and ETag, made once per change of the stream.
+    public func renderedMediaPlaylist(stream: String, track: String, query: String = "") -> RenderedManifest? {
         streams.withLockedValue { $0[stream] }?.manifest("media \(track) \(query)") { snapshot in
             guard let packaged = snapshot.tracks.first(where: { $0.name == track }) else { return nil }
             return ManifestRenderer(snapshot: snapshot, configuration: configuration, query: query).media(packaged)

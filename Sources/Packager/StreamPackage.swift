@@ -87,22 +87,32 @@ final class StreamPackage: Sendable {
         }
     }
 
+    /// The version `snapshot(now:)` would have, without building the snapshot.
+    func version(now: Date = Date()) -> Int {
+        state.withLockedValue { state in
+            if now.timeIntervalSince(state.lastPrune) > 0.5 { prune(&state, now: now) }
+            return state.version
+        }
+    }
+
     /// Rendered manifests by key (kind, track, query) with the version they were rendered at.
-    private let rendered = NIOLockedValueBox([String: (version: Int, text: String)]())
+    private let rendered = NIOLockedValueBox([String: (version: Int, manifest: RenderedManifest)]())
 
     /// The text `render` makes of the current snapshot, rendered once per version and key: every LL-HLS player
     /// reloads the same playlist each part, thousands of times between two changes. nil (nothing to render) is not
     /// kept.
-    func manifest(_ key: String, now: Date = Date(), render: (Snapshot) -> String?) -> String? {
+    func manifest(_ key: String, now: Date = Date(), render: (Snapshot) -> String?) -> RenderedManifest? {
+        let version = version(now: now)
+        if let hit = rendered.withLockedValue({ $0[key] }), hit.version == version { return hit.manifest }
         let current = snapshot(now: now)
-        if let hit = rendered.withLockedValue({ $0[key] }), hit.version == current.version { return hit.text }
         guard let text = render(current) else { return nil }
+        let manifest = RenderedManifest(text)
         rendered.withLockedValue { cache in
             // Keys differ by track and by signed query (one per five minutes for a private stream): stay small.
             if cache.count >= 64 { cache = cache.filter { $0.value.version == current.version } }
-            if cache.count < 64 { cache[key] = (current.version, text) }
+            if cache.count < 64 { cache[key] = (current.version, manifest) }
         }
-        return text
+        return manifest
     }
 
     /// The bytes this stream's window may hold now: its share of the packager's budget, within its own.

@@ -21,4 +21,13 @@ struct StreamingResponseTests {
         #expect(ByteRange.parse("bytes=0-1,5-9", length: 1000) == nil)
         #expect(ByteRange.parse("items=0-1", length: 1000) == nil)
     }
+
+    /// The fast path's `Date` header, against Python's `email.utils.formatdate(t, usegmt=True)`.
+    @Test func httpDatesAreIMFFixdate() {
+        #expect(HTTPDateCache.format(epochSeconds: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDateCache.format(epochSeconds: 951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(HTTPDateCache.format(epochSeconds: 1_764_661_847) == "Tue, 02 Dec 2025 07:50:47 GMT")
+        #expect(HTTPDateCache.format(epochSeconds: 4_107_542_399) == "Sun, 28 Feb 2100 23:59:59 GMT")
+        #expect(HTTPDateCache.format(epochSeconds: -86_400) == "Wed, 31 Dec 1969 00:00:00 GMT")
+    }
 }

@@ -1,5 +1,6 @@
 import Audience
 import Foundation
+import Glibc
 import Testing
 @testable import LiveRelayApp
 #if canImport(FoundationNetworking)
@@ -29,6 +30,57 @@ struct StreamingTests {
         var fields: [String: String] = [:]
         for (key, value) in http.allHeaderFields { fields[String(describing: key).lowercased()] = String(describing: value) }
         return Fetched(status: http.statusCode, body: data, headers: fields)
+    }
+
+    struct RawAnswer {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+    }
+
+    /// Writes `requests` back to back on one TCP connection and reads the answers until the server closes it (the
+    /// last request should say `Connection: close`); HEAD answers have no body whatever their Content-Length says.
+    static func pipelined(port: Int, _ requests: [String], timeoutSeconds: Int = 20) throws -> [RawAnswer] {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw POSIXError(.EIO) }
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let bytes = Array(requests.joined().utf8)
+        guard send(socket, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
+        var received = Data()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(socket, &chunk, chunk.count, 0)
+            if count <= 0 { break }  // closed, or the timeout: what arrived is parsed
+            received.append(contentsOf: chunk[..<count])
+        }
+        var answers: [RawAnswer] = []
+        var offset = received.startIndex
+        let separator = Data("\r\n\r\n".utf8)
+        for request in requests {
+            guard let end = received.range(of: separator, in: offset..<received.endIndex) else { break }
+            let lines = String(decoding: received[offset..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            let status = Int(lines[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+            var headers: [String: String] = [:]
+            for line in lines.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = request.hasPrefix("HEAD ") ? 0 : Int(headers["content-length"] ?? "0") ?? 0
+            guard end.upperBound + length <= received.endIndex else { break }
+            answers.append(RawAnswer(status: status, headers: headers, body: received[end.upperBound..<end.upperBound + length]))
+            offset = end.upperBound + length
+        }
+        return answers
     }
 
     static func text(_ node: TestServer, _ path: String) async throws -> String {
@@ -343,6 +395,27 @@ struct StreamingTests {
         // The hinted part itself is served (held until it exists).
         let part = try await Self.fetch(node, "/cmaf/cam/source-video/\(numbers[0] + 1).0.m4s")
         #expect(part.status == 200)
+
+        // Pipelined on one connection, answers keep the order of requests: a complete segment (answered on the event
+        // loop) asked right after a part that is not there yet (held by the router) comes after that part, and
+        // `Connection: close` is honoured.
+        let next = try #require(try await Self.text(node, "/hls/cam/source-video.m3u8").split(separator: "\n")
+            .first { $0.hasPrefix("#EXT-X-PRELOAD-HINT") }?.split(separator: "\"").dropFirst().first?.split(separator: "/").last)
+        let nextPath = "/cmaf/cam/source-video/\(next)"
+        let answers = try Self.pipelined(port: node.endpoints.httpPort, [
+            "GET \(nextPath) HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET \(segmentPath) HTTP/1.1\r\nHost: x\r\n\r\n",
+            "HEAD \(segmentPath) HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n",
+            "GET \(segmentPath) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ])
+        let nextPart = try await Self.fetch(node, nextPath)
+        #expect(answers.map(\.status) == [200, 200, 206, 200])
+        if answers.count == 4 {
+            #expect(answers[0].body == nextPart.body, "the held part was not answered first")
+            #expect(answers[1].body == full.body && answers[3].body == full.body)
+            #expect(answers[2].body.isEmpty && answers[2].headers["content-range"] == "bytes 0-9/\(full.body.count)")
+            #expect(answers[1].headers["date"] != nil && answers[1].headers["server"] == "LiveRelay")
+        }
 
         // LL-DASH: the segment being written is delivered chunk by chunk (chunked transfer) until it is complete.
         let writing = try #require(try await Self.text(node, "/hls/cam/source-video.m3u8").split(separator: "\n")

@@ -135,6 +135,8 @@ def main():
     parser.add_argument("--http-port", type=int, default=18480)
     parser.add_argument("--rtmp-port", type=int, default=11985)
     parser.add_argument("--nginx-port", type=int, default=18481)
+    parser.add_argument("--profile", choices=("segment", "part", "playlist"),
+                        help="perf record -g the server while wrk fetches this object; the report goes to stderr")
     args = parser.parse_args()
     binary = args.binary
     if binary is None:
@@ -240,7 +242,22 @@ def main():
                 before = sum(cpu_seconds(p) for p in pids)
                 started = time.time()
                 # The live playlist gains a part line every ~0.33 s over the 10 s run.
+                perf = None
+                if args.profile == kind and name == "liverelay":
+                    perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", os.path.join(work, "perf.data"),
+                                             "-p", str(server.pid), "--", "sleep", "8"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 rate, throughput = wrk(target, 10, 32, sizes[kind], slack=4096 if kind == "playlist" else 1024)
+                if perf:
+                    perf.wait()
+                    report = subprocess.run(["perf", "report", "-i", os.path.join(work, "perf.data"), "--stdio",
+                                             "--no-children", "-g", "none", "--sort", "dso,symbol", "--percent-limit", "0.8"],
+                                            capture_output=True, text=True).stdout
+                    print(report, file=sys.stderr)
+                    for options in (["--no-children", "--sort", "comm"], ["--children", "--sort", "symbol"]):
+                        print(subprocess.run(["perf", "report", "-i", os.path.join(work, "perf.data"), "--stdio", "-g", "none",
+                                              "--percent-limit", "2", *options], capture_output=True, text=True).stdout,
+                              file=sys.stderr)
                 elapsed = time.time() - started
                 used = sum(cpu_seconds(p) for p in pids) - before
                 results[(kind, name)] = (rate, used / elapsed, throughput)
