@@ -169,7 +169,10 @@ struct LossyViewerTests {
         let viewer = ExternalProcess(lab.command(["python3", "\(WHEPTests.interop)/whep_chromium.py", url, "--seconds", "50", "--progress"]))
         try viewer.start()
         defer { viewer.terminate() }
-        // Playing first, then 5 % of the datagrams towards the viewer dropped for the rest of the run.
+        // Playing first, then 5 % of the datagrams towards the viewer dropped for the rest of the run. The veth
+        // carries the server's UDP GSO messages whole into the viewer's namespace (they are cut into datagrams at
+        // its socket), so a drop takes a whole run — at 360p, a frame's three packets, each NACK naming all three:
+        // 5 % of the packets, lost in bursts of a frame, harsher than independent loss.
         #expect(try await eventually(timeout: .seconds(20)) { try await AdaptiveTests.layer(of: lab, in: node) != nil })
         try await Task.sleep(for: .seconds(6))
         try lab.loss(5)

@@ -161,11 +161,17 @@ struct PackagerTests {
         let packager = source.packager
         let first = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video"))
         #expect(packager.mediaPlaylist(stream: "cam", track: "source-video") == first)
+        // Served as rendered: the same bytes and ETag until the stream changes; the ETag is that of the bytes.
+        let rendered = try #require(packager.renderedMediaPlaylist(stream: "cam", track: "source-video"))
+        #expect(rendered.text == first && rendered.bytes == ByteBuffer(string: first))
+        #expect(rendered.etag == RenderedManifest.etag([ByteBuffer(string: first)]))
+        #expect(packager.renderedMediaPlaylist(stream: "cam", track: "source-video")?.etag == rendered.etag)
         let signed = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video", query: "?exp=1&sig=a"))
         #expect(signed != first && signed.contains(".m4s?exp=1&sig=a"))
         source.send(seconds: 0.5)
         let later = try #require(packager.mediaPlaylist(stream: "cam", track: "source-video"))
         #expect(later != first)
+        #expect(packager.renderedMediaPlaylist(stream: "cam", track: "source-video")?.etag != rendered.etag)
         #expect(later.components(separatedBy: "#EXT-X-PART:").count > first.components(separatedBy: "#EXT-X-PART:").count)
         try packager.addEvent(stream: "cam", duration: 10, kind: .flash, payload: ByteBuffer(string: "Now"))
         #expect(try #require(packager.mediaPlaylist(stream: "cam", track: "source-video")).contains(#"X-MESSAGE="Now""#))

@@ -148,4 +148,37 @@ final class DatagramBatchTests: XCTestCase {
         _ = batch.append(packet(1, payload: 10), protectedBy: outbound, to: DatagramAddress(try SocketAddress(ipAddress: "127.0.0.1", port: 9)))
         XCTAssertEqual(batch.flush().failed, 1)
     }
+
+    /// The fan-out writes packets straight into a reserved slot and commits them: they arrive protected like appended
+    /// ones, a reservation in a full batch sends the batch first, and one larger than a slot is refused and counted.
+    func testPacketsWrittenIntoReservedSlotsArriveLikeAppendedOnes() throws {
+        let (receiver, address) = try udpSocket()
+        defer { close(receiver) }
+        let (sender, _) = try udpSocket()
+        defer { close(sender) }
+        let outbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .outbound)
+        let inbound = try SRTPSession(profile: .aeadAES128GCM, key: key, salt: salt, direction: .inbound)
+        let batch = DatagramBatch(slotSize: 1300 + SRTPSession.maximumTrailerLength, segmentation: false)
+        batch.descriptor = sender
+        let destination = DatagramAddress(address)
+        let count = DatagramBatch.capacity + 5
+        for sequence in 0..<UInt16(count) {
+            let rtp = packet(sequence, payload: 200)
+            let slot = try XCTUnwrap(batch.reserve(rtp.readableBytes))
+            rtp.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: rtp.readableBytes) }
+            XCTAssertEqual(batch.commit(rtp.readableBytes, protectedBy: outbound, to: destination), 12 + 200 + 16)
+        }
+        XCTAssertNil(batch.reserve(1301))
+        batch.flush()
+        let totals = batch.takeTotals()
+        XCTAssertEqual(totals.sent, count)
+        XCTAssertEqual(totals.failed, 1)
+        let datagrams = receiveAll(receiver)
+        XCTAssertEqual(datagrams.count, count)
+        for (index, datagram) in datagrams.enumerated() {
+            var buffer = ByteBuffer(bytes: datagram)
+            try inbound.unprotect(&buffer)
+            XCTAssertEqual(Array(buffer.readableBytesView), Array(packet(UInt16(index), payload: 200).readableBytesView))
+        }
+    }
 }

@@ -6,7 +6,7 @@ needed (the CI kernel has none). Root only; addresses come from 10.201.0.0/16 an
     netns.py check                                   exit 0 when ip, tc tbf, nft and root are all there
     netns.py create viewer1 [--subnet K] [--owner PID]  netns + veth, 10.201.K.1 (host side) / 10.201.K.2 (viewer)
     netns.py shape viewer1 --rate 400kbit [--burst 3028] [--latency 50ms] | --off
-    netns.py loss viewer1 --percent 5 | --off
+    netns.py loss viewer1 --percent 5 | --off        (a UDP GSO message crosses the veth whole: one drop takes its run)
     netns.py status viewer1                          addresses, tbf and loss counters
     netns.py measure viewer1 --rate 1mbit --seconds 5   UDP from the host to the viewer: delivered rate and loss
     netns.py destroy viewer1                         never fails if already gone
