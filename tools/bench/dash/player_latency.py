@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Live latency of a standard HLS player: headless Chromium playing LiveRelay's HLS natively.
+"""Live latency of a standard HLS player: headless Chromium playing LiveRelay's HLS natively, or hls.js in its
+low-latency mode (`--player hlsjs`, hls.js from the `gradio` wheel on PyPI, which bundles it).
 
 Starts a LiveRelay node (source passthrough rendition; `--transcoder` adds the default ladder's H.264 rungs), publishes
 a real-time picture whose frame number is drawn as blocks (tools/bench/latency/stamp.py) through ffmpeg over RTMP,
@@ -11,7 +12,7 @@ presented frame from a canvas inside the page (`requestVideoFrameCallback`):
 so it includes the publisher's encode, segmenting, the player's hold-back and its buffer: what a viewer sees.
 
 usage: tools/bench/dash/player_latency.py [--binary PATH] [--seconds 30] [--warmup 10] [--size 1280x720] [--fps 30]
-                                          [--transcoder] [--json out.json]
+                                          [--transcoder] [--player native|hlsjs] [--json out.json]
 Prints one JSON object, then a summary line. Exits non-zero when the setup fails or no stamp is read.
 """
 import argparse
@@ -111,6 +112,67 @@ def write_config(path, work, ports, transcoder):
                 f"transcoder:\n  enabled: {'true' if transcoder else 'false'}\n")
 
 
+HLSJS_PAGE = """<!doctype html>
+<meta charset="utf-8"><title>hls.js LL-HLS</title>
+<video muted autoplay playsinline style="width:640px"></video>
+<script type="module">
+// hls.js as a PyPI package ships it (gradio's frontend bundle): the bundle's exports are minified, so the helper
+// that builds an Hls player in low-latency mode and attaches it is found by what it does.
+import * as bundle from "./hls.js";
+const attach = Object.values(bundle).find(f => typeof f === "function" && String(f).includes("lowLatencyMode")
+                                                && String(f).includes("attachMedia"));
+const video = document.querySelector("video");
+window.__hlsjs = attach ? "found" : "missing";
+if (attach) { attach(video, new URLSearchParams(location.search).get("src")); video.play().catch(() => {}); }
+</script>
+"""
+
+
+def hlsjs_directory(work):
+    """A directory with hls.js (from the `gradio` wheel on PyPI, which bundles hls.js 1.6 with its low-latency
+    mode) and the page above; nil when pip cannot fetch it."""
+    import glob
+    import re
+    import zipfile
+    cache = os.path.join(os.path.expanduser("~"), ".cache", "liverelay", "hlsjs")
+    os.makedirs(cache, exist_ok=True)
+    wheels = glob.glob(os.path.join(cache, "gradio-*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "gradio", "--no-deps", "-q", "-d", cache], check=False)
+        wheels = glob.glob(os.path.join(cache, "gradio-*.whl"))
+    if not wheels:
+        return None, None
+    directory = os.path.join(work, "hlsjs")
+    os.makedirs(directory, exist_ok=True)
+    with zipfile.ZipFile(sorted(wheels)[-1]) as wheel:
+        names = [n for n in wheel.namelist() if re.search(r"templates/frontend/assets/hls-[^/]*\.js$", n)]
+        if not names:
+            return None, None
+        source = wheel.read(names[0])
+    version = re.search(rb"static get version\(\)\{return (\w+)\}", source)
+    number = re.search(rb"[,;]" + version.group(1) + rb"=`([0-9.]+)`", source) if version else None
+    with open(os.path.join(directory, "hls.js"), "wb") as f:
+        f.write(source)
+    with open(os.path.join(directory, "index.html"), "w") as f:
+        f.write(HLSJS_PAGE)
+    return directory, number.group(1).decode() if number else "?"
+
+
+def serve_directory(directory):
+    """A static HTTP server for the page (another origin than LiveRelay's: the player goes by CORS, as on a site)."""
+    import functools
+    import http.server
+    import threading
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def chromium():
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
@@ -135,6 +197,8 @@ def main():
     parser.add_argument("--join-after", type=int, default=3,
                         help="segments in the playlist before the player opens it (at least 3: Chromium's minimum)")
     parser.add_argument("--json", help="also write the summary to this file")
+    parser.add_argument("--player", choices=("native", "hlsjs"), default="native",
+                        help="Chromium's own HLS player (no LL-HLS), or hls.js in low-latency mode")
     args = parser.parse_args()
     width, height = map(int, args.size.lower().split("x"))
     for tool in ("ffmpeg", "/usr/bin/chromium", "/usr/bin/chromedriver"):
@@ -185,6 +249,14 @@ def main():
         driver = chromium()
         driver.set_script_timeout(10)
         page = f"{base}/watch/{STREAM}?mode=hls" + (f"&{args.page_query}" if args.page_query else "")
+        player = f"Chromium {driver.capabilities.get('browserVersion')} native HLS ({page[len(base):]})"
+        if args.player == "hlsjs":
+            directory, version = hlsjs_directory(work)
+            if directory is None:
+                sys.exit("hls.js not available: pip could not fetch the gradio wheel that bundles it")
+            static = serve_directory(directory)
+            page = f"http://127.0.0.1:{static.server_address[1]}/index.html?src={base}/hls/{STREAM}/master.m3u8"
+            player = f"hls.js {version} (lowLatencyMode) in Chromium {driver.capabilities.get('browserVersion')}"
         driver.get(page)
         samples, unread, first_frame, stalls_at_start = [], 0, None, None
         opened = time.monotonic()
@@ -212,7 +284,7 @@ def main():
         latencies = [shown / 1000 - published[number] for shown, number, _ in samples if number in published]
         latencies_ms = [value * 1000 for value in latencies]
         summary = {
-            "player": f"Chromium {driver.capabilities.get('browserVersion')} native HLS ({page[len(base):]})",
+            "player": player,
             "source": f"{width}x{height}@{args.fps}, x264 ultrafast zerolatency, 2 s GOP, over RTMP",
             "ladder": "default (source + H.264 rungs)" if args.transcoder else "source passthrough",
             "firstFrameSeconds": round(first_frame, 2),
