@@ -19,15 +19,27 @@ struct StreamingAnswer {
          .accessControlExposeHeaders: "Content-Length, Content-Range, ETag, Date", .acceptRanges: "bytes"]
     }
 
-    /// A generated text (playlist, manifest): optionally an ETag of its bytes and the conditional GET it allows.
+    /// A generated text (manifest, clock): optionally an ETag of its bytes and the conditional GET it allows.
     static func text(method: HTTPRequest.Method, requestHeaders: HTTPFields, _ body: ByteBuffer, contentType: String,
                      cacheControl: String, etag: Bool) -> StreamingAnswer {
+        generated(method: method, requestHeaders: requestHeaders, body, etag: etag ? RenderedManifest.etag([body]) : nil,
+                  contentType: contentType, cacheControl: cacheControl)
+    }
+
+    /// A playlist rendered once per change, with the ETag made then.
+    static func manifest(method: HTTPRequest.Method, requestHeaders: HTTPFields, _ manifest: RenderedManifest,
+                         contentType: String, cacheControl: String) -> StreamingAnswer {
+        generated(method: method, requestHeaders: requestHeaders, manifest.bytes, etag: manifest.etag,
+                  contentType: contentType, cacheControl: cacheControl)
+    }
+
+    private static func generated(method: HTTPRequest.Method, requestHeaders: HTTPFields, _ body: ByteBuffer, etag: String?,
+                                  contentType: String, cacheControl: String) -> StreamingAnswer {
         var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
         headers[.acceptRanges] = nil
-        if etag {
-            let tag = Self.etag([body])
-            headers[.eTag] = tag
-            if requestHeaders[.ifNoneMatch] == tag { return StreamingAnswer(status: .notModified, headers: headers, body: []) }
+        if let etag {
+            headers[.eTag] = etag
+            if requestHeaders[.ifNoneMatch] == etag { return StreamingAnswer(status: .notModified, headers: headers, body: []) }
         }
         headers[.contentLength] = String(body.readableBytes)
         return StreamingAnswer(status: .ok, headers: headers, body: method == .head ? [] : [body])
@@ -53,18 +65,5 @@ struct StreamingAnswer {
         }
         headers[.contentLength] = String(selected.reduce(0) { $0 + $1.readableBytes })
         return StreamingAnswer(status: status, headers: headers, body: method == .head ? [] : selected)
-    }
-
-    static func etag(_ buffers: [ByteBuffer]) -> String { RenderedManifest.etag(buffers) }
-
-    /// A playlist rendered once per change, with the ETag made then.
-    static func manifest(method: HTTPRequest.Method, requestHeaders: HTTPFields, _ manifest: RenderedManifest,
-                         contentType: String, cacheControl: String) -> StreamingAnswer {
-        var headers = commonHeaders(contentType: contentType, cacheControl: cacheControl)
-        headers[.acceptRanges] = nil
-        headers[.eTag] = manifest.etag
-        if requestHeaders[.ifNoneMatch] == manifest.etag { return StreamingAnswer(status: .notModified, headers: headers, body: []) }
-        headers[.contentLength] = String(manifest.bytes.readableBytes)
-        return StreamingAnswer(status: .ok, headers: headers, body: method == .head ? [] : [manifest.bytes])
     }
 }

@@ -61,9 +61,8 @@ final class StreamingFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         request.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
     }
 
-    /// Who asked, as the router's player tally names a client: address and User-Agent.
     private static func client(_ request: HTTPRequest, _ channel: any Channel) -> String {
-        "\(channel.remoteAddress?.ipAddress ?? "-") \(request.headerFields[.userAgent]?.prefix(200) ?? "")"
+        StreamingRoutes.playerClient(address: channel.remoteAddress?.ipAddress, userAgent: request.headerFields[.userAgent])
     }
 }
 

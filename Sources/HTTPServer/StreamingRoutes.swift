@@ -36,7 +36,12 @@ public struct StreamingRoutes: Sendable {
     /// Notes a manifest or playlist fetch: its client (address and User-Agent) is one player of the stream.
     private func sawPlayer(_ request: Request, _ context: LiveRelayRequestContext, stream: String, kind: String) {
         guard let players else { return }
-        players.saw(stream: stream, kind: kind, client: "\(context.remoteIP ?? "-") \(request.headers[.userAgent]?.prefix(200) ?? "")")
+        players.saw(stream: stream, kind: kind, client: Self.playerClient(address: context.remoteIP, userAgent: request.headers[.userAgent]))
+    }
+
+    /// How the player tally names a client: its address and User-Agent.
+    static func playerClient(address: String?, userAgent: String?) -> String {
+        "\(address ?? "-") \(userAgent?.prefix(200) ?? "")"
     }
 
     public func register(on router: Router<LiveRelayRequestContext>) {
@@ -98,38 +103,50 @@ public struct StreamingRoutes: Sendable {
     }
 
     private func immediateMedia(_ request: HTTPRequest, stream: String, track: String, file name: String) -> StreamingAnswer? {
-        guard Self.isSafeName(track), let file = MediaFile(name), let epoch = packager.epoch(of: stream) else { return nil }
-        let buffers: [ByteBuffer]
+        guard Self.isSafeName(track), let file = MediaFile(name), let epoch = packager.epoch(of: stream),
+              let buffers = availableMedia(stream: stream, track: track, file: file) else { return nil }
+        return StreamingAnswer.media(method: request.method, requestHeaders: request.headerFields, buffers,
+                                     tag: Self.mediaTag(epoch: epoch, track: track, file: name),
+                                     contentType: Self.contentType(track, initialization: file.isInitialization),
+                                     cacheControl: Admission.open.mediaCacheControl)
+    }
+
+    /// What is held of a media object now: an init segment, a part that exists, a complete segment. Nil for
+    /// anything still to come or gone.
+    private func availableMedia(stream: String, track: String, file: MediaFile) -> [ByteBuffer]? {
         switch file {
         case .initialization(let id):
-            guard let data = packager.initSegment(stream: stream, track: track, id: id) else { return nil }
-            buffers = [data]
+            return packager.initSegment(stream: stream, track: track, id: id).map { [$0] }
         case .part(let number, let index):
             guard let segment = packager.segment(stream: stream, track: track, number: number).segment,
                   index < segment.parts.count else { return nil }
-            buffers = [segment.parts[index].data]
+            return [segment.parts[index].data]
         case .segment(let number):
             guard case .complete(let segment) = packager.segment(stream: stream, track: track, number: number) else { return nil }
-            buffers = segment.parts.map(\.data)
+            return segment.parts.map(\.data)
         }
-        let initialization = if case .initialization = file { true } else { false }
-        return StreamingAnswer.media(method: request.method, requestHeaders: request.headerFields, buffers,
-                                     tag: "\"\(epoch)-\(track)-\(name)\"",
-                                     contentType: Self.contentType(track, initialization: initialization),
-                                     cacheControl: Admission.open.mediaCacheControl)
     }
+
+    static func mediaTag(epoch: String, track: String, file: String) -> String { "\"\(epoch)-\(track)-\(file)\"" }
 
     private func immediatePlaylist(_ request: HTTPRequest, stream: String, file: Substring, client: () -> String) -> StreamingAnswer? {
         guard file.hasSuffix(".m3u8") else { return nil }
         let name = String(file.dropLast(5))
-        guard Self.isSafeName(name) else { return nil }
-        let manifest = name == "master" ? packager.renderedMultivariantPlaylist(stream: stream)
-            : packager.renderedMediaPlaylist(stream: stream, track: name)
-        guard let manifest else { return nil }
+        guard Self.isSafeName(name), let manifest = renderedPlaylist(stream: stream, name: name, query: "") else { return nil }
         players?.saw(stream: stream, kind: "hls", client: client())
-        return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headerFields, manifest,
-                                        contentType: "application/vnd.apple.mpegurl",
-                                        cacheControl: Admission.open.manifestCacheControl)
+        return Self.playlistAnswer(request.method, request.headerFields, manifest, cacheControl: Admission.open.manifestCacheControl)
+    }
+
+    /// The multivariant playlist (`master`) or a track's media playlist, as rendered for this change of the stream.
+    private func renderedPlaylist(stream: String, name: String, query: String) -> RenderedManifest? {
+        name == "master" ? packager.renderedMultivariantPlaylist(stream: stream, query: query)
+            : packager.renderedMediaPlaylist(stream: stream, track: name, query: query)
+    }
+
+    static func playlistAnswer(_ method: HTTPRequest.Method, _ headers: HTTPFields, _ manifest: RenderedManifest,
+                               cacheControl: String) -> StreamingAnswer {
+        StreamingAnswer.manifest(method: method, requestHeaders: headers, manifest, contentType: "application/vnd.apple.mpegurl",
+                                 cacheControl: cacheControl)
     }
 
     // MARK: HLS playlists
@@ -143,9 +160,8 @@ public struct StreamingRoutes: Sendable {
         let admission = try await admit(request, stream: stream)
         sawPlayer(request, context, stream: stream, kind: "hls")
         if name == "master" {
-            guard let manifest = packager.renderedMultivariantPlaylist(stream: stream, query: admission.query) else { throw Self.notPackaged(stream) }
-            return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headers, manifest,
-                                            contentType: "application/vnd.apple.mpegurl", cacheControl: admission.manifestCacheControl).response
+            guard let manifest = renderedPlaylist(stream: stream, name: name, query: admission.query) else { throw Self.notPackaged(stream) }
+            return Self.playlistAnswer(request.method, request.headers, manifest, cacheControl: admission.manifestCacheControl).response
         }
         guard let newest = packager.newestSegment(stream: stream, track: name) else {
             throw APIError.notFound("stream \(stream) has no track \(name)")
@@ -170,9 +186,8 @@ public struct StreamingRoutes: Sendable {
         } else if query.get("_HLS_part") != nil {
             throw APIError.badRequest("_HLS_part without _HLS_msn")
         }
-        guard let manifest = packager.renderedMediaPlaylist(stream: stream, track: name, query: admission.query) else { throw Self.notPackaged(stream) }
-        return StreamingAnswer.manifest(method: request.method, requestHeaders: request.headers, manifest,
-                                        contentType: "application/vnd.apple.mpegurl", cacheControl: admission.manifestCacheControl).response
+        guard let manifest = renderedPlaylist(stream: stream, name: name, query: admission.query) else { throw Self.notPackaged(stream) }
+        return Self.playlistAnswer(request.method, request.headers, manifest, cacheControl: admission.manifestCacheControl).response
     }
 
     // MARK: Private streams
@@ -248,6 +263,10 @@ public struct StreamingRoutes: Sendable {
             default: return nil
             }
         }
+
+        var isInitialization: Bool {
+            if case .initialization = self { true } else { false }
+        }
     }
 
     private func media(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
@@ -257,26 +276,22 @@ public struct StreamingRoutes: Sendable {
         guard let file = MediaFile(context.parameters.get("file") ?? "") else { throw APIError.notFound("no such media file") }
         let cacheControl = try await admit(request, stream: stream).mediaCacheControl
         guard let epoch = packager.epoch(of: stream) else { throw Self.notPackaged(stream) }
-        let tag = "\"\(epoch)-\(track)-\(context.parameters.get("file") ?? "")\""
+        let tag = Self.mediaTag(epoch: epoch, track: track, file: context.parameters.get("file") ?? "")
+        let contentType = Self.contentType(track, initialization: file.isInitialization)
+        if let buffers = availableMedia(stream: stream, track: track, file: file) {
+            return try Self.respondMedia(request, buffers, tag: tag, contentType: contentType, cacheControl: cacheControl)
+        }
         switch file {
-        case .initialization(let id):
-            guard let data = packager.initSegment(stream: stream, track: track, id: id) else { throw APIError.notFound("no such init segment") }
-            return try Self.respondMedia(request, [data], tag: tag, contentType: Self.contentType(track, initialization: true), cacheControl: cacheControl)
+        case .initialization:
+            throw APIError.notFound("no such init segment")
         case .part(let number, let index):
-            var lookup = packager.segment(stream: stream, track: track, number: number)
-            if !Self.hasPart(lookup, index) {
-                // A preload hint names the next part before it exists: hold the request until it does.
-                guard Self.mayWait(lookup), index < 1000 else { throw APIError.notFound("no such part") }
-                _ = await packager.waitFor(stream: stream, track: track, msn: number, part: index, timeout: blockingTimeout)
-                lookup = packager.segment(stream: stream, track: track, number: number)
-            }
-            switch lookup {
-            case .complete(let segment), .inProgress(let segment):
-                guard index < segment.parts.count else { throw APIError.notFound("no such part") }
-                return try Self.respondMedia(request, [segment.parts[index].data], tag: tag, contentType: Self.contentType(track, initialization: false), cacheControl: cacheControl)
-            case .upcoming, .notFound:
+            // A preload hint names the next part before it exists: hold the request until it does.
+            guard Self.mayWait(packager.segment(stream: stream, track: track, number: number)), index < 1000 else {
                 throw APIError.notFound("no such part")
             }
+            _ = await packager.waitFor(stream: stream, track: track, msn: number, part: index, timeout: blockingTimeout)
+            guard let buffers = availableMedia(stream: stream, track: track, file: file) else { throw APIError.notFound("no such part") }
+            return try Self.respondMedia(request, buffers, tag: tag, contentType: contentType, cacheControl: cacheControl)
         case .segment(let number):
             var lookup = packager.segment(stream: stream, track: track, number: number)
             if case .upcoming = lookup {
@@ -286,19 +301,12 @@ public struct StreamingRoutes: Sendable {
             }
             switch lookup {
             case .complete(let segment):
-                return try Self.respondMedia(request, segment.parts.map(\.data), tag: tag, contentType: Self.contentType(track, initialization: false), cacheControl: cacheControl)
+                return try Self.respondMedia(request, segment.parts.map(\.data), tag: tag, contentType: contentType, cacheControl: cacheControl)
             case .inProgress(let segment):
                 return chunked(request, stream: stream, track: track, segment: segment)
             case .upcoming, .notFound:
                 throw APIError.notFound("segment \(number) is not in the window")
             }
-        }
-    }
-
-    private static func hasPart(_ lookup: Packager.SegmentLookup, _ index: Int) -> Bool {
-        switch lookup {
-        case .complete(let segment), .inProgress(let segment): return index < segment.parts.count
-        case .upcoming, .notFound: return false
         }
     }
 
@@ -311,7 +319,7 @@ public struct StreamingRoutes: Sendable {
 
     /// LL-DASH: the segment being written goes out with chunked transfer, each CMAF chunk as soon as it exists.
     private func chunked(_ request: Request, stream: String, track: String, segment: MediaSegment) -> Response {
-        let headers = Self.commonHeaders(contentType: Self.contentType(track, initialization: false), cacheControl: "no-cache")
+        let headers = StreamingAnswer.commonHeaders(contentType: Self.contentType(track, initialization: false), cacheControl: "no-cache")
         if request.method == .head {
             return Response(status: .ok, headers: headers, body: ResponseBody())
         }
@@ -344,12 +352,6 @@ public struct StreamingRoutes: Sendable {
         let kind = track.hasSuffix("-audio") ? "audio" : "video"
         return "\(kind)/\(initialization ? "mp4" : "iso.segment")"
     }
-
-    static func commonHeaders(contentType: String, cacheControl: String) -> HTTPFields {
-        StreamingAnswer.commonHeaders(contentType: contentType, cacheControl: cacheControl)
-    }
-
-    static func etag(_ buffers: [ByteBuffer]) -> String { StreamingAnswer.etag(buffers) }
 
     static func respond(_ request: Request, _ body: ByteBuffer, contentType: String, cacheControl: String, etag: Bool) -> Response {
         StreamingAnswer.text(method: request.method, requestHeaders: request.headers, body, contentType: contentType,

@@ -80,8 +80,7 @@ final class StreamPackage: Sendable {
     /// The current state, pruned to the window as of `now` (a stream that stopped still ages out).
     func snapshot(now: Date = Date()) -> Snapshot {
         state.withLockedValue { state in
-            // Requests come by the thousand per second; ageing out once per half second is plenty.
-            if now.timeIntervalSince(state.lastPrune) > 0.5 { prune(&state, now: now) }
+            pruneIfDue(&state, now: now)
             return Snapshot(name: name, version: state.version, availabilityStart: state.availabilityStart, live: state.live,
                             sessions: state.sessions, tracks: state.tracks, events: state.events)
         }
@@ -90,9 +89,14 @@ final class StreamPackage: Sendable {
     /// The version `snapshot(now:)` would have, without building the snapshot.
     func version(now: Date = Date()) -> Int {
         state.withLockedValue { state in
-            if now.timeIntervalSince(state.lastPrune) > 0.5 { prune(&state, now: now) }
+            pruneIfDue(&state, now: now)
             return state.version
         }
+    }
+
+    /// Requests come by the thousand per second; ageing out once per half second is plenty.
+    private func pruneIfDue(_ state: inout State, now: Date) {
+        if now.timeIntervalSince(state.lastPrune) > 0.5 { prune(&state, now: now) }
     }
 
     /// Rendered manifests by key (kind, track, query) with the version they were rendered at.

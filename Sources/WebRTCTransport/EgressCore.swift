@@ -591,10 +591,11 @@ final class EgressCore {
                                                      absSendTime: sendTime)
             var rtpBytes = 0
             var sentBytes = 0
+            // The first packet is the longest: every slot is reserved for that size.
+            let longest = packets.count > 0 ? packets.length(ofPacket: 0) : 0
             for index in 0..<packets.count {
-                let length = packets.length(ofPacket: index)
-                guard let slot = batch.reserve(length) else { continue }
-                packets.write(index, to: slot)
+                guard let slot = batch.reserve(longest) else { continue }
+                let length = packets.write(index, to: slot)
                 rtpBytes += length
                 sentBytes += commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
                                     isProbe: false, at: microseconds, kind: .video) ?? 0

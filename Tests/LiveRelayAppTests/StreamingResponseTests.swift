@@ -1,5 +1,6 @@
 @testable import HTTPServer
 import NIOCore
+import Packager
 import Testing
 
 @Suite("DASH/HLS response helpers")
@@ -7,9 +8,9 @@ struct StreamingResponseTests {
     /// The manifest ETag: the first 12 bytes of the SHA-1 of the body (over all its buffers), as quoted lowercase hex.
     /// SHA-1("abc") is FIPS 180's first example, a9993e36 4706816a ba3e2571 7850c26c 9cd0d89d.
     @Test func etagIsTheQuotedHexOfTheBodysDigest() {
-        #expect(StreamingRoutes.etag([ByteBuffer(string: "abc")]) == "\"a9993e364706816aba3e2571\"")
-        #expect(StreamingRoutes.etag([ByteBuffer(string: "a"), ByteBuffer(string: "bc")]) == "\"a9993e364706816aba3e2571\"")
-        #expect(StreamingRoutes.etag([ByteBuffer(string: "abd")]) != "\"a9993e364706816aba3e2571\"")
+        #expect(RenderedManifest.etag([ByteBuffer(string: "abc")]) == "\"a9993e364706816aba3e2571\"")
+        #expect(RenderedManifest.etag([ByteBuffer(string: "a"), ByteBuffer(string: "bc")]) == "\"a9993e364706816aba3e2571\"")
+        #expect(RenderedManifest.etag([ByteBuffer(string: "abd")]) != "\"a9993e364706816aba3e2571\"")
     }
 
     @Test func singleByteRanges() {
