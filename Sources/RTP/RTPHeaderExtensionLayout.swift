@@ -116,6 +116,14 @@ public struct RTPHeaderExtensionLayout: Sendable, Hashable {
         packet.setInteger(sequenceNumber, at: packet.readerIndex + offset)
     }
 
+    /// Patches abs-send-time into a packet this layout wrote at `packet` (one written before it was due to go).
+    @inline(__always)
+    public func setAbsSendTime(_ value: UInt32, at packet: UnsafeMutableRawPointer) {
+        guard let offset = absSendTimeOffset else { return }
+        packet.storeBytes(of: UInt8(truncatingIfNeeded: value >> 16), toByteOffset: offset, as: UInt8.self)
+        packet.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, toByteOffset: offset + 1, as: UInt16.self)
+    }
+
     /// Patches abs-send-time (6.18 fixed-point seconds, 24 bits) into a packet this layout wrote.
     public func setAbsSendTime(_ value: UInt32, in packet: inout ByteBuffer) {
         guard let offset = absSendTimeOffset, packet.readableBytes >= offset + 3 else { return }

@@ -17,6 +17,7 @@ extension EgressCore {
     }
 
     static func microseconds(_ deadline: NIODeadline) -> Int64 { Int64(deadline.uptimeNanoseconds / 1000) }
+    static func microseconds(_ duration: Duration) -> Int64 { amount(duration).nanoseconds / 1000 }
 
     /// Runs from the timer for every connected viewer: probe verdicts, then the selector's decision.
     func adapt(_ session: ViewerSession, now: NIODeadline) {
@@ -34,11 +35,15 @@ extension EgressCore {
             session.pendingSince = now
             _ = requestKeyframe(session.stream, pending)
         }
-        guard session.pinnedLayer == nil, session.video != nil, var media = streams[session.stream], !media.layers.isEmpty else { return }
+        guard session.video != nil, var media = streams[session.stream], !media.layers.isEmpty else { return }
         let costs = Self.layerCosts(&media, now: microseconds)
         streams[session.stream] = media
         let target = session.pendingLayer ?? session.layer
         guard let current = costs.firstIndex(where: { $0.rung == target }) else { return }
+        // While a switch is pending both rungs may be sent; the pace covers the dearer one.
+        let cost = max(costs[current].bitrate, costs.first { $0.rung == session.layer }?.bitrate ?? 0)
+        session.pacing.setBitrate(pacingBitrate(estimate: session.estimator.estimate, cost: cost), at: microseconds)
+        guard session.pinnedLayer == nil else { return }
         let cap = (try? Self.chooseLayer(media.layers, maximum: session.maximumLayer)).flatMap { rung in
             costs.firstIndex { $0.rung == rung }
         } ?? 0

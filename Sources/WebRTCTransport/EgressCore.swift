@@ -47,6 +47,10 @@ final class EgressCore {
     /// Media datagrams on their way out, protected in place (one sendmmsg per batch).
     let batch: DatagramBatch
     var sentTally = SentPacketTally()
+    /// Viewers with video waiting for their pacer, drained every `drainInterval` while any wait.
+    private var backlog: [ViewerSession] = []
+    private var drainScheduled = false
+    static let drainInterval = TimeAmount.milliseconds(5)
     private var lastSendFailureLog: NIODeadline?
     private var lastLayerCount = NIODeadline.uptimeNanoseconds(0)
 
@@ -142,9 +146,13 @@ final class EgressCore {
         }
         let initialBitrate = Self.layerCosts(&streams[stream]!, now: Self.microseconds(.now()))
             .first { $0.rung == layer }?.bitrate ?? 1_000_000
+        let now = NIODeadline.now()
+        let pacing = PacingBudget(bitrate: pacingBitrate(estimate: nil, cost: initialBitrate),
+                                  burstMicroseconds: Self.microseconds(settings.pacingBurst),
+                                  minimumCapacity: 2 * settings.maximumPacketSize, now: Self.microseconds(now))
         let session = ViewerSession(id: id, stream: stream, localUfrag: ufrag, localPassword: password, offer: offer,
                                     negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
-                                    video: video, audio: audio, initialBitrate: initialBitrate, now: .now())
+                                    video: video, audio: audio, initialBitrate: initialBitrate, pacing: pacing, now: now)
         created = true
         insert(session)
         metrics.sessionsCreated.increment()
@@ -562,13 +570,14 @@ final class EgressCore {
 
 
     private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String) {
+        guard frame.data.readableBytes > 0 else { return }
         var sent = false
         let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in viewersByStream[stream] ?? [] where session.isSending
             && (session.layer == layer || session.pendingLayer == layer) {
-            guard session.video != nil, let outbound = session.outbound, let address = session.datagramAddress else { continue }
+            guard session.video != nil, session.outbound != nil, session.datagramAddress != nil else { continue }
             if session.pendingLayer == layer {
                 // A switch lands on the new rung's keyframe; until then the old rung goes on.
                 guard frame.isKeyframe else { continue }
@@ -582,34 +591,113 @@ final class EgressCore {
                 session.firstVideoSent = true
                 metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
-            // Moved out and back so its frame history is mutated in place, not copied.
-            guard var video = session.video.take() else { continue }
-            let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset
-            let layout = video.packetizer.header.extensions
-            // Each packet is written straight into the send slot it is encrypted and sent from.
-            let packets = video.packetizer.nextFrame(frame.data, timestamp: timestamp, isKeyframe: frame.isKeyframe,
-                                                     absSendTime: sendTime)
-            var rtpBytes = 0
-            var sentBytes = 0
-            // The first packet is the longest: every slot is reserved for that size.
-            let longest = packets.count > 0 ? packets.length(ofPacket: 0) : 0
-            for index in 0..<packets.count {
-                guard let slot = batch.reserve(longest) else { continue }
-                let length = packets.write(index, to: slot)
-                rtpBytes += length
-                sentBytes += commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
-                                    isProbe: false, at: microseconds, kind: .video) ?? 0
+            enqueue(frame, for: session, at: microseconds)
+            sendQueued(session, at: microseconds, stamp: sendTime)
+            if !session.isBacklogged, !(session.video?.queue.isEmpty ?? true) {
+                session.isBacklogged = true
+                backlog.append(session)
+                scheduleDrain()
             }
-            session.sendRate.add(bytes: sentBytes, at: microseconds)
-            video.packets &+= UInt32(truncatingIfNeeded: packets.count)
-            video.octets &+= UInt32(truncatingIfNeeded: rtpBytes)
-            video.frames &+= 1
-            video.remember(.init(data: frame.data, timestamp: timestamp, pictureID: packets.pictureID,
-                                 firstSequenceNumber: packets.firstSequenceNumber, packetCount: packets.count))
-            session.video = video
             sent = true
         }
         if sent { flushMedia() }
+    }
+
+    /// Queues a frame for the viewer's pacer. Frames that waited too long are dropped, and unless this one is a
+    /// keyframe the viewer waits for the next (asked for at once).
+    private func enqueue(_ frame: EncodedFrame, for session: ViewerSession, at microseconds: Int64) {
+        guard var video = session.video.take() else { return }
+        let waiting = VideoSendQueue.WaitingFrame(data: frame.data, timestamp: UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset,
+                                                  isKeyframe: frame.isKeyframe, queuedAt: microseconds)
+        let admission = video.queue.enqueue(waiting, maximumDelay: Self.microseconds(settings.maximumPacingDelay))
+        session.video = video
+        switch admission {
+        case .queued:
+            return
+        case .droppedBeforeKeyframe(let count):
+            metrics.pacedFramesDropped.increment(by: count)
+            session.pacedFramesDropped += count
+        case .dropped(let count):
+            metrics.pacedFramesDropped.increment(by: count)
+            session.pacedFramesDropped += count
+            session.awaitingKeyframe = true
+            askForKeyframe(session, force: true)
+        }
+        logger.debug("video frames dropped before the pacer sent them", metadata: [
+            "session": "\(session.id.prefix(8))", "pacingBitrate": "\(session.pacing.bitrate)"])
+    }
+
+    /// Sends the viewer's queued video as far as its pacing budget allows, each packet written straight into the
+    /// send slot it is encrypted and sent from. Returns the packets sent.
+    @discardableResult
+    private func sendQueued(_ session: ViewerSession, at microseconds: Int64, stamp: UInt32) -> Int {
+        guard let outbound = session.outbound, let address = session.datagramAddress else { return 0 }
+        // Moved out and back so its queue and frame history are mutated in place, not copied.
+        guard var video = session.video.take() else { return 0 }
+        let layout = video.packetizer.header.extensions
+        session.pacing.refill(at: microseconds)
+        var packets = 0
+        var rtpBytes = 0
+        var sentBytes = 0
+        while session.pacing.allowsSending, let next = video.queue.next(packetizer: &video.packetizer, stamp: stamp) {
+            if next.index == 0 {
+                video.frames &+= 1
+                video.remember(.init(data: next.packets.frame, timestamp: next.timestamp, pictureID: next.packets.pictureID,
+                                     firstSequenceNumber: next.packets.firstSequenceNumber, packetCount: next.packets.count))
+            }
+            // The first packet is the longest: every slot is reserved for that size.
+            guard let slot = batch.reserve(next.packets.length(ofPacket: 0)) else { continue }
+            let length = next.packets.write(next.index, to: slot)
+            if next.restamp { layout.setAbsSendTime(stamp, at: slot) }
+            guard let size = commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
+                                    isProbe: false, at: microseconds, kind: .video) else { continue }
+            session.pacing.spend(size)
+            packets += 1
+            rtpBytes += length
+            sentBytes += size
+        }
+        video.packets &+= UInt32(truncatingIfNeeded: packets)
+        video.octets &+= UInt32(truncatingIfNeeded: rtpBytes)
+        session.video = video
+        if sentBytes > 0 { session.sendRate.add(bytes: sentBytes, at: microseconds) }
+        return packets
+    }
+
+    private func scheduleDrain() {
+        guard !drainScheduled else { return }
+        drainScheduled = true
+        loop.assumeIsolated().scheduleTask(in: Self.drainInterval) { [weak self] in self?.drainBacklog() }
+    }
+
+    /// Sends what the backlogged viewers' budgets allow now; a viewer leaves the list when its queue is empty.
+    func drainBacklog() {
+        drainScheduled = false
+        let now = NIODeadline.now()
+        let microseconds = Self.microseconds(now)
+        let stamp = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
+        var paced = 0
+        var index = 0
+        while index < backlog.count {
+            let session = backlog[index]
+            if session.phase == .connected { paced += sendQueued(session, at: microseconds, stamp: stamp) }
+            if session.phase != .connected || (session.video?.queue.isEmpty ?? true) {
+                session.isBacklogged = false
+                backlog.swapAt(index, backlog.count - 1)
+                backlog.removeLast()
+            } else {
+                index += 1
+            }
+        }
+        if paced > 0 {
+            metrics.pacedPackets.increment(by: paced)
+            flushMedia()
+        }
+        if !backlog.isEmpty { scheduleDrain() }
+    }
+
+    /// Bits per second a viewer is paced at: `pacingFactor` × the larger of its estimate and its rung's cost.
+    func pacingBitrate(estimate: Int?, cost: Int) -> Int {
+        Int(settings.pacingFactor * Double(max(estimate ?? 0, cost)))
     }
 
     private func sendAudio(_ frame: EncodedFrame, stream: String) {
@@ -625,9 +713,12 @@ final class EgressCore {
                 audio.packetizer.write(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, to: slot)
                 audio.packets &+= 1
                 audio.octets &+= UInt32(truncatingIfNeeded: length)
+                // Audio is never held back (it is small and steady), but it uses up the budget video is paced by.
                 if let size = commit(slot, length: length, layout: audio.packetizer.header.extensions, session: session,
                                      with: outbound, to: address, isProbe: false, at: microseconds, kind: .audio) {
                     session.sendRate.add(bytes: size, at: microseconds)
+                    session.pacing.refill(at: microseconds)
+                    session.pacing.spend(size)
                 }
             }
             audio.frames &+= 1

@@ -76,6 +76,11 @@ final class ViewerSession {
     var lossWindow = LossWindow()
     /// The fraction lost (×256) over the last closed loss window.
     var windowedLoss: UInt8 = 0
+    /// What may be sent now (video and audio; repairs and probe padding go regardless).
+    var pacing: PacingBudget
+    /// In the shard's list of viewers with video waiting for the pacer.
+    var isBacklogged = false
+    var pacedFramesDropped = 0
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var probe: ProbePadding?
@@ -89,8 +94,9 @@ final class ViewerSession {
 
     init(id: String, stream: String, localUfrag: String, localPassword: String, offer: WHEPOffer,
          negotiated: NegotiatedSession, cname: String, layer: String, maximumLayer: String?, video: VideoSender?, audio: AudioSender?,
-         initialBitrate: Int, now: NIODeadline) {
+         initialBitrate: Int, pacing: PacingBudget, now: NIODeadline) {
         self.id = id
+        self.pacing = pacing
         self.estimator = BandwidthEstimator(initialBitrate: initialBitrate)
         if negotiated.video?.extensionIDs.transportCC != nil { sentLog = SentPacketLog() }
         self.stream = stream
@@ -126,6 +132,8 @@ struct VideoSender {
     /// The retransmission stream (RFC 4588), when the viewer negotiated RTX; else NACKed packets go out again as they were.
     var rtx: RTPHeaderTemplate?
     var rtxSequenceNumber = UInt16.random(in: 0...UInt16.max)
+    /// Frames waiting for the pacer and the one being sent.
+    var queue = VideoSendQueue()
     /// The frames sent lately, to rebuild NACKed packets from (see `VP8Packetizer.writePacket`).
     var history = CircularBuffer<SentFrame>(initialCapacity: VideoSender.historyFrames)
     /// Retransmissions allowed now, a token bucket (see `refillRetransmissionBudget`).

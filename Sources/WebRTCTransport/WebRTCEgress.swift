@@ -356,6 +356,11 @@ public struct WebRTCSessionSummary: Sendable, Encodable {
     public var switchesDown: Int
     public var probesSucceeded: Int
     public var probesFailed: Int
+    /// Bits per second the viewer is paced at, video frames waiting for the pacer, and frames dropped after
+    /// waiting too long.
+    public var pacingBitrate: Int
+    public var queuedFrames: Int
+    public var pacedFramesDropped: Int
     /// The event loop (of `WebRTCSettings.threads`) that serves it.
     public var shard: Int
 }
@@ -372,7 +377,9 @@ extension EgressCore {
                                  estimatedBitrate: session.estimator.estimate, estimateSource: session.estimator.source.rawValue,
                                  probing: session.probe != nil, overuseCount: session.estimator.overuseCount,
                                  switchesUp: session.switchesUp, switchesDown: session.switchesDown,
-                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed, shard: shard)
+                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed,
+                                 pacingBitrate: session.pacing.bitrate, queuedFrames: session.video?.queue.waiting.count ?? 0,
+                                 pacedFramesDropped: session.pacedFramesDropped, shard: shard)
         }
     }
 }

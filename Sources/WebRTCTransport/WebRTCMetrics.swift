@@ -25,6 +25,10 @@ struct WebRTCMetrics {
     let probesFailed: Counter
     let sendSocketFull: Counter
     let sendFailed: Counter
+    /// Video packets that waited for their viewer's pacer (sent after the frame they belong to arrived).
+    let pacedPackets: Counter
+    /// Video frames dropped after waiting for the pacer past `WebRTCSettings.maximumPacingDelay`.
+    let pacedFramesDropped: Counter
     /// Bandwidth estimates, one sample per viewer per second.
     let estimates: Recorder
     /// From the WHEP offer to the first video packet sent.
@@ -58,6 +62,8 @@ struct WebRTCMetrics {
         probesFailed = Counter(label: "liverelay_webrtc_probes_total", dimensions: [("result", "failed")])
         sendSocketFull = Counter(label: "liverelay_webrtc_send_failures_total", dimensions: [("reason", "socket_full")])
         sendFailed = Counter(label: "liverelay_webrtc_send_failures_total", dimensions: [("reason", "error")])
+        pacedPackets = Counter(label: "liverelay_webrtc_paced_packets_total")
+        pacedFramesDropped = Counter(label: "liverelay_webrtc_paced_frames_dropped_total")
         estimates = Recorder(label: "liverelay_webrtc_bandwidth_estimate_bps", aggregate: true)
         joinTime = Timer(label: "liverelay_webrtc_join_seconds", preferredDisplayUnit: .seconds)
         var closed: [SessionCloseReason: Counter] = [:]

@@ -26,12 +26,22 @@ public struct WebRTCSettings: Sendable, Equatable {
     /// A viewer already on the bottom rung whose estimate stays under half of that rung's cost for this long is
     /// closed (`too_slow`): it cannot be served, and feeding it only fills a queue on its path.
     public var slowViewerTimeout: Duration
+    /// Each viewer is paced at this many times what its path is estimated to carry (or what its rung costs, when
+    /// that is more: the layer choice, not the pacer, keeps a viewer within its path). libwebrtc paces at 2.5 ×.
+    public var pacingFactor: Double
+    /// What a viewer idle for a moment may be sent at once: this long at its pacing rate. A delta frame goes out
+    /// whole; a keyframe is spread over several.
+    public var pacingBurst: Duration
+    /// Video frames that have waited for the pacer this long are dropped, and the viewer waits for a keyframe: a
+    /// live picture late by more than this is better restarted than delivered.
+    public var maximumPacingDelay: Duration
 
     public init(bindHost: String = "0.0.0.0", port: Int = 10000, threads: Int = 1, publicAddresses: [String] = [],
                 consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
                 connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
                 maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200,
-                slowViewerTimeout: Duration = .seconds(10)) {
+                slowViewerTimeout: Duration = .seconds(10), pacingFactor: Double = 2.5, pacingBurst: Duration = .milliseconds(20),
+                maximumPacingDelay: Duration = .milliseconds(500)) {
         self.bindHost = bindHost
         self.port = port
         self.threads = threads
@@ -44,5 +54,8 @@ public struct WebRTCSettings: Sendable, Equatable {
         self.maximumPendingFrames = maximumPendingFrames
         self.maximumPacketSize = maximumPacketSize
         self.slowViewerTimeout = slowViewerTimeout
+        self.pacingFactor = pacingFactor
+        self.pacingBurst = pacingBurst
+        self.maximumPacingDelay = maximumPacingDelay
     }
 }
