@@ -71,7 +71,8 @@ extension EgressTests {
         feeder.cancel()
         try await Task.sleep(for: .milliseconds(100))
         _ = try await rtpPackets(joined.viewer, ssrc: joined.videoSSRC, timeout: .milliseconds(50)) { _ in false }
-        let summary = try XCTUnwrap(await egress.sessionSummaries().first { $0.id == joined.session.id })
+        let summaries = await egress.sessionSummaries()
+        let summary = try XCTUnwrap(summaries.first { $0.id == joined.session.id })
         let pace = summary.pacingBitrate
         // 2.5 × (the rung's cost: 240 kbit/s of video, the 30 % floor of 800 kbit/s, and 48 kbit/s of audio).
         XCTAssertGreaterThan(pace, 500_000)
@@ -112,7 +113,8 @@ extension EgressTests {
         let feeder = feed360p(size: 3000, keyframeSize: 6000)
         let packets = try await rtpPackets(joined.viewer, ssrc: joined.videoSSRC, timeout: .seconds(4)) { _ in false }
         feeder.cancel()
-        let summary = try XCTUnwrap(await egress.sessionSummaries().first { $0.id == joined.session.id })
+        let summaries = await egress.sessionSummaries()
+        let summary = try XCTUnwrap(summaries.first { $0.id == joined.session.id })
         XCTAssertGreaterThan(summary.pacedFramesDropped, 0)
         XCTAssertLessThanOrEqual(summary.queuedFrames, 32)
         XCTAssertGreaterThan(keyframes.count, before + 1, "a keyframe is asked for after a drop")

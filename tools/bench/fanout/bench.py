@@ -351,6 +351,9 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         "viewerKbpsP50": [r["viewerBitrateKbps"]["p50"] for r in valid if r.get("viewerBitrateKbps")],
         "retransmissions": int(delta("liverelay_webrtc_retransmissions_total")),
         "serverFramesDropped": int(delta("liverelay_webrtc_frames_dropped_total")),
+        # Video packets that waited for their viewer's pacer, and frames dropped from a viewer's send queue.
+        "pacedPacketsPercent": round(delta("liverelay_webrtc_paced_packets_total") * 100 / video, 2) if video else None,
+        "pacedFramesDropped": int(delta("liverelay_webrtc_paced_frames_dropped_total")),
         "feedbackInStep": int(metrics_after_step.get("liverelay_webrtc_feedback_received_total", 0)
                               - metrics_before_step.get("liverelay_webrtc_feedback_received_total", 0)),
         "loadgenReports": len(valid),
