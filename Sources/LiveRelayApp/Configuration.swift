@@ -133,6 +133,9 @@ public struct Configuration: Sendable, Codable, Equatable {
         /// Event loops the viewers are spread over, each with its own socket on `port` (SO_REUSEPORT); 0: one per
         /// CPU core.
         public var threads = 0
+        /// Each viewer's video is paced at this many times the larger of its bandwidth estimate and its rung's
+        /// cost; 0 turns pacing off (a frame's packets go back to back).
+        public var pacingFactor = 2.5
         public init() {}
     }
 
@@ -248,6 +251,9 @@ extension Configuration {
         try port("http.port", http.port)
         try port("rtmp.port", rtmp.port)
         try port("webrtc.port", webrtc.port)
+        guard webrtc.pacingFactor == 0 || (1...10).contains(webrtc.pacingFactor) else {
+            throw ConfigurationError.badValue(name: "webrtc.pacingFactor", value: "\(webrtc.pacingFactor) (0 for off, or 1 to 10)")
+        }
         guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1, webrtc.threads >= 0 else {
             throw ConfigurationError.badValue(name: "webrtc", value: "timeouts must be positive, maximumViewers at least 1 and threads not negative")
         }

@@ -280,7 +280,7 @@ extension WebRTCSettings {
                   threads: settings.threads > 0 ? settings.threads : ProcessInfo.processInfo.activeProcessorCount, publicAddresses: settings.publicAddresses,
                   consentTimeout: .milliseconds(Int64(settings.consentTimeoutSeconds * 1000)),
                   offlineGrace: .milliseconds(Int64(settings.offlineGraceSeconds * 1000)),
-                  maximumViewers: settings.maximumViewers)
+                  maximumViewers: settings.maximumViewers, pacingFactor: settings.pacingFactor)
     }
 }
 

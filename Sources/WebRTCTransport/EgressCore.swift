@@ -472,18 +472,25 @@ final class EgressCore {
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         let copies = video.rtx != nil && Self.repairsTwice(windowedLoss: session.windowedLoss,
             congested: session.estimator.overusedRecently(at: Self.microseconds(now))) ? 2 : 1
+        var refused = 0
+        var missed = 0
+        var repeated = 0
+        let budget = video.retransmissionBudget
         for sequenceNumber in lost.prefix(64) {
             // Short of tokens for two copies, one still goes; none left, the packet is refused (each one counted).
             guard video.retransmissionBudget > 0 else {
                 metrics.retransmissionsRefused.increment()
+                refused += 1
                 continue
             }
             guard let (frame, index) = video.locate(sequenceNumber) else {
                 metrics.retransmissionsMissed.increment()
+                missed += 1
                 continue
             }
             guard video.mayRetransmit(sequenceNumber, at: Self.microseconds(now)) else {
                 metrics.retransmissionsRepeated.increment()
+                repeated += 1
                 continue
             }
             for _ in 0..<min(copies, video.retransmissionBudget) {
@@ -505,6 +512,10 @@ final class EgressCore {
                      isProbe: false, now: now, kind: .retransmission)
             }
         }
+        logger.trace("NACK answered", metadata: [
+            "session": "\(session.id.prefix(8))", "lost": "\(lost.count)", "first": "\(lost.first ?? 0)", "last": "\(lost.last ?? 0)",
+            "next": "\(video.packetizer.sequenceNumber)", "copies": "\(copies)", "budget": "\(budget)", "refused": "\(refused)",
+            "notInHistory": "\(missed)", "repeated": "\(repeated)"])
         session.video = video
         flushMedia()
     }
@@ -697,8 +708,12 @@ final class EgressCore {
 
     /// Bits per second a viewer is paced at: `pacingFactor` × the larger of its estimate and its rung's cost.
     func pacingBitrate(estimate: Int?, cost: Int) -> Int {
-        Int(settings.pacingFactor * Double(max(estimate ?? 0, cost)))
+        guard settings.pacingFactor > 0 else { return Self.unpacedBitrate }
+        return Int(settings.pacingFactor * Double(max(estimate ?? 0, cost)))
     }
+
+    /// With pacing off: a rate whose 20 ms burst holds any frame.
+    static let unpacedBitrate = 100_000_000_000
 
     private func sendAudio(_ frame: EncodedFrame, stream: String) {
         var sent = false

@@ -28,6 +28,7 @@ public struct WebRTCSettings: Sendable, Equatable {
     public var slowViewerTimeout: Duration
     /// Each viewer is paced at this many times what its path is estimated to carry (or what its rung costs, when
     /// that is more: the layer choice, not the pacer, keeps a viewer within its path). libwebrtc paces at 2.5 ×.
+    /// 0: not paced (a frame's packets go back to back).
     public var pacingFactor: Double
     /// What a viewer idle for a moment may be sent at once: this long at its pacing rate. A delta frame goes out
     /// whole; a keyframe is spread over several.
