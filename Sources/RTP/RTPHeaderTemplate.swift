@@ -47,6 +47,9 @@ public struct RTPHeaderBytes: Sendable {
     private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     public private(set) var length = 0
 
+    /// No header (length 0).
+    public init() {}
+
     public init(_ template: RTPHeaderTemplate, timestamp: UInt32, absSendTime: UInt32) {
         precondition(template.headerLength <= Self.capacity)
         length = withUnsafeMutableBytes(of: &storage) { bytes in

@@ -97,6 +97,21 @@ public struct VP8FramePackets {
     public let firstSequenceNumber: UInt16
     public let pictureID: UInt16
 
+    init(frame: ByteBuffer, header: RTPHeaderBytes, fragmentLength: Int, count: Int, firstSequenceNumber: UInt16,
+         pictureID: UInt16) {
+        self.frame = frame
+        self.header = header
+        self.fragmentLength = fragmentLength
+        self.count = count
+        self.firstSequenceNumber = firstSequenceNumber
+        self.pictureID = pictureID
+    }
+
+    /// No packets (`count` 0).
+    public init() {
+        self.init(frame: ByteBuffer(), header: RTPHeaderBytes(), fragmentLength: 1, count: 0, firstSequenceNumber: 0, pictureID: 0)
+    }
+
     /// Bytes of packet `index` (0-based, below `count`).
     @inline(__always)
     public func length(ofPacket index: Int) -> Int {

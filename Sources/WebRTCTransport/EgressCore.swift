@@ -653,12 +653,13 @@ final class EgressCore {
         while session.pacing.allowsSending, let next = video.queue.next(packetizer: &video.packetizer, stamp: stamp) {
             if next.index == 0 {
                 video.frames &+= 1
-                video.remember(.init(data: next.packets.frame, timestamp: next.timestamp, pictureID: next.packets.pictureID,
-                                     firstSequenceNumber: next.packets.firstSequenceNumber, packetCount: next.packets.count))
+                let packets = video.queue.sending
+                video.remember(.init(data: packets.frame, timestamp: video.queue.sendingTimestamp, pictureID: packets.pictureID,
+                                     firstSequenceNumber: packets.firstSequenceNumber, packetCount: packets.count))
             }
             // The first packet is the longest: every slot is reserved for that size.
-            guard let slot = batch.reserve(next.packets.length(ofPacket: 0)) else { continue }
-            let length = next.packets.write(next.index, to: slot)
+            guard let slot = batch.reserve(video.queue.sending.length(ofPacket: 0)) else { continue }
+            let length = video.queue.sending.write(next.index, to: slot)
             if next.restamp { layout.setAbsSendTime(stamp, at: slot) }
             guard let size = commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
                                     isProbe: false, at: microseconds, kind: .video) else { continue }

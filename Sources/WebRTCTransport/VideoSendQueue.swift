@@ -29,14 +29,15 @@ struct VideoSendQueue {
     static let maximumFrames = 32
 
     private(set) var waiting = CircularBuffer<WaitingFrame>(initialCapacity: 4)
-    /// The frame being sent, numbered, and the index of its next packet.
-    private(set) var sending: VP8FramePackets?
+    /// The frame being sent, numbered (no packets when none is), and the index of its next packet. Kept in place,
+    /// not optional, so writing a packet reads it without copying (and retaining) the shared frame.
+    private(set) var sending = VP8FramePackets()
     private(set) var nextIndex = 0
     /// abs-send-time written into `sending`'s header; packets sent later get theirs patched.
     private(set) var sendingStamp: UInt32 = 0
     private(set) var sendingTimestamp: UInt32 = 0
 
-    var isEmpty: Bool { sending == nil && waiting.isEmpty }
+    var isEmpty: Bool { nextIndex == sending.count && waiting.isEmpty }
 
     /// Queues a frame, unless the frames already waiting are past a bound: the oldest has waited `maximumDelay`
     /// µs, or `maximumFrames` wait. Those are dropped then (the frame being sent is finished).
@@ -52,25 +53,20 @@ struct VideoSendQueue {
         return .queued
     }
 
-    /// The next packet to send; `restamp`: its header's abs-send-time must be patched to `stamp` (it was laid out
-    /// for an earlier send). A waiting frame is numbered by `packetizer` when its first packet is due; index 0 says
-    /// so, for the repair history. Nil when nothing waits. Frames must not be empty.
-    mutating func next(packetizer: inout VP8Packetizer, stamp: UInt32)
-        -> (packets: VP8FramePackets, index: Int, timestamp: UInt32, restamp: Bool)? {
-        if sending == nil {
+    /// Which packet of `sending` goes next; `restamp`: its header's abs-send-time must be patched to `stamp` (it
+    /// was laid out for an earlier send). A waiting frame is numbered by `packetizer` when its first packet is due;
+    /// index 0 says so, for the repair history. Nil when nothing waits. Frames must not be empty.
+    mutating func next(packetizer: inout VP8Packetizer, stamp: UInt32) -> (index: Int, restamp: Bool)? {
+        if nextIndex == sending.count {
             guard let frame = waiting.popFirst() else { return nil }
-            let packets = packetizer.nextFrame(frame.data, timestamp: frame.timestamp, isKeyframe: frame.isKeyframe,
-                                               absSendTime: stamp)
-            precondition(packets.count > 0, "an empty frame was queued")
-            sending = packets
+            sending = packetizer.nextFrame(frame.data, timestamp: frame.timestamp, isKeyframe: frame.isKeyframe,
+                                           absSendTime: stamp)
+            precondition(sending.count > 0, "an empty frame was queued")
             nextIndex = 0
             sendingStamp = stamp
             sendingTimestamp = frame.timestamp
         }
-        let packets = sending!
-        let index = nextIndex
-        nextIndex += 1
-        if nextIndex == packets.count { sending = nil }
-        return (packets, index, sendingTimestamp, sendingStamp != stamp)
+        defer { nextIndex += 1 }
+        return (nextIndex, sendingStamp != stamp)
     }
 }
