@@ -33,7 +33,8 @@ public struct PacingBudget: Sendable {
 
     /// Adds what the rate earned since the last refill, up to `capacity`.
     public mutating func refill(at now: Int64) {
-        let elapsed = now - refilledAt
+        // Ten seconds fill any bucket (and keep the product below Int64's range at any rate).
+        let elapsed = min(now - refilledAt, 10_000_000)
         guard elapsed > 0 else { return }
         let earned = Int64(bitrate) * elapsed / 8_000_000
         let full = Int64(capacity)

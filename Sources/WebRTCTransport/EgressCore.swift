@@ -602,13 +602,16 @@ final class EgressCore {
                 session.firstVideoSent = true
                 metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
-            enqueue(frame, for: session, at: microseconds)
-            sendQueued(session, at: microseconds, stamp: sendTime)
-            if !session.isBacklogged, !(session.video?.queue.isEmpty ?? true) {
+            // Moved out and back so its queue and frame history are mutated in place, not copied.
+            guard var video = session.video.take() else { continue }
+            enqueue(frame, into: &video, for: session, at: microseconds)
+            sendQueued(&video, to: session, at: microseconds, stamp: sendTime)
+            if !session.isBacklogged, !video.queue.isEmpty {
                 session.isBacklogged = true
                 backlog.append(session)
                 scheduleDrain()
             }
+            session.video = video
             sent = true
         }
         if sent { flushMedia() }
@@ -616,13 +619,10 @@ final class EgressCore {
 
     /// Queues a frame for the viewer's pacer. Frames that waited too long are dropped, and unless this one is a
     /// keyframe the viewer waits for the next (asked for at once).
-    private func enqueue(_ frame: EncodedFrame, for session: ViewerSession, at microseconds: Int64) {
-        guard var video = session.video.take() else { return }
+    private func enqueue(_ frame: EncodedFrame, into video: inout VideoSender, for session: ViewerSession, at microseconds: Int64) {
         let waiting = VideoSendQueue.WaitingFrame(data: frame.data, timestamp: UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset,
                                                   isKeyframe: frame.isKeyframe, queuedAt: microseconds)
-        let admission = video.queue.enqueue(waiting, maximumDelay: Self.microseconds(settings.maximumPacingDelay))
-        session.video = video
-        switch admission {
+        switch video.queue.enqueue(waiting, maximumDelay: Self.microseconds(settings.maximumPacingDelay)) {
         case .queued:
             return
         case .droppedBeforeKeyframe(let count):
@@ -641,10 +641,8 @@ final class EgressCore {
     /// Sends the viewer's queued video as far as its pacing budget allows, each packet written straight into the
     /// send slot it is encrypted and sent from. Returns the packets sent.
     @discardableResult
-    private func sendQueued(_ session: ViewerSession, at microseconds: Int64, stamp: UInt32) -> Int {
+    private func sendQueued(_ video: inout VideoSender, to session: ViewerSession, at microseconds: Int64, stamp: UInt32) -> Int {
         guard let outbound = session.outbound, let address = session.datagramAddress else { return 0 }
-        // Moved out and back so its queue and frame history are mutated in place, not copied.
-        guard var video = session.video.take() else { return 0 }
         let layout = video.packetizer.header.extensions
         session.pacing.refill(at: microseconds)
         var packets = 0
@@ -670,7 +668,6 @@ final class EgressCore {
         }
         video.packets &+= UInt32(truncatingIfNeeded: packets)
         video.octets &+= UInt32(truncatingIfNeeded: rtpBytes)
-        session.video = video
         if sentBytes > 0 { session.sendRate.add(bytes: sentBytes, at: microseconds) }
         return packets
     }
@@ -691,7 +688,10 @@ final class EgressCore {
         var index = 0
         while index < backlog.count {
             let session = backlog[index]
-            if session.phase == .connected { paced += sendQueued(session, at: microseconds, stamp: stamp) }
+            if session.phase == .connected, var video = session.video.take() {
+                paced += sendQueued(&video, to: session, at: microseconds, stamp: stamp)
+                session.video = video
+            }
             if session.phase != .connected || (session.video?.queue.isEmpty ?? true) {
                 session.isBacklogged = false
                 backlog.swapAt(index, backlog.count - 1)
