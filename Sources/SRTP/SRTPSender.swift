@@ -5,7 +5,8 @@ import NIOCore
 /// packet). It is what every forwarded packet goes through, so it works in place on raw bytes and allocates nothing.
 ///
 /// Debian's libsrtp2 is built on NSS, whose PKCS#11 layer takes locks and looks up a session for every packet; that
-/// was a third of the egress thread's time. RTCP and the inbound direction stay with libsrtp2 (`SRTPSession`).
+/// was a third of the egress thread's time. Inbound SRTCP has its own transform (`SRTCPReceiver`); outbound SRTCP (a
+/// sender report a second) and inbound RTP (viewers send none) stay with libsrtp2 (`SRTPSession`).
 ///
 /// - AEAD_AES_128_GCM (RFC 7714 §8): IV = (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) ⊕ session salt; the RTP header is the
 ///   associated data; a 16-byte tag follows the encrypted payload.
@@ -166,7 +167,7 @@ public final class SRTPSender {
         return output
     }
 
-    private static func hmacSHA1(key: [UInt8]) -> OpaquePointer? {
+    static func hmacSHA1(key: [UInt8]) -> OpaquePointer? {
         guard let algorithm = EVP_MAC_fetch(nil, "HMAC", nil) else { return nil }
         defer { EVP_MAC_free(algorithm) }
         guard let context = EVP_MAC_CTX_new(algorithm) else { return nil }
@@ -186,11 +187,11 @@ public final class SRTPSender {
         return context
     }
 
-    private static func bigEndian(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+    static func bigEndian(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
         (0..<8).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[offset + $1]) }
     }
 
-    private static func wipe(_ bytes: inout [UInt8]) {
+    static func wipe(_ bytes: inout [UInt8]) {
         for index in bytes.indices { bytes[index] = 0 }
     }
 }

@@ -31,6 +31,8 @@ public final class SRTPSession {
     private let sender: SRTPSender?
     /// `sender` without the reference counting: it is called for every packet, and `sender` keeps it alive.
     private let unmanagedSender: Unmanaged<SRTPSender>?
+    /// Inbound SRTCP (every viewer's feedback) on OpenSSL too.
+    private let receiver: SRTCPReceiver?
 
     /// Replay window of 1024 packets: at 1.5 Mb/s a viewer sees ~150 packets/s, so reordering of several
     /// seconds stays inside the window. Repeated transmission is allowed because NACK answers resend the
@@ -39,7 +41,7 @@ public final class SRTPSession {
         try self.init(profile: profile, key: key, salt: salt, direction: direction, openSSLForRTP: true)
     }
 
-    /// `openSSLForRTP: false` leaves outbound RTP to libsrtp2 too, the reference the tests compare with.
+    /// `openSSLForRTP: false` leaves outbound RTP and inbound RTCP to libsrtp2 too, the reference the tests compare with.
     init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction, openSSLForRTP: Bool) throws(SRTPError) {
         guard SRTPLibrary.initialize() else { throw .libraryUnavailable }
         guard key.count == profile.keyLength else {
@@ -82,6 +84,7 @@ public final class SRTPSession {
         do {
             self.sender = direction == .outbound && openSSLForRTP ? try SRTPSender(profile: profile, key: key, salt: salt) : nil
             self.unmanagedSender = sender.map { Unmanaged.passUnretained($0) }
+            self.receiver = direction == .inbound && openSSLForRTP ? try SRTCPReceiver(profile: profile, key: key, salt: salt) : nil
         } catch {
             srtp_dealloc(created)
             throw error
@@ -134,6 +137,18 @@ public final class SRTPSession {
     /// Verifies and decrypts the readable bytes (one SRTCP packet) in place; viewers' receiver reports,
     /// NACKs and PLIs arrive this way.
     public func unprotectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        if let receiver {
+            let length = packet.readableBytes
+            guard length >= Self.rtcpHeaderLength else { throw .packetTooShort(length: length) }
+            guard length <= Self.maximumPacketLength else { throw .packetTooLong(length: length) }
+            let start = packet.readerIndex
+            let result = packet.withUnsafeMutableReadableBytes { receiver.unprotect($0.baseAddress!, length: length) }
+            switch result {
+            case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
+            case .failure(let error): throw error
+            }
+            return
+        }
         try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: 0) {
             srtp_unprotect_rtcp($0, $1, $2)
         }
