@@ -169,15 +169,15 @@ struct LossyViewerTests {
         for result in repairResults {
             repairsBefore[result] = try await WHEPTests.metric(node, "liverelay_webrtc_retransmissions_total{result=\"\(result)\"") ?? 0
         }
+        let rejectedFeedback = "liverelay_webrtc_datagrams_dropped_total{reason=\"srtcp_rejected\""
+        let rejectedBefore = try await WHEPTests.metric(node, rejectedFeedback) ?? 0
 
         let url = "http://\(lab.hostAddress):\(node.endpoints.httpPort)/watch/show"
         let viewer = ExternalProcess(lab.command(["python3", "\(WHEPTests.interop)/whep_chromium.py", url, "--seconds", "50", "--progress"]))
         try viewer.start()
         defer { viewer.terminate() }
-        // Playing first, then 5 % of the datagrams towards the viewer dropped for the rest of the run. The veth
-        // carries the server's UDP GSO messages whole into the viewer's namespace (they are cut into datagrams at
-        // its socket), so a drop takes a whole run — at 360p, a frame's three packets, each NACK naming all three:
-        // 5 % of the packets, lost in bursts of a frame, harsher than independent loss.
+        // Playing first, then 5 % of the datagrams towards the viewer dropped, each on its own, for the rest of the
+        // run (the host side of the veth cuts the server's UDP GSO messages into datagrams, as a NIC would).
         #expect(try await eventually(timeout: .seconds(20)) { try await AdaptiveTests.layer(of: lab, in: node) != nil })
         try await Task.sleep(for: .seconds(6))
         try lab.loss(5)
@@ -212,6 +212,8 @@ struct LossyViewerTests {
                 "freezes/PLIs/NACKs/frames each second: \(timeline); retransmissions: \(repairs)")
         #expect(int(last, "nackCount") > int(first, "nackCount"), "Chromium asked for repairs: \(last)")
         #expect(repairs["sent", default: 0] > 0, "the server answered NACKs")
+        // Every feedback packet Chromium sent that arrived authenticated and passed the replay check.
+        #expect(try await WHEPTests.metric(node, rejectedFeedback) ?? 0 == rejectedBefore, "SRTCP from Chromium refused")
         // Still on the top rung: 5 % random loss is not congestion.
         let sessions = try await WHEPTests.sessions(node)
         #expect(last["frameHeight"] as? Int == 360, "\(last); sessions: \(sessions)")

@@ -6,7 +6,7 @@ needed (the CI kernel has none). Root only; addresses come from 10.201.0.0/16 an
     netns.py check                                   exit 0 when ip, tc tbf, nft and root are all there
     netns.py create viewer1 [--subnet K] [--owner PID]  netns + veth, 10.201.K.1 (host side) / 10.201.K.2 (viewer)
     netns.py shape viewer1 --rate 400kbit [--burst 3028] [--latency 50ms] | --off
-    netns.py loss viewer1 --percent 5 | --off        (a UDP GSO message crosses the veth whole: one drop takes its run)
+    netns.py loss viewer1 --percent 5 | --off        (per datagram: the veth cuts UDP GSO messages as a NIC would)
     netns.py status viewer1                          addresses, tbf and loss counters
     netns.py measure viewer1 --rate 1mbit --seconds 5   UDP from the host to the viewer: delivered rate and loss
     netns.py destroy viewer1                         never fails if already gone
@@ -142,6 +142,9 @@ class ViewerHost:
                 "peer", "name", self.viewer_interface, "netns", self.name)
             # No IPv6 link-local addresses: router solicitations and DAD would otherwise share the shaped link.
             run("ip", "link", "set", self.host_interface, "addrgenmode", "none")
+            # A veth passes UDP GSO messages whole, so one loss-rule drop would take a sender's whole run; with one
+            # segment at most the kernel cuts them into datagrams on the way in, as a NIC does on the wire.
+            run("ip", "link", "set", self.host_interface, "gso_max_segs", "1")
             run("ip", "-n", self.name, "link", "set", self.viewer_interface, "addrgenmode", "none")
             run("ip", "addr", "add", f"{self.host_address}/30", "dev", self.host_interface)
             run("ip", "link", "set", self.host_interface, "up")
