@@ -292,6 +292,23 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
 
     // MARK: TranscodedMediaObserver
 
+    /// The frame with bytes of its own, for every shard but the first. Each of a shard's viewers takes and drops
+    /// references to the frame it is sent; on one shared buffer the shards' threads would do so at the same moment,
+    /// and the reference count's cache line would travel between their cores for every viewer and packet. A copy
+    /// costs one allocation and a few kilobytes per frame and shard.
+    static func ownCopy(_ media: TranscodedMedia) -> TranscodedMedia {
+        switch media {
+        case .webRTCVideo(let layer, var frame):
+            frame.data = ByteBuffer(copying: frame.data)
+            return .webRTCVideo(layer: layer, frame: frame)
+        case .webRTCAudio(var frame):
+            frame.data = ByteBuffer(copying: frame.data)
+            return .webRTCAudio(frame)
+        default:
+            return media
+        }
+    }
+
     /// Every shard gets every frame, for its own viewers; a shard whose loop is `maximumPendingFrames` behind
     /// misses it (counted).
     public func handle(_ media: TranscodedMedia, stream: String) {
@@ -306,7 +323,7 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         // Handed over under the lock, so nothing reaches a loop once `stop()` has begun.
         stopped.withLockedValue { stopped in
             guard !stopped else { return }
-            for shard in shards {
+            for (index, shard) in shards.enumerated() {
                 if isFrame {
                     let admitted = shard.pendingFrames.withLockedValue { pending -> Bool in
                         guard pending < limit else { return false }
@@ -320,9 +337,10 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
                 }
                 let core = shard.core
                 let pending = shard.pendingFrames
+                let own = index == 0 ? media : Self.ownCopy(media)
                 shard.loop.execute {
                     if isFrame { pending.withLockedValue { $0 -= 1 } }
-                    core.value.media(media, stream: stream)
+                    core.value.media(own, stream: stream)
                 }
             }
         }
@@ -403,5 +421,13 @@ final class MediaSocketHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP port unreachable from a viewer that left arrives as a read error on UDP: not fatal.
+    }
+}
+
+extension ByteBuffer {
+    /// A buffer holding the readable bytes of `other` in storage of its own.
+    init(copying other: ByteBuffer) {
+        self = ByteBufferAllocator().buffer(capacity: other.readableBytes)
+        writeImmutableBuffer(other)
     }
 }
