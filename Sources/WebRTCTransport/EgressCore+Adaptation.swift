@@ -35,7 +35,7 @@ extension EgressCore {
             session.pendingSince = now
             _ = requestKeyframe(session.stream, pending)
         }
-        guard session.video != nil, var media = streams[session.stream], !media.layers.isEmpty else { return }
+        guard session.hasVideo, var media = streams[session.stream], !media.layers.isEmpty else { return }
         let costs = Self.layerCosts(&media, now: microseconds)
         streams[session.stream] = media
         let target = session.pendingLayer ?? session.layer

@@ -427,19 +427,19 @@ final class EgressCore {
     private func handleFeedback(_ packet: RTCPPacket, session: ViewerSession) {
         switch packet {
         case .pli(_, let mediaSSRC):
-            guard mediaSSRC == session.video?.ssrc else { return }
+            guard mediaSSRC == session.videoSSRC else { return }
             metrics.pliReceived.increment()
             askForKeyframe(session, force: true)
         case .fir(_, let entries):
-            guard entries.contains(where: { $0.ssrc == session.video?.ssrc }) else { return }
+            guard entries.contains(where: { $0.ssrc == session.videoSSRC }) else { return }
             metrics.firReceived.increment()
             askForKeyframe(session, force: true)
         case .nack(_, let mediaSSRC, let lost):
-            guard mediaSSRC == session.video?.ssrc else { return }
+            guard mediaSSRC == session.videoSSRC else { return }
             metrics.nackReceived.increment()
             retransmit(lost, session: session)
         case .receiverReport(_, let reports):
-            for report in reports where report.ssrc == session.video?.ssrc {
+            for report in reports where report.ssrc == session.videoSSRC {
                 session.fractionLost = report.fractionLost
                 session.cumulativeLost = report.cumulativeLost
                 let now = Self.microseconds(.now())
@@ -466,7 +466,7 @@ final class EgressCore {
     /// when it cannot measure the round trip), long enough to freeze the picture; two copies make that 1 in 400
     /// instead of 1 in 20, for a few percent more bits.
     private func retransmit(_ lost: [UInt16], session: ViewerSession) {
-        guard session.video != nil, let outbound = session.outbound, session.selectedAddress != nil,
+        guard session.hasVideo, let outbound = session.outbound, session.selectedAddress != nil,
               var video = session.video.take() else { return }
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
@@ -588,7 +588,7 @@ final class EgressCore {
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in viewersByStream[stream] ?? [] where session.isSending
             && (session.layer == layer || session.pendingLayer == layer) {
-            guard session.video != nil, session.outbound != nil, session.datagramAddress != nil else { continue }
+            guard session.hasVideo, session.outbound != nil, session.datagramAddress != nil else { continue }
             if session.pendingLayer == layer {
                 // A switch lands on the new rung's keyframe; until then the old rung goes on.
                 guard frame.isKeyframe else { continue }
@@ -688,11 +688,13 @@ final class EgressCore {
         var index = 0
         while index < backlog.count {
             let session = backlog[index]
+            var done = true
             if session.phase == .connected, var video = session.video.take() {
                 paced += sendQueued(&video, to: session, at: microseconds, stamp: stamp)
+                done = video.queue.isEmpty
                 session.video = video
             }
-            if session.phase != .connected || (session.video?.queue.isEmpty ?? true) {
+            if done {
                 session.isBacklogged = false
                 backlog.swapAt(index, backlog.count - 1)
                 backlog.removeLast()

@@ -49,6 +49,10 @@ final class ViewerSession {
     var inbound: SRTPSession?
     var video: VideoSender?
     var audio: AudioSender?
+    /// Whether video was negotiated, and its SSRC: read per frame and per feedback packet without touching `video`
+    /// (reading through the optional copies the whole sender).
+    let hasVideo: Bool
+    let videoSSRC: UInt32?
     /// Video waits for a keyframe after connecting (nothing before it decodes).
     var awaitingKeyframe = true
     var lastKeyframeRequest: NIODeadline?
@@ -111,6 +115,8 @@ final class ViewerSession {
         self.maximumLayer = maximumLayer
         self.video = video
         self.audio = audio
+        self.hasVideo = video != nil
+        self.videoSSRC = video?.ssrc
         self.createdAt = now
         self.lastConsent = now
     }
