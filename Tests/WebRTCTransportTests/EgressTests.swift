@@ -31,9 +31,13 @@ final class EgressTests: XCTestCase {
     var stash: [RTPPacket] = []
 
     override func setUp() async throws {
+        try await startEgress(WebRTCSettings(bindHost: "127.0.0.1", port: 0, consentTimeout: .seconds(30)))
+    }
+
+    /// An egress on these settings with a live stream "cam" of two rungs, 720p and 360p.
+    func startEgress(_ settings: WebRTCSettings) async throws {
         let log = keyframes
-        egress = try WebRTCEgress(settings: WebRTCSettings(bindHost: "127.0.0.1", port: 0, consentTimeout: .seconds(30)),
-                                  requestKeyframe: { log.record($0, $1) })
+        egress = try WebRTCEgress(settings: settings, requestKeyframe: { log.record($0, $1) })
         port = try await egress.start()
         egress.handle(.started(generation: 1), stream: "cam")
         egress.handle(.layout(TranscoderLayout(webRTCLayers: [

@@ -1,26 +1,12 @@
 import MediaCore
 import NIOCore
 import RTP
-import Transcoder
 import WebRTCTransport
 import XCTest
 
 /// Pacing on the real egress: a frame leaves at the viewer's pacing rate, not back to back, and a viewer whose
 /// queue stays too long loses whole frames and restarts at a keyframe, with no gap in what it receives.
 extension EgressTests {
-    /// Replaces the egress of `setUp` with one on these settings, with the same two-rung layout.
-    func restartEgress(_ settings: WebRTCSettings) async throws {
-        await egress.stop()
-        let log = keyframes
-        egress = try WebRTCEgress(settings: settings, requestKeyframe: { log.record($0, $1) })
-        port = try await egress.start()
-        egress.handle(.started(generation: 1), stream: "cam")
-        egress.handle(.layout(TranscoderLayout(webRTCLayers: [
-            .init(rung: "720p", width: 1280, height: 720, fps: 30, bitrate: 2_500_000),
-            .init(rung: "360p", width: 640, height: 360, fps: 30, bitrate: 800_000),
-        ], cmafRenditions: [])), stream: "cam")
-    }
-
     /// Feeds the 360p rung at 30 fps (keyframes of `keyframeSize` bytes when asked for, else `size`) and audio at
     /// 50 packets a second, until cancelled.
     func feed360p(size: Int, keyframeSize: Int) -> Task<Void, Never> {
@@ -105,8 +91,9 @@ extension EgressTests {
 
     func testAViewerPacedBelowItsStreamLosesWholeFramesAndRestartsAtAKeyframe() async throws {
         // Paced at half of what its rung costs, the viewer's queue can only grow: it passes 300 ms again and again.
-        try await restartEgress(WebRTCSettings(bindHost: "127.0.0.1", port: 0, pacingFactor: 0.5,
-                                               maximumPacingDelay: .milliseconds(300)))
+        await egress.stop()
+        try await startEgress(WebRTCSettings(bindHost: "127.0.0.1", port: 0, pacingFactor: 0.5,
+                                             maximumPacingDelay: .milliseconds(300)))
         let joined = try await join(layer: "360p")
         _ = try await connect(joined)
         let before = keyframes.count
