@@ -4,7 +4,7 @@ import NIOCore
 /// One direction of one SRTP key: the server holds an outbound session with its DTLS-SRTP half and an
 /// inbound session with the viewer's half.
 ///
-/// A session is confined to one event loop (libsrtp2 keeps per-stream replay state without locks).
+/// A session is confined to one event loop (it and libsrtp2 keep per-stream replay state without locks).
 /// Every packet operation works in place on the caller's `ByteBuffer`, so a sender that reuses one
 /// buffer with `SRTPSession.maximumTrailerLength` bytes of spare capacity allocates nothing per packet.
 public final class SRTPSession {
@@ -27,7 +27,7 @@ public final class SRTPSession {
     public let profile: SRTPProfile
     public let direction: Direction
     private let session: srtp_t
-    /// Outbound RTP, the per-packet path, is protected by OpenSSL directly; libsrtp2 keeps SRTCP and inbound.
+    /// Outbound RTP, the per-packet path, is protected by OpenSSL directly; libsrtp2 keeps outbound SRTCP and inbound RTP.
     private let sender: SRTPSender?
     /// `sender` without the reference counting: it is called for every packet, and `sender` keeps it alive.
     private let unmanagedSender: Unmanaged<SRTPSender>?
