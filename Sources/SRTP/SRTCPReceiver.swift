@@ -17,39 +17,14 @@ final class SRTCPReceiver {
     let profile: SRTPProfile
     private let cipher: OpaquePointer
     private let mac: OpaquePointer?
-    private var salt: (UInt64, UInt64) = (0, 0)
+    private let salt: (UInt64, UInt64)
     private var replay = SRTCPReplayWindows()
 
     init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
         self.profile = profile
-        guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
-        self.cipher = cipher
-        var encryptionKey = SRTPSender.derive(label: 0x03, length: 16, key: key, salt: masterSalt)
-        var sessionSalt = SRTPSender.derive(label: 0x05, length: masterSalt.count, key: key, salt: masterSalt)
-        defer {
-            SRTPSender.wipe(&encryptionKey)
-            SRTPSender.wipe(&sessionSalt)
-        }
-        sessionSalt += [UInt8](repeating: 0, count: 16 - sessionSalt.count)
-        self.salt = (SRTPSender.bigEndian(sessionSalt, 0), SRTPSender.bigEndian(sessionSalt, 8))
-        switch profile {
-        case .aeadAES128GCM:
-            self.mac = nil
-            guard EVP_DecryptInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil) == 1 else {
-                EVP_CIPHER_CTX_free(cipher)
-                throw .libraryUnavailable
-            }
-        case .aes128CMHMACSHA1_80:
-            var authenticationKey = SRTPSender.derive(label: 0x04, length: 20, key: key, salt: masterSalt)
-            defer { SRTPSender.wipe(&authenticationKey) }
-            // AES-CTR is its own inverse: the decrypting context is an encrypting one.
-            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nil, encryptionKey, nil) == 1,
-                  let mac = SRTPSender.hmacSHA1(key: authenticationKey) else {
-                EVP_CIPHER_CTX_free(cipher)
-                throw .libraryUnavailable
-            }
-            self.mac = mac
-        }
+        (cipher, mac, salt) = try SRTPSender.contexts(profile: profile, key: key, salt: masterSalt,
+                                                      labels: (encryption: 0x03, authentication: 0x04, salt: 0x05),
+                                                      encrypting: false)
     }
 
     deinit {

@@ -19,7 +19,7 @@ public final class SRTPSender {
     public let profile: SRTPProfile
     private let cipher: OpaquePointer
     private let mac: OpaquePointer?
-    private var salt: (UInt64, UInt64) = (0, 0)
+    private let salt: (UInt64, UInt64)
     private var rollover = RolloverCounters()
 
     public init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
@@ -28,32 +28,41 @@ public final class SRTPSender {
             throw .invalidKeyLength(expected: profile.saltLength, actual: masterSalt.count)
         }
         self.profile = profile
+        (cipher, mac, salt) = try Self.contexts(profile: profile, key: key, salt: masterSalt,
+                                                labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true)
+    }
+
+    /// One direction's OpenSSL contexts, keyed with the session keys the labels derive from the master key (RFC 3711
+    /// §4.3: 0/1/2 for SRTP, 3/4/5 for SRTCP): the AES context (GCM, or CTR, which is its own inverse), the
+    /// HMAC-SHA1 one for AES-CM, and the session salt as two big-endian words (zero-padded to 16 bytes).
+    static func contexts(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8],
+                         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool)
+        throws(SRTPError) -> (cipher: OpaquePointer, mac: OpaquePointer?, salt: (UInt64, UInt64)) {
         guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
-        self.cipher = cipher
-        var encryptionKey = Self.derive(label: 0x00, length: 16, key: key, salt: masterSalt)
-        var sessionSalt = Self.derive(label: 0x02, length: masterSalt.count, key: key, salt: masterSalt)
+        var encryptionKey = derive(label: labels.encryption, length: 16, key: key, salt: masterSalt)
+        var sessionSalt = derive(label: labels.salt, length: masterSalt.count, key: key, salt: masterSalt)
         defer {
-            Self.wipe(&encryptionKey)
-            Self.wipe(&sessionSalt)
+            wipe(&encryptionKey)
+            wipe(&sessionSalt)
         }
         sessionSalt += [UInt8](repeating: 0, count: 16 - sessionSalt.count)
-        self.salt = (Self.bigEndian(sessionSalt, 0), Self.bigEndian(sessionSalt, 8))
+        let salt = (bigEndian(sessionSalt, 0), bigEndian(sessionSalt, 8))
         switch profile {
         case .aeadAES128GCM:
-            self.mac = nil
-            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil) == 1 else {
+            guard EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
+            return (cipher, nil, salt)
         case .aes128CMHMACSHA1_80:
-            var authenticationKey = Self.derive(label: 0x01, length: 20, key: key, salt: masterSalt)
-            defer { Self.wipe(&authenticationKey) }
+            var authenticationKey = derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
+            defer { wipe(&authenticationKey) }
             guard EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nil, encryptionKey, nil) == 1,
-                  let mac = Self.hmacSHA1(key: authenticationKey) else {
+                  let mac = hmacSHA1(key: authenticationKey) else {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            self.mac = mac
+            return (cipher, mac, salt)
         }
     }
 

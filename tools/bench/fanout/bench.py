@@ -107,13 +107,15 @@ def webrtc_metrics(base):
     return values
 
 
-def write_config(path, work, args):
+def write_config(path, work, args, host="127.0.0.1", maximum_viewers=None, webrtc_extra=""):
+    """The server's YAML: the demo source, the ladder, HTTP and WebRTC on `host`; `webrtc_extra`: more `webrtc:` lines."""
     rungs = "".join(f"    - {{name: {name}, width: {w}, height: {h}, fps: 30, videoKbps: {kbps}, cmaf: false}}\n"
                     for name, (w, h, kbps) in RUNGS.items())
+    viewers = maximum_viewers if maximum_viewers is not None else max(args.steps) + 100
     with open(path, "w") as f:
-        f.write(f"http:\n  host: 127.0.0.1\n  port: {args.http_port}\n"
+        f.write(f"http:\n  host: {host}\n  port: {args.http_port}\n"
                 f"rtmp:\n  host: 127.0.0.1\n  port: {args.rtmp_port}\n"
-                f"webrtc:\n  host: 127.0.0.1\n  port: {args.udp_port}\n  maximumViewers: {max(args.steps) + 100}\n"
+                f"webrtc:\n  host: {host}\n  port: {args.udp_port}\n  maximumViewers: {viewers}\n{webrtc_extra}"
                 f"admin:\n  token: {TOKEN}\nlog:\n  level: warning\n  format: text\n"
                 f"demo:\n  enabled: true\n  stream: {STREAM}\n  width: 1280\n  height: 720\n  fps: 30\n"
                 f"dataDirectory: {work}/data\n"

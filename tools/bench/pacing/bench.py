@@ -28,26 +28,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fanout"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "interop"))
-from bench import RUNGS, STREAM, SetupFailure, http_get, webrtc_metrics  # noqa: E402  (tools/bench/fanout)
+from bench import STREAM, SetupFailure, http_get, webrtc_metrics, write_config  # noqa: E402  (tools/bench/fanout)
 from netns import ViewerHost  # noqa: E402  (tools/interop)
 
 
 def log(message):
     print(f"[pacing {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def write_config(path, work, args, host_address, factor):
-    rungs = "".join(f"    - {{name: {name}, width: {w}, height: {h}, fps: 30, videoKbps: {kbps}, cmaf: false}}\n"
-                    for name, (w, h, kbps) in RUNGS.items())
-    with open(path, "w") as f:
-        f.write(f"http:\n  host: 0.0.0.0\n  port: {args.http_port}\n"
-                f"rtmp:\n  host: 127.0.0.1\n  port: {args.rtmp_port}\n"
-                f"webrtc:\n  host: 0.0.0.0\n  port: {args.udp_port}\n  publicAddresses: [{host_address}]\n"
-                f"  pacingFactor: {factor}\n"
-                f"log:\n  level: warning\n  format: text\n"
-                f"demo:\n  enabled: true\n  stream: {STREAM}\n  width: 1280\n  height: 720\n  fps: 30\n"
-                f"dataDirectory: {work}/data\n"
-                f"transcoder:\n  enabled: true\n  ladder:\n{rungs}")
 
 
 def loadgen(args, host, seconds):
@@ -66,7 +52,8 @@ def loadgen(args, host, seconds):
 
 def run_one(args, host, rate, factor, work):
     config = os.path.join(work, f"config-{rate}-{factor}.yaml")
-    write_config(config, work, args, host.host_address, factor)
+    write_config(config, work, args, host="0.0.0.0", maximum_viewers=10,
+                 webrtc_extra=f"  publicAddresses: [{host.host_address}]\n  pacingFactor: {factor}\n")
     shutil.rmtree(os.path.join(work, "data"), ignore_errors=True)
     server_log = open(os.path.join(work, f"server-{rate}-{factor}.log"), "w")
     server = subprocess.Popen([args.server_bin, "serve", "--demo", "--config", config],
