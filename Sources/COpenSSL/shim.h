@@ -26,6 +26,9 @@ static inline long lr_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_s
 // SSL_CTX_set_mode is a macro over SSL_CTX_ctrl. SSL_MODE_RELEASE_BUFFERS frees a connection's ~17 KB read and
 // write buffers while it is idle: after the handshake a viewer's DTLS carries nothing but a final alert.
 static inline long lr_ssl_ctx_set_release_buffers(SSL_CTX *ctx) { return SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); }
+// SSL_set_max_send_fragment is a macro over SSL_ctrl. OpenSSL sizes a connection's write buffer by it (16 KB by
+// default) and, for DTLS over UDP, keeps that buffer for the association's life.
+static inline long lr_ssl_set_max_send_fragment(SSL *ssl, long length) { return SSL_set_max_send_fragment(ssl, length); }
 
 // SSL_OP_* are built with a cast macro (SSL_OP_BIT) that Swift does not import.
 static inline uint64_t lr_ssl_op_no_query_mtu(void) { return SSL_OP_NO_QUERY_MTU; }

@@ -4,6 +4,11 @@ import NIOCore
 /// One direction of one SRTP key: the server holds an outbound session with its DTLS-SRTP half and an
 /// inbound session with the viewer's half.
 ///
+/// Outbound RTP and SRTCP and inbound SRTCP — everything a server does — run on OpenSSL (`SRTPSender`,
+/// `SRTCPSender`, `SRTCPReceiver`). libsrtp2 (on Debian built on NSS: a PKCS#11 context of some 35 KB per session
+/// and locks per packet) is set up only when a packet needs it: inbound RTP (a test viewer or the load generator
+/// decrypting media) and the reference sessions the tests compare with.
+///
 /// A session is confined to one event loop (it and libsrtp2 keep per-stream replay state without locks).
 /// Every packet operation works in place on the caller's `ByteBuffer`, so a sender that reuses one
 /// buffer with `SRTPSession.maximumTrailerLength` bytes of spare capacity allocates nothing per packet.
@@ -26,12 +31,16 @@ public final class SRTPSession {
 
     public let profile: SRTPProfile
     public let direction: Direction
-    private let session: srtp_t
-    /// Outbound RTP, the per-packet path, is protected by OpenSSL directly; libsrtp2 keeps outbound SRTCP and inbound RTP.
+    /// The master key and salt, kept for libsrtp2 until it is needed (wiped when the session goes).
+    private var master: [UInt8]
+    private var libsrtp: srtp_t?
+    /// Outbound RTP, the per-packet path.
     private let sender: SRTPSender?
     /// `sender` without the reference counting: it is called for every packet, and `sender` keeps it alive.
     private let unmanagedSender: Unmanaged<SRTPSender>?
-    /// Inbound SRTCP (every viewer's feedback) on OpenSSL too.
+    /// Outbound SRTCP (sender reports).
+    private let rtcpSender: SRTCPSender?
+    /// Inbound SRTCP (every viewer's feedback).
     private let receiver: SRTCPReceiver?
 
     /// Replay window of 1024 packets: at 1.5 Mb/s a viewer sees ~150 packets/s, so reordering of several
@@ -41,9 +50,8 @@ public final class SRTPSession {
         try self.init(profile: profile, key: key, salt: salt, direction: direction, openSSLForRTP: true)
     }
 
-    /// `openSSLForRTP: false` leaves outbound RTP and inbound RTCP to libsrtp2 too, the reference the tests compare with.
+    /// `openSSLForRTP: false` leaves every packet to libsrtp2, the reference the tests compare with.
     init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: Direction, openSSLForRTP: Bool) throws(SRTPError) {
-        guard SRTPLibrary.initialize() else { throw .libraryUnavailable }
         guard key.count == profile.keyLength else {
             throw .invalidKeyLength(expected: profile.keyLength, actual: key.count)
         }
@@ -52,7 +60,26 @@ public final class SRTPSession {
         }
         self.profile = profile
         self.direction = direction
+        self.master = key + salt
+        let outbound = direction == .outbound && openSSLForRTP
+        let inbound = direction == .inbound && openSSLForRTP
+        self.sender = outbound ? try SRTPSender(profile: profile, key: key, salt: salt) : nil
+        self.unmanagedSender = sender.map { Unmanaged.passUnretained($0) }
+        self.rtcpSender = outbound ? try SRTCPSender(profile: profile, key: key, salt: salt) : nil
+        self.receiver = inbound ? try SRTCPReceiver(profile: profile, key: key, salt: salt) : nil
+        if !openSSLForRTP { _ = try libsrtpSession() }
+    }
 
+    deinit {
+        if let libsrtp { srtp_dealloc(libsrtp) }
+        // Do not leave key bytes in a heap block that is about to be freed.
+        for index in master.indices { master[index] = 0 }
+    }
+
+    /// libsrtp2's session for this key and direction, made on first use.
+    private func libsrtpSession() throws(SRTPError) -> srtp_t {
+        if let libsrtp { return libsrtp }
+        guard SRTPLibrary.initialize() else { throw .libraryUnavailable }
         var policy = srtp_policy_t()
         switch profile {
         case .aeadAES128GCM:
@@ -69,30 +96,15 @@ public final class SRTPSession {
         policy.window_size = 1024
         policy.allow_repeat_tx = 1
         policy.next = nil
-
         // libsrtp2 copies the master key while expanding it, so the buffer only has to outlive srtp_create.
-        var master = key + salt
         var created: srtp_t?
         let status = master.withUnsafeMutableBufferPointer { bytes in
             policy.key = bytes.baseAddress
             return srtp_create(&created, &policy)
         }
-        // Do not leave key bytes in a heap block that is about to be freed.
-        for index in master.indices { master[index] = 0 }
         guard status == srtp_err_status_ok, let created else { throw SRTPError(status: status) }
-        self.session = created
-        do {
-            self.sender = direction == .outbound && openSSLForRTP ? try SRTPSender(profile: profile, key: key, salt: salt) : nil
-            self.unmanagedSender = sender.map { Unmanaged.passUnretained($0) }
-            self.receiver = direction == .inbound && openSSLForRTP ? try SRTCPReceiver(profile: profile, key: key, salt: salt) : nil
-        } catch {
-            srtp_dealloc(created)
-            throw error
-        }
-    }
-
-    deinit {
-        srtp_dealloc(session)
+        libsrtp = created
+        return created
     }
 
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.
@@ -114,13 +126,26 @@ public final class SRTPSession {
             throw .packetTooLong(length: length)
         }
         var newLength = Int32(length)
-        let status = srtp_protect(session, bytes, &newLength)
+        let status = srtp_protect(try libsrtpSession(), bytes, &newLength)
         guard status == srtp_err_status_ok else { throw SRTPError(status: status) }
         return Int(newLength)
     }
 
     /// Turns the readable bytes (one compound RTCP packet) into SRTCP in place.
     public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
+        if let rtcpSender {
+            let length = packet.readableBytes
+            if packet.writableBytes < rtcpSender.overhead { packet.reserveCapacity(minimumWritableBytes: rtcpSender.overhead) }
+            let start = packet.readerIndex
+            let result = packet.withVeryUnsafeMutableBytes { storage in
+                rtcpSender.protect(storage.baseAddress! + start, length: length, capacity: storage.count - start)
+            }
+            switch result {
+            case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
+            case .failure(let error): throw error
+            }
+            return
+        }
         try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: Self.maximumRTCPTrailerLength) {
             srtp_protect_rtcp($0, $1, $2)
         }
@@ -168,7 +193,7 @@ public final class SRTPSession {
         }
         let start = packet.readerIndex
         var newLength = Int32(length)
-        let session = self.session
+        let session = try libsrtpSession()
         let status = packet.withVeryUnsafeMutableBytes { storage in
             // Capacity covers start + length + trailer, checked above; libsrtp2 writes at most `trailer` past it.
             operation(session, storage.baseAddress! + start, &newLength)
