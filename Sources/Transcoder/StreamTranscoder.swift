@@ -187,6 +187,9 @@ final class StreamTranscoder: @unchecked Sendable {
             if let lastPicturePTS, picture.pts <= lastPicturePTS { continue }
             let duration = lastPicturePTS.map { min(picture.pts - $0, 1000) } ?? nominalFrameDuration
             lastPicturePTS = picture.pts
+            // Each rung is scaled from the smallest picture already made at twice its size or more (720p → 360p →
+            // 180p), else from the source: libswscale's cost follows its input's area.
+            var scaledFromThisPicture: [PlanarYUVFrame] = []
             for index in targets.indices {
                 var wanted: [RungEncoder] = []
                 for slot in targets[index].encoders.indices {
@@ -198,9 +201,16 @@ final class StreamTranscoder: @unchecked Sendable {
                 }
                 guard !wanted.isEmpty else { continue }
                 do {
-                    let scaled = ScaledPicture(picture: try targets[index].scaler.scale(picture),
-                                               ptsMilliseconds: picture.pts, durationMilliseconds: duration,
-                                               sourceKeyframe: picture.isKeyframe)
+                    let size = targets[index].size
+                    let larger = scaledFromThisPicture
+                        .filter { $0.width >= 2 * size.width && $0.height >= 2 * size.height }
+                        .min { $0.width * $0.height < $1.width * $1.height }
+                    let scaler = targets[index].scaler
+                    let output = try larger.map { larger throws(TranscodeError) in try scaler.scale(larger) }
+                        ?? scaler.scale(picture)
+                    scaledFromThisPicture.append(output)
+                    let scaled = ScaledPicture(picture: output, ptsMilliseconds: picture.pts,
+                                               durationMilliseconds: duration, sourceKeyframe: picture.isKeyframe)
                     for encoder in wanted { encoder.submit(scaled) }
                 } catch {
                     countVideoErrors(1)

@@ -59,6 +59,16 @@ struct DecoderRoundTripTests {
         #expect(abs(mean(full.y) - mean(half.y)) < 2)
         #expect(abs(mean(full.u) - mean(half.u)) < 2)
         #expect(throws: TranscodeError.self) { try Scaler(width: 161, height: 120) }
+        // A rung made from the rung above (an I420 picture) is the picture made from the source, within a few levels.
+        let quarterFromSource = try Scaler(width: 80, height: 60).scale(picture)
+        let quarterFromHalf = try Scaler(width: 80, height: 60).scale(half)
+        #expect(quarterFromHalf.width == 80 && quarterFromHalf.height == 60 && quarterFromHalf.v.count == 40 * 30)
+        func meanDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
+            Double(zip(a, b).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }) / Double(a.count)
+        }
+        #expect(meanDifference(quarterFromSource.y, quarterFromHalf.y) < 4)
+        #expect(meanDifference(quarterFromSource.u, quarterFromHalf.u) < 4)
+        #expect(meanDifference(quarterFromSource.y, quarterFromHalf.y.reversed()) > 4, "a real picture, not a flat one")
     }
 
     @Test("VP8: the first frame and a requested one are keyframes, the others are not")

@@ -7,9 +7,10 @@
    (the source itself is passed through as the top rendition), Opus 96 kb/s) and reads the CPU it used, per-layer
    encode latency p50/p99 and drops.
 3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (2 frame threads), one
-   bilinear scale per size split to its encoders, libvpx realtime CBR cpu-used -6 one thread per layer with the
-   same rate-control buffers and quantizer range, libx264 veryfast zerolatency without B-frames with keyframes
-   forced at the source's, libopus 96 kb/s 20 ms FEC. It runs as fast as it can; its CPU-seconds are what count.
+   bilinear scale per size (720p from the source, 360p from 720p, 180p from 360p) split to its encoders, libvpx
+   realtime CBR cpu-used -6 one thread per layer with the same rate-control buffers and quantizer range, libx264
+   veryfast zerolatency without B-frames with keyframes forced at the source's, libopus 96 kb/s 20 ms FEC. It runs
+   as fast as it can; its CPU-seconds are what count.
 Prints Markdown rows for docs/benchmarks.md.
 
 usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
@@ -66,8 +67,10 @@ def x264(label, kbps):
 
 
 def run_ffmpeg(path):
-    graph = ("[0:v]split=3[a][b][c];[a]scale=1280:720:flags=bilinear[v720];"
-             "[b]scale=640:360:flags=bilinear,split=2[v360][h360];[c]scale=320:180:flags=bilinear,split=2[v180][h180]")
+    # Each size scaled once, from the smallest larger one at twice its size, as LiveRelay does: 1080p → 720p → 360p → 180p.
+    graph = ("[0:v]scale=1280:720:flags=bilinear,split=2[v720][s720];"
+             "[s720]scale=640:360:flags=bilinear,split=3[v360][h360][s360];"
+             "[s360]scale=320:180:flags=bilinear,split=2[v180][h180]")
     command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "2", "-i", path,
                "-filter_complex", graph]
     for label, width, height, kbps in [("v720", 1280, 720, 2500), ("v360", 640, 360, 800), ("v180", 320, 180, 200)]:
