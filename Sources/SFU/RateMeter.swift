@@ -1,6 +1,10 @@
 /// Bits per second over a sliding window, kept in a fixed ring of buckets so adding a sample never allocates.
 public struct RateMeter: Sendable {
-    private var buckets: [Int]
+    /// The most buckets a meter has. They are stored inline: a viewer's meter is added to for every frame it is
+    /// sent, and an array would be a heap object to check for uniqueness on each add.
+    public static let maximumBucketCount = 16
+    private var buckets = InlineArray<16, Int>(repeating: 0)
+    private let bucketCount: Int
     private let bucketMicroseconds: Int64
     /// Index (time / bucket length) of the newest bucket; nil before the first sample.
     private var newestBucket: Int64?
@@ -10,17 +14,16 @@ public struct RateMeter: Sendable {
     public let windowMicroseconds: Int64
 
     public init(windowMicroseconds: Int64 = 1_000_000, bucketCount: Int = 10) {
-        precondition(bucketCount > 0 && windowMicroseconds >= Int64(bucketCount))
+        precondition((1...Self.maximumBucketCount).contains(bucketCount) && windowMicroseconds >= Int64(bucketCount))
         self.windowMicroseconds = windowMicroseconds
         self.bucketMicroseconds = windowMicroseconds / Int64(bucketCount)
-        self.buckets = Array(repeating: 0, count: bucketCount)
+        self.bucketCount = bucketCount
     }
 
     public mutating func add(bytes: Int, at now: Int64) {
-        advance(to: now)
+        let bucket = advance(to: now)
         if firstSampleAt == nil { firstSampleAt = now }
-        let index = Int((now / bucketMicroseconds) % Int64(buckets.count))
-        buckets[index] += bytes
+        buckets[Int(bucket % Int64(bucketCount))] += bytes
         total += bytes
     }
 
@@ -39,25 +42,28 @@ public struct RateMeter: Sendable {
     }
 
     public mutating func reset() {
-        for index in buckets.indices { buckets[index] = 0 }
+        for index in 0..<bucketCount { buckets[index] = 0 }
         total = 0
         newestBucket = nil
         firstSampleAt = nil
     }
 
-    private mutating func advance(to now: Int64) {
+    /// Clears the buckets that fell out of the window; returns `now`'s bucket number.
+    @discardableResult
+    private mutating func advance(to now: Int64) -> Int64 {
         let bucket = now / bucketMicroseconds
         guard let newest = newestBucket else {
             newestBucket = bucket
-            return
+            return bucket
         }
-        guard bucket > newest else { return }
-        let stale = min(bucket - newest, Int64(buckets.count))
+        guard bucket > newest else { return bucket }
+        let stale = min(bucket - newest, Int64(bucketCount))
         for step in 1...stale {
-            let index = Int((newest + step) % Int64(buckets.count))
+            let index = Int((newest + step) % Int64(bucketCount))
             total -= buckets[index]
             buckets[index] = 0
         }
         newestBucket = bucket
+        return bucket
     }
 }

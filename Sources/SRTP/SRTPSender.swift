@@ -214,34 +214,40 @@ struct RolloverCounters {
         var roc: UInt32
     }
 
-    /// A viewer has three SSRCs (video, its RTX, audio); a linear search of a few entries beats hashing.
-    private var entries: [Entry] = []
-
+    /// A viewer has three SSRCs (video, its RTX, audio); a linear search of a few entries beats hashing. Stored
+    /// inline: the entry changes with every packet, and an array would be checked for uniqueness each time.
+    private static let capacity = 16
+    private var entries = InlineArray<16, Entry>(repeating: Entry(ssrc: 0, highest: 0, roc: 0))
+    private var count = 0
     private var last = 0
 
     mutating func counter(ssrc: UInt32, sequenceNumber: UInt16) -> UInt32 {
         // Packets of one SSRC come in runs (a frame's packets): the last one's entry is tried first.
-        let index: Int
-        if last < entries.count, entries[last].ssrc == ssrc {
-            index = last
-        } else if let found = entries.firstIndex(where: { $0.ssrc == ssrc }) {
+        var index = last
+        if index >= count || entries[index].ssrc != ssrc {
+            guard let found = (0..<count).first(where: { entries[$0].ssrc == ssrc }) else {
+                if count == Self.capacity {
+                    // The oldest SSRC goes.
+                    for position in 1..<count { entries[position - 1] = entries[position] }
+                    count -= 1
+                }
+                entries[count] = Entry(ssrc: ssrc, highest: sequenceNumber, roc: 0)
+                last = count
+                count += 1
+                return 0
+            }
             index = found
             last = found
-        } else {
-            if entries.count >= 16 { entries.removeFirst() }
-            entries.append(Entry(ssrc: ssrc, highest: sequenceNumber, roc: 0))
-            last = entries.count - 1
-            return 0
         }
         let entry = entries[index]
         let ahead = sequenceNumber &- entry.highest  // distance forward, modulo 2^16
         if ahead == 0 { return entry.roc }
         if ahead < 0x8000 {
             // Newer: a wrap when the number went down.
-            let wrapped = sequenceNumber < entry.highest
+            let roc = sequenceNumber < entry.highest ? entry.roc &+ 1 : entry.roc
             entries[index].highest = sequenceNumber
-            if wrapped { entries[index].roc &+= 1 }
-            return entries[index].roc
+            entries[index].roc = roc
+            return roc
         }
         // Older than the highest: from before the last wrap if the number is above it.
         return sequenceNumber > entry.highest ? entry.roc &- 1 : entry.roc
