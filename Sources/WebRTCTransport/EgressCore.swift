@@ -602,11 +602,13 @@ final class EgressCore {
                 session.firstVideoSent = true
                 metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
-            // Moved out and back so its queue and frame history are mutated in place, not copied.
-            guard var video = session.video.take() else { continue }
-            enqueue(frame, into: &video, for: session, at: microseconds)
-            sendQueued(&video, to: session, at: microseconds, stamp: sendTime)
-            if !session.isBacklogged, !video.queue.isEmpty {
+            // Moved out and back so its queue and frame history are mutated in place, not copied. (Kept optional:
+            // binding the unwrapped value copies the whole sender, a retain per reference it holds.)
+            var video = session.video.take()
+            guard video != nil else { continue }
+            enqueue(frame, into: &video!, for: session, at: microseconds)
+            sendQueued(&video!, to: session, at: microseconds, stamp: sendTime)
+            if !session.isBacklogged, !video!.queue.isEmpty {
                 session.isBacklogged = true
                 backlog.append(session)
                 scheduleDrain()
@@ -689,9 +691,10 @@ final class EgressCore {
         while index < backlog.count {
             let session = backlog[index]
             var done = true
-            if session.phase == .connected, var video = session.video.take() {
-                paced += sendQueued(&video, to: session, at: microseconds, stamp: stamp)
-                done = video.queue.isEmpty
+            if session.phase == .connected, session.video != nil {
+                var video = session.video.take()
+                paced += sendQueued(&video!, to: session, at: microseconds, stamp: stamp)
+                done = video!.queue.isEmpty
                 session.video = video
             }
             if done {
@@ -724,22 +727,24 @@ final class EgressCore {
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         for session in viewersByStream[stream] ?? [] where session.isSending {
-            guard var audio = session.audio, let outbound = session.outbound, let address = session.datagramAddress else { continue }
+            guard session.audio != nil, let outbound = session.outbound, let address = session.datagramAddress else { continue }
+            // Moved out and back, kept optional: a copy would retain what the sender holds, for every packet.
+            var audio = session.audio.take()
             // A frame too large for one packet (Opus cannot be fragmented) is skipped.
-            if let length = audio.packetizer.packetLength(frame: frame.data), let slot = batch.reserve(length) {
-                let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio.timestampOffset
-                audio.packetizer.write(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, to: slot)
-                audio.packets &+= 1
-                audio.octets &+= UInt32(truncatingIfNeeded: length)
+            if let length = audio!.packetizer.packetLength(frame: frame.data), let slot = batch.reserve(length) {
+                let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio!.timestampOffset
+                audio!.packetizer.write(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, to: slot)
+                audio!.packets &+= 1
+                audio!.octets &+= UInt32(truncatingIfNeeded: length)
                 // Audio is never held back (it is small and steady), but it uses up the budget video is paced by.
-                if let size = commit(slot, length: length, layout: audio.packetizer.header.extensions, session: session,
+                if let size = commit(slot, length: length, layout: audio!.packetizer.header.extensions, session: session,
                                      with: outbound, to: address, isProbe: false, at: microseconds, kind: .audio) {
                     session.sendRate.add(bytes: size, at: microseconds)
                     session.pacing.refill(at: microseconds)
                     session.pacing.spend(size)
                 }
             }
-            audio.frames &+= 1
+            audio!.frames &+= 1
             session.audio = audio
             // Audio comes every 20 ms: the pacing step of probe padding.
             if session.probe != nil { pad(session, now: now) }
