@@ -14,7 +14,7 @@
 Prints Markdown rows for docs/benchmarks.md.
 
 usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
-       [--scratch-path .build] [--skip-build] [--input file.flv]
+       [--scratch-path .build] [--skip-build] [--input file.flv] [--ffmpeg-live]
 """
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 
@@ -66,13 +66,14 @@ def x264(label, kbps):
             "-x264-params", "scenecut=0:open-gop=0", "-force_key_frames", "source", "-f", "null", "-"]
 
 
-def run_ffmpeg(path):
+def run_ffmpeg(path, live=False):
+    """ffmpeg's CPU-seconds and wall time; `live`: reading the input at its own pace (-re), as LiveRelay gets it."""
     # Each size scaled once, from the smallest larger one at twice its size, as LiveRelay does: 1080p → 720p → 360p → 180p.
     graph = ("[0:v]scale=1280:720:flags=bilinear,split=2[v720][s720];"
              "[s720]scale=640:360:flags=bilinear,split=3[v360][h360][s360];"
              "[s360]scale=320:180:flags=bilinear,split=2[v180][h180]")
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "2", "-i", path,
-               "-filter_complex", graph]
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "2"] + (["-re"] if live else [])
+    command += ["-i", path, "-filter_complex", graph]
     for label, width, height, kbps in [("v720", 1280, 720, 2500), ("v360", 640, 360, 800), ("v180", 320, 180, 200)]:
         command += ["-map"] + vp8(label, width, height, kbps)
     # The top rung of the DASH/HLS ladder is the 1080p source itself (passthrough): H.264 360p and 180p only.
@@ -94,6 +95,8 @@ def main():
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--configuration", choices=["debug", "release"], default="release")
     parser.add_argument("--input", help="reuse an FLV made earlier")
+    parser.add_argument("--ffmpeg-live", action="store_true",
+                        help="also run ffmpeg at the input's pace (-re), the way a live transcoder receives it")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="liverelay-transcode-bench-")
     path = args.input or os.path.join(directory, "input.flv")
@@ -116,6 +119,11 @@ def main():
               f"| same run |")
     print(f"| ffmpeg CLI on the same job (as fast as it goes) | {ffmpeg_cpu:.1f} CPU-s in {ffmpeg_wall:.1f} s wall "
           f"| same run |")
+    if args.ffmpeg_live:
+        live_cpu, live_wall = run_ffmpeg(path, live=True)
+        print(f"| ffmpeg CLI on the same job at the input's pace (-re) | {live_cpu:.1f} CPU-s in {live_wall:.1f} s wall: "
+              f"{live_cpu / media:.2f} CPU-s per s of input; LiveRelay ÷ this: {ours['cpu_seconds'] / live_cpu:.2f} "
+              f"| same run, `--ffmpeg-live` |")
 
 
 if __name__ == "__main__":
