@@ -41,7 +41,7 @@ public struct TranscoderSettings: Sendable, Equatable {
     public var vp8KeyframeIntervalSeconds: Double
     /// Keyframe requests per rung are honoured at most once per this interval (PLI/FIR storms coalesce).
     public var keyframeRequestInterval: Duration
-    /// H.264 decoder frame threads (each adds a frame of latency); nil = min(2, cores).
+    /// H.264 decoder frame threads (each adds a frame of latency); nil = one up to 1080p60, else min(2, cores).
     public var decoderThreads: Int?
     /// x264 preset of the re-encoded CMAF rungs.
     public var cmafPreset: String

@@ -6,7 +6,7 @@
    MediaRouter publication at the file's pace, default ladder: VP8 720p/360p/180p, H.264 360p/180p for CMAF
    (the source itself is passed through as the top rendition), Opus 96 kb/s) and reads the CPU it used, per-layer
    encode latency p50/p99 and drops.
-3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (2 frame threads), one
+3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (one thread), one
    bilinear scale per size (720p from the source, 360p from 720p, 180p from 360p) split to its encoders, libvpx
    realtime CBR cpu-used -6 one thread per layer with the same rate-control buffers and quantizer range, libx264
    veryfast zerolatency without B-frames with keyframes forced at the source's, libopus 96 kb/s 20 ms FEC. It runs
@@ -72,7 +72,8 @@ def run_ffmpeg(path, live=False):
     graph = ("[0:v]scale=1280:720:flags=bilinear,split=2[v720][s720];"
              "[s720]scale=640:360:flags=bilinear,split=3[v360][h360][s360];"
              "[s360]scale=320:180:flags=bilinear,split=2[v180][h180]")
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "2"] + (["-re"] if live else [])
+    # One decoding thread, as LiveRelay uses up to 1080p60.
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1"] + (["-re"] if live else [])
     command += ["-i", path, "-filter_complex", graph]
     for label, width, height, kbps in [("v720", 1280, 720, 2500), ("v360", 640, 360, 800), ("v180", 320, 180, 200)]:
         command += ["-map"] + vp8(label, width, height, kbps)
