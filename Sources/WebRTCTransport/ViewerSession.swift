@@ -121,7 +121,8 @@ final class ViewerSession {
         self.lastConsent = now
     }
 
-    var isSending: Bool { phase == .connected && selectedAddress != nil }
+    /// Read for every viewer and frame: `datagramAddress` is plain bytes, `selectedAddress` would be copied (retained).
+    var isSending: Bool { phase == .connected && datagramAddress != nil }
 }
 
 /// RTP state of the video stream sent to one viewer: one SSRC, one sequence-number space and one PictureID

@@ -57,7 +57,7 @@ def vp8(label, width, height, kbps):
             "-b:v", f"{kbps}k", "-minrate", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k",
             "-rc_init_occupancy", f"{kbps * 500 // 1000}k", "-undershoot-pct", "100", "-overshoot-pct", "15",
             "-qmin", "2", "-qmax", "56", "-lag-in-frames", "0", "-error-resilient", "1", "-g", "60",
-            "-static-thresh", "1", "-f", "null", "-"]
+            "-static-thresh", "1", "-max-intra-rate", "900", "-f", "null", "-"]
 
 
 def x264(label, kbps):
