@@ -53,8 +53,7 @@ final class SRTCPReceiver {
         var outputLength: Int32 = 0
         switch profile {
         case .aeadAES128GCM:
-            // 96-bit IV: 0x0000 ‖ SSRC ‖ 0x0000 ‖ index, XORed with the salt.
-            var iv = ((salt.0 ^ (UInt64(ssrc) << 16)).bigEndian, (salt.1 ^ (UInt64(index) << 32)).bigEndian)
+            var iv = SRTCPSender.gcmIV(salt: salt, ssrc: ssrc, index: index)
             let opened = withUnsafeBytes(of: &iv) { iv in
                 let header = bytes.assumingMemoryBound(to: UInt8.self)
                 let payload = payload.assumingMemoryBound(to: UInt8.self)
@@ -83,7 +82,7 @@ final class SRTCPReceiver {
                 CRYPTO_memcmp(tagBytes.baseAddress!, bytes + authenticatedLength, profile.rtpOverhead) == 0
             }
             guard matches else { return .failure(.authenticationFailed) }
-            var iv = ((salt.0 ^ UInt64(ssrc)).bigEndian, (salt.1 ^ (UInt64(index) << 16)).bigEndian)
+            var iv = SRTCPSender.counterIV(salt: salt, ssrc: ssrc, index: index)
             let decrypted = withUnsafeBytes(of: &iv) { iv in
                 EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
                     && EVP_EncryptUpdate(cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,

@@ -48,8 +48,7 @@ final class SRTCPSender {
         var outputLength: Int32 = 0
         switch profile {
         case .aeadAES128GCM:
-            // 96-bit IV: 0x0000 ‖ SSRC ‖ 0x0000 ‖ index, XORed with the salt.
-            var iv = ((salt.0 ^ (UInt64(ssrc) << 16)).bigEndian, (salt.1 ^ (UInt64(index) << 32)).bigEndian)
+            var iv = Self.gcmIV(salt: salt, ssrc: ssrc, index: index)
             let sealed = withUnsafeBytes(of: &iv) { iv in
                 withUnsafeBytes(of: &word) { wordBytes in
                     let header = bytes.assumingMemoryBound(to: UInt8.self)
@@ -67,7 +66,7 @@ final class SRTCPSender {
             (bytes + length + 16).storeBytes(of: word, as: UInt32.self)
         case .aes128CMHMACSHA1_80:
             guard let mac else { return .failure(.libraryUnavailable) }
-            var iv = ((salt.0 ^ UInt64(ssrc)).bigEndian, (salt.1 ^ (UInt64(index) << 16)).bigEndian)
+            var iv = Self.counterIV(salt: salt, ssrc: ssrc, index: index)
             let encrypted = withUnsafeBytes(of: &iv) { iv in
                 EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
                     && EVP_EncryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
@@ -87,6 +86,16 @@ final class SRTCPSender {
             }
         }
         return .success(length + overhead)
+    }
+
+    /// The AEAD IV of an SRTCP packet (RFC 7714 §9.1), big-endian: (0x0000 ‖ SSRC ‖ 0x0000 ‖ index) ⊕ salt.
+    static func gcmIV(salt: (UInt64, UInt64), ssrc: UInt32, index: UInt32) -> (UInt64, UInt64) {
+        ((salt.0 ^ (UInt64(ssrc) << 16)).bigEndian, (salt.1 ^ (UInt64(index) << 32)).bigEndian)
+    }
+
+    /// The AES-CM IV of an SRTCP packet (RFC 3711 §4.1.1), big-endian: (salt·2¹⁶) ⊕ (SSRC·2⁶⁴) ⊕ (index·2¹⁶).
+    static func counterIV(salt: (UInt64, UInt64), ssrc: UInt32, index: UInt32) -> (UInt64, UInt64) {
+        ((salt.0 ^ UInt64(ssrc)).bigEndian, (salt.1 ^ (UInt64(index) << 16)).bigEndian)
     }
 
     /// The SSRC's next SRTCP index (from 1); nil once the 31-bit index is used up (RFC 3711 §9.2: rekey).

@@ -76,16 +76,7 @@ public final class SRTPSender {
 
     /// Protects the readable bytes of `packet` (one RTP packet) in place.
     public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
-        let length = packet.readableBytes
-        if packet.writableBytes < overhead { packet.reserveCapacity(minimumWritableBytes: overhead) }
-        let start = packet.readerIndex
-        let result = packet.withVeryUnsafeMutableBytes { storage in
-            protect(storage.baseAddress! + start, length: length, capacity: storage.count - start)
-        }
-        switch result {
-        case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
-        case .failure(let error): throw error
-        }
+        try SRTPSession.inPlace(&packet, growth: overhead) { protect($0, length: $1, capacity: $2) }
     }
 
     /// Protects `length` bytes of RTP at `bytes` in place; `capacity` must leave room for `overhead` more.

@@ -134,17 +134,7 @@ public final class SRTPSession {
     /// Turns the readable bytes (one compound RTCP packet) into SRTCP in place.
     public func protectRTCP(_ packet: inout ByteBuffer) throws(SRTPError) {
         if let rtcpSender {
-            let length = packet.readableBytes
-            if packet.writableBytes < rtcpSender.overhead { packet.reserveCapacity(minimumWritableBytes: rtcpSender.overhead) }
-            let start = packet.readerIndex
-            let result = packet.withVeryUnsafeMutableBytes { storage in
-                rtcpSender.protect(storage.baseAddress! + start, length: length, capacity: storage.count - start)
-            }
-            switch result {
-            case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
-            case .failure(let error): throw error
-            }
-            return
+            return try Self.inPlace(&packet, growth: rtcpSender.overhead) { rtcpSender.protect($0, length: $1, capacity: $2) }
         }
         try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: Self.maximumRTCPTrailerLength) {
             srtp_protect_rtcp($0, $1, $2)
@@ -166,16 +156,26 @@ public final class SRTPSession {
             let length = packet.readableBytes
             guard length >= Self.rtcpHeaderLength else { throw .packetTooShort(length: length) }
             guard length <= Self.maximumPacketLength else { throw .packetTooLong(length: length) }
-            let start = packet.readerIndex
-            let result = packet.withUnsafeMutableReadableBytes { receiver.unprotect($0.baseAddress!, length: length) }
-            switch result {
-            case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
-            case .failure(let error): throw error
-            }
-            return
+            return try Self.inPlace(&packet, growth: 0) { bytes, length, _ in receiver.unprotect(bytes, length: length) }
         }
         try transform(&packet, minimumLength: Self.rtcpHeaderLength, trailer: 0) {
             srtp_unprotect_rtcp($0, $1, $2)
+        }
+    }
+
+    /// Runs an OpenSSL transform on the readable bytes in place: `body(start, length, capacity)` returns the new
+    /// length; `growth` bytes of room after the packet are made first.
+    static func inPlace(_ packet: inout ByteBuffer, growth: Int,
+                        _ body: (UnsafeMutableRawPointer, Int, Int) -> Result<Int, SRTPError>) throws(SRTPError) {
+        let length = packet.readableBytes
+        if packet.writableBytes < growth { packet.reserveCapacity(minimumWritableBytes: growth) }
+        let start = packet.readerIndex
+        let result = packet.withVeryUnsafeMutableBytes { storage in
+            body(storage.baseAddress! + start, length, storage.count - start)
+        }
+        switch result {
+        case .success(let newLength): packet.moveWriterIndex(to: start + newLength)
+        case .failure(let error): throw error
         }
     }
 
