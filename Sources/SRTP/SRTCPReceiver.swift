@@ -15,21 +15,14 @@ internal import COpenSSL
 /// refused: no WebRTC peer sends them. Confined to one thread, like the session it belongs to.
 final class SRTCPReceiver {
     let profile: SRTPProfile
-    private let cipher: OpaquePointer
-    private let mac: OpaquePointer?
-    private let salt: (UInt64, UInt64)
+    private let keys: SRTPCipherContexts
     private var replay = SRTCPReplayWindows()
 
     init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
         self.profile = profile
-        (cipher, mac, salt) = try SRTPSender.contexts(profile: profile, key: key, salt: masterSalt,
-                                                      labels: (encryption: 0x03, authentication: 0x04, salt: 0x05),
-                                                      encrypting: false)
-    }
-
-    deinit {
-        EVP_CIPHER_CTX_free(cipher)
-        if let mac { EVP_MAC_CTX_free(mac) }
+        keys = try SRTPCipherContexts(profile: profile, key: key, salt: masterSalt,
+                                      labels: (encryption: 0x03, authentication: 0x04, salt: 0x05),
+                                      encrypting: false)
     }
 
     /// Bytes SRTCP adds to an RTCP packet: the E/index word and the tag.
@@ -53,22 +46,22 @@ final class SRTCPReceiver {
         var outputLength: Int32 = 0
         switch profile {
         case .aeadAES128GCM:
-            var iv = SRTCPSender.gcmIV(salt: salt, ssrc: ssrc, index: index)
+            var iv = SRTCPSender.gcmIV(salt: keys.salt, ssrc: ssrc, index: index)
             let opened = withUnsafeBytes(of: &iv) { iv in
                 let header = bytes.assumingMemoryBound(to: UInt8.self)
                 let payload = payload.assumingMemoryBound(to: UInt8.self)
                 let tag = bytes + plainLength
-                return EVP_DecryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_DecryptUpdate(cipher, nil, &outputLength, header, Int32(SRTPSession.rtcpHeaderLength)) == 1
-                    && EVP_DecryptUpdate(cipher, nil, &outputLength, header + indexOffset, 4) == 1
-                    && EVP_DecryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
-                    && EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1
-                    && EVP_DecryptFinal_ex(cipher, payload + Int(payloadLength), &outputLength) == 1
+                return EVP_DecryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_DecryptUpdate(keys.cipher, nil, &outputLength, header, Int32(SRTPSession.rtcpHeaderLength)) == 1
+                    && EVP_DecryptUpdate(keys.cipher, nil, &outputLength, header + indexOffset, 4) == 1
+                    && EVP_DecryptUpdate(keys.cipher, payload, &outputLength, payload, payloadLength) == 1
+                    && EVP_CIPHER_CTX_ctrl(keys.cipher, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1
+                    && EVP_DecryptFinal_ex(keys.cipher, payload + Int(payloadLength), &outputLength) == 1
             }
             // A failed tag check leaves the payload decrypted in place: the caller drops the packet.
             guard opened else { return .failure(.authenticationFailed) }
         case .aes128CMHMACSHA1_80:
-            guard let mac else { return .failure(.libraryUnavailable) }
+            guard let mac = keys.mac else { return .failure(.libraryUnavailable) }
             let authenticatedLength = length - profile.rtpOverhead
             var tag = (UInt64(0), UInt64(0), UInt32(0))
             var tagLength = 0
@@ -82,10 +75,10 @@ final class SRTCPReceiver {
                 CRYPTO_memcmp(tagBytes.baseAddress!, bytes + authenticatedLength, profile.rtpOverhead) == 0
             }
             guard matches else { return .failure(.authenticationFailed) }
-            var iv = SRTCPSender.counterIV(salt: salt, ssrc: ssrc, index: index)
+            var iv = SRTCPSender.counterIV(salt: keys.salt, ssrc: ssrc, index: index)
             let decrypted = withUnsafeBytes(of: &iv) { iv in
-                EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_EncryptUpdate(cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,
+                EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(keys.cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,
                                          payload.assumingMemoryBound(to: UInt8.self), payloadLength) == 1
             }
             guard decrypted else { return .failure(.cipherFailed) }

@@ -11,22 +11,15 @@ internal import COpenSSL
 /// output is byte for byte libsrtp2's (tested against it). Confined to one thread, like the session it belongs to.
 final class SRTCPSender {
     let profile: SRTPProfile
-    private let cipher: OpaquePointer
-    private let mac: OpaquePointer?
-    private let salt: (UInt64, UInt64)
+    private let keys: SRTPCipherContexts
     /// The last index used per SSRC; a viewer's server sends under two (video, audio).
     private var indexes: [(ssrc: UInt32, index: UInt32)] = []
 
     init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
         self.profile = profile
-        (cipher, mac, salt) = try SRTPSender.contexts(profile: profile, key: key, salt: masterSalt,
-                                                      labels: (encryption: 0x03, authentication: 0x04, salt: 0x05),
-                                                      encrypting: true)
-    }
-
-    deinit {
-        EVP_CIPHER_CTX_free(cipher)
-        if let mac { EVP_MAC_CTX_free(mac) }
+        keys = try SRTPCipherContexts(profile: profile, key: key, salt: masterSalt,
+                                      labels: (encryption: 0x03, authentication: 0x04, salt: 0x05),
+                                      encrypting: true)
     }
 
     /// Bytes SRTCP adds to an RTCP packet: the E/index word and the tag.
@@ -48,28 +41,28 @@ final class SRTCPSender {
         var outputLength: Int32 = 0
         switch profile {
         case .aeadAES128GCM:
-            var iv = Self.gcmIV(salt: salt, ssrc: ssrc, index: index)
+            var iv = Self.gcmIV(salt: keys.salt, ssrc: ssrc, index: index)
             let sealed = withUnsafeBytes(of: &iv) { iv in
                 withUnsafeBytes(of: &word) { wordBytes in
                     let header = bytes.assumingMemoryBound(to: UInt8.self)
                     let tag = payload + Int(payloadLength)
-                    return EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                        && EVP_EncryptUpdate(cipher, nil, &outputLength, header, Int32(SRTPSession.rtcpHeaderLength)) == 1
-                        && EVP_EncryptUpdate(cipher, nil, &outputLength,
+                    return EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                        && EVP_EncryptUpdate(keys.cipher, nil, &outputLength, header, Int32(SRTPSession.rtcpHeaderLength)) == 1
+                        && EVP_EncryptUpdate(keys.cipher, nil, &outputLength,
                                              wordBytes.baseAddress!.assumingMemoryBound(to: UInt8.self), 4) == 1
-                        && EVP_EncryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
-                        && EVP_EncryptFinal_ex(cipher, tag, &outputLength) == 1
-                        && EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1
+                        && EVP_EncryptUpdate(keys.cipher, payload, &outputLength, payload, payloadLength) == 1
+                        && EVP_EncryptFinal_ex(keys.cipher, tag, &outputLength) == 1
+                        && EVP_CIPHER_CTX_ctrl(keys.cipher, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1
                 }
             }
             guard sealed else { return .failure(.cipherFailed) }
             (bytes + length + 16).storeBytes(of: word, as: UInt32.self)
         case .aes128CMHMACSHA1_80:
-            guard let mac else { return .failure(.libraryUnavailable) }
-            var iv = Self.counterIV(salt: salt, ssrc: ssrc, index: index)
+            guard let mac = keys.mac else { return .failure(.libraryUnavailable) }
+            var iv = Self.counterIV(salt: keys.salt, ssrc: ssrc, index: index)
             let encrypted = withUnsafeBytes(of: &iv) { iv in
-                EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_EncryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
+                EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(keys.cipher, payload, &outputLength, payload, payloadLength) == 1
             }
             guard encrypted else { return .failure(.cipherFailed) }
             (bytes + length).storeBytes(of: word, as: UInt32.self)

@@ -17,9 +17,7 @@ import NIOCore
 /// Confined to one thread, like the session it belongs to.
 public final class SRTPSender {
     public let profile: SRTPProfile
-    private let cipher: OpaquePointer
-    private let mac: OpaquePointer?
-    private let salt: (UInt64, UInt64)
+    private let keys: SRTPCipherContexts
     private var rollover = RolloverCounters()
 
     public init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8]) throws(SRTPError) {
@@ -28,47 +26,8 @@ public final class SRTPSender {
             throw .invalidKeyLength(expected: profile.saltLength, actual: masterSalt.count)
         }
         self.profile = profile
-        (cipher, mac, salt) = try Self.contexts(profile: profile, key: key, salt: masterSalt,
-                                                labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true)
-    }
-
-    /// One direction's OpenSSL contexts, keyed with the session keys the labels derive from the master key (RFC 3711
-    /// §4.3: 0/1/2 for SRTP, 3/4/5 for SRTCP): the AES context (GCM, or CTR, which is its own inverse), the
-    /// HMAC-SHA1 one for AES-CM, and the session salt as two big-endian words (zero-padded to 16 bytes).
-    static func contexts(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8],
-                         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool)
-        throws(SRTPError) -> (cipher: OpaquePointer, mac: OpaquePointer?, salt: (UInt64, UInt64)) {
-        guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
-        var encryptionKey = derive(label: labels.encryption, length: 16, key: key, salt: masterSalt)
-        var sessionSalt = derive(label: labels.salt, length: masterSalt.count, key: key, salt: masterSalt)
-        defer {
-            wipe(&encryptionKey)
-            wipe(&sessionSalt)
-        }
-        sessionSalt += [UInt8](repeating: 0, count: 16 - sessionSalt.count)
-        let salt = (bigEndian(sessionSalt, 0), bigEndian(sessionSalt, 8))
-        switch profile {
-        case .aeadAES128GCM:
-            guard EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
-                EVP_CIPHER_CTX_free(cipher)
-                throw .libraryUnavailable
-            }
-            return (cipher, nil, salt)
-        case .aes128CMHMACSHA1_80:
-            var authenticationKey = derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
-            defer { wipe(&authenticationKey) }
-            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nil, encryptionKey, nil) == 1,
-                  let mac = hmacSHA1(key: authenticationKey) else {
-                EVP_CIPHER_CTX_free(cipher)
-                throw .libraryUnavailable
-            }
-            return (cipher, mac, salt)
-        }
-    }
-
-    deinit {
-        EVP_CIPHER_CTX_free(cipher)
-        if let mac { EVP_MAC_CTX_free(mac) }
+        keys = try SRTPCipherContexts(profile: profile, key: key, salt: masterSalt,
+                                      labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true)
     }
 
     /// Bytes `protect` appends.
@@ -97,29 +56,29 @@ public final class SRTPSender {
         switch profile {
         case .aeadAES128GCM:
             // 96-bit IV in the first 12 bytes: 0x0000 ‖ SSRC ‖ ROC ‖ SEQ, XORed with the salt.
-            var iv = ((salt.0 ^ (UInt64(ssrc) << 16 | UInt64(roc >> 16))).bigEndian,
-                      (salt.1 ^ (UInt64(roc & 0xFFFF) << 48 | UInt64(sequenceNumber) << 32)).bigEndian)
+            var iv = ((keys.salt.0 ^ (UInt64(ssrc) << 16 | UInt64(roc >> 16))).bigEndian,
+                      (keys.salt.1 ^ (UInt64(roc & 0xFFFF) << 48 | UInt64(sequenceNumber) << 32)).bigEndian)
             let sealed = withUnsafeBytes(of: &iv) { iv in
                 let header = bytes.assumingMemoryBound(to: UInt8.self)
                 let payload = payload.assumingMemoryBound(to: UInt8.self)
-                return EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_EncryptUpdate(cipher, nil, &outputLength, header, Int32(headerLength)) == 1
-                    && EVP_EncryptUpdate(cipher, payload, &outputLength, payload, payloadLength) == 1
-                    && EVP_EncryptFinal_ex(cipher, payload + Int(payloadLength), &outputLength) == 1
-                    && EVP_CIPHER_CTX_ctrl(cipher, EVP_CTRL_GCM_GET_TAG, 16, payload + Int(payloadLength)) == 1
+                return EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(keys.cipher, nil, &outputLength, header, Int32(headerLength)) == 1
+                    && EVP_EncryptUpdate(keys.cipher, payload, &outputLength, payload, payloadLength) == 1
+                    && EVP_EncryptFinal_ex(keys.cipher, payload + Int(payloadLength), &outputLength) == 1
+                    && EVP_CIPHER_CTX_ctrl(keys.cipher, EVP_CTRL_GCM_GET_TAG, 16, payload + Int(payloadLength)) == 1
             }
             guard sealed else { return .failure(.libraryUnavailable) }
             return .success(length + 16)
         case .aes128CMHMACSHA1_80:
             // 128-bit IV: salt·2¹⁶ ⊕ SSRC·2⁶⁴ ⊕ index·2¹⁶, index = ROC ‖ SEQ.
             let index = UInt64(roc) << 16 | UInt64(sequenceNumber)
-            var iv = ((salt.0 ^ UInt64(ssrc)).bigEndian, (salt.1 ^ (index << 16)).bigEndian)
+            var iv = ((keys.salt.0 ^ UInt64(ssrc)).bigEndian, (keys.salt.1 ^ (index << 16)).bigEndian)
             let encrypted = withUnsafeBytes(of: &iv) { iv in
-                EVP_EncryptInit_ex(cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_EncryptUpdate(cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,
+                EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
+                    && EVP_EncryptUpdate(keys.cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,
                                          payload.assumingMemoryBound(to: UInt8.self), payloadLength) == 1
             }
-            guard encrypted, let mac else { return .failure(.libraryUnavailable) }
+            guard encrypted, let mac = keys.mac else { return .failure(.libraryUnavailable) }
             var rocBytes = roc.bigEndian
             var tag = (UInt64(0), UInt64(0), UInt32(0))
             var tagLength = 0
@@ -193,6 +152,52 @@ public final class SRTPSender {
 
     static func wipe(_ bytes: inout [UInt8]) {
         for index in bytes.indices { bytes[index] = 0 }
+    }
+}
+
+/// One direction's OpenSSL contexts for one SRTP key, owned (freed with the value): what `SRTPSender`, `SRTCPSender`
+/// and `SRTCPReceiver` each keep.
+struct SRTPCipherContexts: ~Copyable {
+    let cipher: OpaquePointer
+    let mac: OpaquePointer?
+    let salt: (UInt64, UInt64)
+
+    /// Keyed with the session keys the labels derive from the master key (RFC 3711 §4.3: 0/1/2 for SRTP, 3/4/5 for
+    /// SRTCP): the AES context (GCM, or CTR, which is its own inverse), the HMAC-SHA1 one for AES-CM, and the
+    /// session salt as two big-endian words (zero-padded to 16 bytes).
+    init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8],
+         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool) throws(SRTPError) {
+        guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
+        var encryptionKey = SRTPSender.derive(label: labels.encryption, length: 16, key: key, salt: masterSalt)
+        var sessionSalt = SRTPSender.derive(label: labels.salt, length: masterSalt.count, key: key, salt: masterSalt)
+        defer {
+            SRTPSender.wipe(&encryptionKey)
+            SRTPSender.wipe(&sessionSalt)
+        }
+        sessionSalt += [UInt8](repeating: 0, count: 16 - sessionSalt.count)
+        let salt = (SRTPSender.bigEndian(sessionSalt, 0), SRTPSender.bigEndian(sessionSalt, 8))
+        switch profile {
+        case .aeadAES128GCM:
+            guard EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
+                EVP_CIPHER_CTX_free(cipher)
+                throw .libraryUnavailable
+            }
+            (self.cipher, self.mac, self.salt) = (cipher, nil, salt)
+        case .aes128CMHMACSHA1_80:
+            var authenticationKey = SRTPSender.derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
+            defer { SRTPSender.wipe(&authenticationKey) }
+            guard EVP_EncryptInit_ex(cipher, EVP_aes_128_ctr(), nil, encryptionKey, nil) == 1,
+                  let mac = SRTPSender.hmacSHA1(key: authenticationKey) else {
+                EVP_CIPHER_CTX_free(cipher)
+                throw .libraryUnavailable
+            }
+            (self.cipher, self.mac, self.salt) = (cipher, mac, salt)
+        }
+    }
+
+    deinit {
+        EVP_CIPHER_CTX_free(cipher)
+        if let mac { EVP_MAC_CTX_free(mac) }
     }
 }
 
