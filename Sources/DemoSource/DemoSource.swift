@@ -40,11 +40,12 @@ public final class DemoSource: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
+                        // Named from inside (Foundation on Linux drops a name set before `start()`).
+                        Thread.current.name = "liverelay-demo"
                         continuation.resume(with: Result {
                             try Self.publishUntilStopped(settings: settings, router: router, stop: stop, logger: logger)
                         })
                     }
-                    thread.name = "liverelay-demo"
                     thread.start()
                 }
             } onGracefulShutdown: {

@@ -55,8 +55,11 @@ final class SegmentRecorder: Sendable {
         self.targetDuration = Int(longestSegmentSeconds.rounded(.up))
         self.maximumQueuedBytes = maximumQueuedBytes
         self.logger = logger
-        let thread = Thread { [self] in run() }
-        thread.name = "liverelay-recorder"
+        let thread = Thread { [self] in
+            // Named from inside (Foundation on Linux drops a name set before `start()`); Linux keeps 15 bytes.
+            Thread.current.name = "lr-recorder"
+            run()
+        }
         thread.start()
     }
 

@@ -28,7 +28,10 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
          onDrop: @escaping @Sendable (Item, inout Item) -> Void) {
         self.capacity = max(1, capacity)
         self.onDrop = onDrop
+        let threadName = Self.threadName(name)
         let thread = Thread { [self] in
+            // Named from inside: on Linux, Foundation does not pass a name set before `start()` on to the thread.
+            Thread.current.name = threadName
             while true {
                 condition.lock()
                 while inbox.isEmpty { condition.wait() }
@@ -38,8 +41,18 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
                 if process(entry.item) { break }
             }
         }
-        thread.name = name
         thread.start()
+    }
+
+    /// Linux refuses a thread name longer than 15 bytes (and the thread keeps its creator's), so `top -H` and
+    /// `perf` would not tell the encoders apart: the name is cut to fit, on a character boundary.
+    static func threadName(_ name: String) -> String {
+        var fitted = ""
+        for character in name {
+            guard fitted.utf8.count + character.utf8.count <= 15 else { break }
+            fitted.append(character)
+        }
+        return fitted
     }
 
     private let onDrop: @Sendable (Item, inout Item) -> Void
@@ -49,8 +62,10 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
     func submit(_ item: Item, droppable: Bool) -> Bool {
         var item = item
         condition.lock()
-        defer { condition.unlock() }
-        guard !finished else { return false }
+        guard !finished else {
+            condition.unlock()
+            return false
+        }
         var complete = true
         if droppable, droppableCount >= capacity, let index = inbox.firstIndex(where: { $0.droppable }) {
             let dropped = inbox.remove(at: index)
@@ -64,7 +79,11 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
         }
         inbox.append(Entry(item: item, droppable: droppable))
         if droppable { droppableCount += 1 }
-        condition.signal()
+        let wasIdle = inbox.count == 1
+        condition.unlock()
+        // Woken after the unlock, so the worker does not wake only to wait for the lock this thread still holds
+        // (a second context switch per item). Only an idle worker, one that found its inbox empty, is waiting.
+        if wasIdle { condition.signal() }
         return complete
     }
 

@@ -57,7 +57,7 @@ final class RungEncoder: @unchecked Sendable {
         let metrics = RungMetrics(stream: stream, rung: rung.name, codec: codec.rawValue)
         self.metrics = metrics
         let name = rung.name
-        worker = BoundedWorker(name: "transcode \(codec.rawValue) \(rung.name)", capacity: codec == .vp8 ? settings.vp8EncoderQueueDepth : settings.encoderQueueDepth,
+        worker = BoundedWorker(name: "\(codec.rawValue) \(rung.name)", capacity: codec == .vp8 ? settings.vp8EncoderQueueDepth : settings.encoderQueueDepth,
                                process: { [weak self] input in
             // Weak: the worker thread may still drain its last items after the encoder was released.
             guard let self else { return true }

@@ -74,7 +74,7 @@ final class StreamTranscoder: @unchecked Sendable {
             emit(.ended(generation: generation))
         }
         let metrics = metrics
-        videoWorker = BoundedWorker(name: "transcode decode \(stream)", capacity: settings.decoderQueueDepth,
+        videoWorker = BoundedWorker(name: "decode \(stream)", capacity: settings.decoderQueueDepth,
                                     process: { [weak self] input in self?.processVideo(input) ?? true },
                                     onDrop: { _, next in
             metrics.decoderDrops.increment()
@@ -82,7 +82,7 @@ final class StreamTranscoder: @unchecked Sendable {
             // Later frames refer to the dropped one: the decoder must wait for the next keyframe.
             if case .frame(let frame, _) = next { next = .frame(frame, afterDrop: true) }
         })
-        audioWorker = BoundedWorker(name: "transcode audio \(stream)", capacity: settings.audioQueueDepth,
+        audioWorker = BoundedWorker(name: "audio \(stream)", capacity: settings.audioQueueDepth,
                                     process: { [weak self] input in self?.processAudio(input) ?? true },
                                     onDrop: { _, _ in
             // The Opus clock re-anchors on the source time after the gap.

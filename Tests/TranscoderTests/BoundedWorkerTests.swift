@@ -36,6 +36,22 @@ struct BoundedWorkerTests {
         #expect(marked.withLockedValue { $0 } == [8])
     }
 
+    @Test("a worker's thread carries its name, cut to the 15 bytes Linux keeps")
+    func threadName() async throws {
+        #expect(BoundedWorker<Int>.threadName("vp8 720p") == "vp8 720p")
+        #expect(BoundedWorker<Int>.threadName("decode a-long-stream-name") == "decode a-long-s")
+        // Never half a character: "é" is two bytes and would end at byte 16.
+        #expect(BoundedWorker<Int>.threadName("decode flux-abé") == "decode flux-ab")
+        let seen = NIOLockedValueBox("")
+        let worker = BoundedWorker<Int>(name: "audio a-long-stream", capacity: 1, process: { _ in
+            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+            seen.withLockedValue { $0 = name.trimmingCharacters(in: .newlines) }
+            return true
+        }, onDrop: { _, _ in })
+        worker.finish(with: 0)
+        #expect(await eventually(within: 5) { seen.withLockedValue { $0 } == "audio a-long-st" })
+    }
+
     @Test("ladder sizes: fitted, never upscaled, even, duplicates removed")
     func ladderLayout() {
         func sizes(_ width: Int, _ height: Int) -> [String] {
