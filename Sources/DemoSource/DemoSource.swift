@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaCore
 import MediaRouter
 import ServiceLifecycle
 import Transcode
@@ -40,8 +41,7 @@ public final class DemoSource: Service {
             try await withGracefulShutdownHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
-                        // Named from inside (Foundation on Linux drops a name set before `start()`).
-                        Thread.current.name = "liverelay-demo"
+                        ThreadName.setCurrent("liverelay-demo")
                         continuation.resume(with: Result {
                             try Self.publishUntilStopped(settings: settings, router: router, stop: stop, logger: logger)
                         })

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaCore
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
@@ -56,8 +57,7 @@ final class SegmentRecorder: Sendable {
         self.maximumQueuedBytes = maximumQueuedBytes
         self.logger = logger
         let thread = Thread { [self] in
-            // Named from inside (Foundation on Linux drops a name set before `start()`); Linux keeps 15 bytes.
-            Thread.current.name = "lr-recorder"
+            ThreadName.setCurrent("lr-recorder")
             run()
         }
         thread.start()

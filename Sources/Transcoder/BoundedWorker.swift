@@ -1,4 +1,5 @@
 import Foundation
+import MediaCore
 
 /// A thread with a bounded inbox: the way each encoder (and each stream's decoder) gets its own core time without
 /// ever queueing without bound.
@@ -24,14 +25,14 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
     ///   - process: runs on the worker thread for each item, in order; `true` from it ends the thread.
     ///   - onDrop: runs on the submitting thread with the dropped item and the droppable item that now follows it
     ///     (which it may mark, e.g. to carry the forced keyframe the dropped picture would have had).
-    init(name: String, capacity: Int, process: @escaping @Sendable (Item) -> Bool,
+    ///   - batchScheduling: runs the thread as Linux's `SCHED_BATCH` (see `Scheduling`).
+    init(name: String, capacity: Int, batchScheduling: Bool = false, process: @escaping @Sendable (Item) -> Bool,
          onDrop: @escaping @Sendable (Item, inout Item) -> Void) {
         self.capacity = max(1, capacity)
         self.onDrop = onDrop
-        let threadName = Self.threadName(name)
         let thread = Thread { [self] in
-            // Named from inside: on Linux, Foundation does not pass a name set before `start()` on to the thread.
-            Thread.current.name = threadName
+            ThreadName.setCurrent(name)
+            if batchScheduling { Scheduling.makeCurrentThreadBatch() }
             while true {
                 condition.lock()
                 while inbox.isEmpty { condition.wait() }
@@ -42,17 +43,6 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
             }
         }
         thread.start()
-    }
-
-    /// Linux refuses a thread name longer than 15 bytes (and the thread keeps its creator's), so `top -H` and
-    /// `perf` would not tell the encoders apart: the name is cut to fit, on a character boundary.
-    static func threadName(_ name: String) -> String {
-        var fitted = ""
-        for character in name {
-            guard fitted.utf8.count + character.utf8.count <= 15 else { break }
-            fitted.append(character)
-        }
-        return fitted
     }
 
     private let onDrop: @Sendable (Item, inout Item) -> Void
@@ -95,5 +85,32 @@ final class BoundedWorker<Item: Sendable>: @unchecked Sendable {
         finished = true
         inbox.append(Entry(item: item, droppable: false))
         condition.signal()
+    }
+}
+
+/// Scheduling of the transcoder's threads.
+///
+/// The decoder and the video encoders are throughput work with a frame's time to finish; the egress threads that
+/// forward media to viewers are short bursts that should run the moment a frame or a pacing tick arrives. As
+/// `SCHED_BATCH` threads (same share of the CPU as any other, nice level unchanged) the transcoder's threads do not
+/// preempt another thread when they wake (a picture handed to an encoder no longer interrupts an egress loop or
+/// another encoder mid-frame), and an egress thread waking preempts them. Lowering a thread's policy needs no
+/// privilege; if the kernel refuses, the thread stays as it was.
+enum Scheduling {
+    /// `SCHED_BATCH` from Linux's <sched.h>, which Swift's Glibc module leaves out (it is behind `_GNU_SOURCE`).
+    static let batchPolicy: Int32 = 3
+
+    static func makeCurrentThreadBatch() {
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        _ = pthread_setschedparam(pthread_self(), batchPolicy, &parameters)
+    }
+
+    /// The calling thread's policy (for tests).
+    static func currentPolicy() -> Int32 {
+        var policy: Int32 = -1
+        var parameters = sched_param()
+        _ = pthread_getschedparam(pthread_self(), &policy, &parameters)
+        return policy
     }
 }

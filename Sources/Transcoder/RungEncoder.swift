@@ -58,6 +58,7 @@ final class RungEncoder: @unchecked Sendable {
         self.metrics = metrics
         let name = rung.name
         worker = BoundedWorker(name: "\(codec.rawValue) \(rung.name)", capacity: codec == .vp8 ? settings.vp8EncoderQueueDepth : settings.encoderQueueDepth,
+                               batchScheduling: true,
                                process: { [weak self] input in
             // Weak: the worker thread may still drain its last items after the encoder was released.
             guard let self else { return true }

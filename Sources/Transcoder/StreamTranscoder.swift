@@ -74,7 +74,7 @@ final class StreamTranscoder: @unchecked Sendable {
             emit(.ended(generation: generation))
         }
         let metrics = metrics
-        videoWorker = BoundedWorker(name: "decode \(stream)", capacity: settings.decoderQueueDepth,
+        videoWorker = BoundedWorker(name: "decode \(stream)", capacity: settings.decoderQueueDepth, batchScheduling: true,
                                     process: { [weak self] input in self?.processVideo(input) ?? true },
                                     onDrop: { _, next in
             metrics.decoderDrops.increment()

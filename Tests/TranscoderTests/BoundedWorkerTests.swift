@@ -1,4 +1,5 @@
 import Foundation
+import MediaCore
 import NIOConcurrencyHelpers
 import Testing
 @testable import Transcoder
@@ -36,20 +37,27 @@ struct BoundedWorkerTests {
         #expect(marked.withLockedValue { $0 } == [8])
     }
 
-    @Test("a worker's thread carries its name, cut to the 15 bytes Linux keeps")
-    func threadName() async throws {
-        #expect(BoundedWorker<Int>.threadName("vp8 720p") == "vp8 720p")
-        #expect(BoundedWorker<Int>.threadName("decode a-long-stream-name") == "decode a-long-s")
+    @Test("a worker's thread carries its name, cut to the 15 bytes Linux keeps, and decoders and encoders run as SCHED_BATCH")
+    func threadNameAndPolicy() async throws {
+        #expect(ThreadName.fitted("vp8 720p") == "vp8 720p")
+        #expect(ThreadName.fitted("decode a-long-stream-name") == "decode a-long-s")
         // Never half a character: "é" is two bytes and would end at byte 16.
-        #expect(BoundedWorker<Int>.threadName("decode flux-abé") == "decode flux-ab")
-        let seen = NIOLockedValueBox("")
-        let worker = BoundedWorker<Int>(name: "audio a-long-stream", capacity: 1, process: { _ in
-            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
-            seen.withLockedValue { $0 = name.trimmingCharacters(in: .newlines) }
-            return true
-        }, onDrop: { _, _ in })
-        worker.finish(with: 0)
-        #expect(await eventually(within: 5) { seen.withLockedValue { $0 } == "audio a-long-st" })
+        #expect(ThreadName.fitted("decode flux-abé") == "decode flux-ab")
+        // Workers started back to back from one thread: each names itself (Foundation's `Thread.name` would race).
+        let seen = NIOLockedValueBox([String: Int32]())
+        var workers: [BoundedWorker<Int>] = []
+        for (index, batch) in [false, true, false, true].enumerated() {
+            workers.append(BoundedWorker<Int>(name: "worker \(index) of a-long-name", capacity: 1, batchScheduling: batch, process: { _ in
+                let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                let policy = Scheduling.currentPolicy()
+                seen.withLockedValue { $0[name.trimmingCharacters(in: .newlines)] = policy }
+                return true
+            }, onDrop: { _, _ in }))
+        }
+        for worker in workers { worker.finish(with: 0) }
+        #expect(await eventually(within: 5) { seen.withLockedValue { $0.count } == 4 })
+        #expect(seen.withLockedValue { $0 } == ["worker 0 of a-l": 0, "worker 1 of a-l": Scheduling.batchPolicy,
+                                                 "worker 2 of a-l": 0, "worker 3 of a-l": Scheduling.batchPolicy])
     }
 
     @Test("ladder sizes: fitted, never upscaled, even, duplicates removed")
