@@ -37,7 +37,7 @@ struct BoundedWorkerTests {
         #expect(marked.withLockedValue { $0 } == [8])
     }
 
-    @Test("a worker's thread carries its name, cut to the 15 bytes Linux keeps, and decoders and encoders run as SCHED_BATCH")
+    @Test("a worker's thread carries its name, cut to the 15 bytes Linux keeps, and runs as SCHED_BATCH when asked")
     func threadNameAndPolicy() async throws {
         #expect(ThreadName.fitted("vp8 720p") == "vp8 720p")
         #expect(ThreadName.fitted("decode a-long-stream-name") == "decode a-long-s")

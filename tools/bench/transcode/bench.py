@@ -8,9 +8,9 @@
    encode latency p50/p99 and drops.
 3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (one thread), one
    bilinear scale per size (720p from the source, 360p from 720p, 180p from 360p) split to its encoders, libvpx
-   realtime CBR cpu-used -6 (-4 for 180p, as LiveRelay) one thread per layer with the same rate-control buffers and quantizer range, libx264
-   veryfast zerolatency without B-frames with keyframes forced at the source's, libopus 96 kb/s 20 ms FEC. It runs
-   as fast as it can; its CPU-seconds are what count.
+   realtime CBR cpu-used -6 (-4 for 180p, as LiveRelay) one thread per layer with the same rate-control buffers and
+   quantizer range, libx264 veryfast zerolatency without B-frames with keyframes forced at the source's, libopus
+   96 kb/s 20 ms FEC. It runs as fast as it can; its CPU-seconds are what count.
 Prints Markdown rows for docs/benchmarks.md.
 
 usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
