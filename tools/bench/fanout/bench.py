@@ -3,7 +3,9 @@
 
 Starts `liverelay serve --demo` (release build) on fixed loopback ports with a temporary data directory and a YAML
 config: the demo source (1280x720@30), the default ladder 720p/360p/180p with `cmaf: false` on every rung (no H.264
-re-encode for DASH/HLS: this measures WebRTC fan-out, not the packager), WebRTC on one UDP port.
+re-encode for DASH/HLS: this measures WebRTC fan-out, not the packager) and a 4 s packager window (the source's
+passthrough rendition is still packaged; a longer window would grow the RSS while the steps run), WebRTC on one UDP
+port.
 
 1. Baseline: a hold with no viewers; the server's CPU then is the demo encoder, the decoder and the three VP8 rungs.
 2. For each step N: `liverelay-loadgen --mode count` viewers split over the rung mix (by default three loadgen
@@ -119,6 +121,11 @@ def write_config(path, work, args, host="127.0.0.1", maximum_viewers=None, webrt
                 f"admin:\n  token: {TOKEN}\nlog:\n  level: warning\n  format: text\n"
                 f"demo:\n  enabled: true\n  stream: {STREAM}\n  width: 1280\n  height: 720\n  fps: 30\n"
                 f"dataDirectory: {work}/data\n"
+                # The source is still packaged for DASH/HLS (its passthrough rendition); with the default 600 s
+                # time-shift window the server's RSS would grow by the source's bitrate for ten minutes, with or
+                # without viewers, and that growth would count as viewers' memory. The shortest window (4 s) is
+                # full before the 0-viewer RSS is read.
+                f"packager:\n  windowSeconds: 4\n"
                 f"transcoder:\n  enabled: true\n  ladder:\n{rungs}")
 
 
@@ -422,9 +429,12 @@ def main():
         time.sleep(args.baseline_seconds)
         baseline_cpu, baseline_wall = cpu_seconds(server.pid) - cpu0, time.monotonic() - t0
         baseline_rate = baseline_cpu / baseline_wall
+        # Memory per viewer is read over `rss_zero`: a server that grows without viewers would be charged to them.
+        rss_drift = rss_kib(server.pid) - rss_zero
         baseline = {"seconds": round(baseline_wall, 1), "cpuSeconds": round(baseline_cpu, 3),
-                    "cpuPercent": round(baseline_rate * 100, 1), "rssKiB": rss_zero}
-        log(f"baseline (0 viewers): {baseline['cpuPercent']} % of a core, RSS {rss_zero / 1024:.1f} MiB")
+                    "cpuPercent": round(baseline_rate * 100, 1), "rssKiB": rss_zero, "rssDriftKiB": rss_drift}
+        log(f"baseline (0 viewers): {baseline['cpuPercent']} % of a core, RSS {rss_zero / 1024:.1f} MiB, "
+            f"{rss_drift / 1024:+.1f} MiB over the {baseline_wall:.0f} s hold")
         for n in args.steps:
             log(f"step {n} viewers, mix {args.mix or ['any']}")
             step = run_step(n, args, server, base, whep, work, baseline_rate, rss_zero)
