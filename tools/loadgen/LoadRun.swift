@@ -15,6 +15,8 @@ struct LoadSettings: Sendable {
     var fixedREMB: UInt64?
     var candidateHost: String?
     var summaryInterval: Double
+    /// UDP_GRO on the viewers' sockets, where the kernel supports it.
+    var receiveOffload: Bool
 }
 
 /// Waves of viewers: each wave joins `viewers` at `rampPerSecond`, holds until `seconds` after the last join
@@ -27,6 +29,7 @@ struct LoadRun {
         let started = clock.now
         let certificate = try DTLSCertificate.generateSelfSigned(commonName: "liverelay-loadgen")
         let configuration = ViewerConfiguration(mode: settings.mode, feedback: settings.feedback, fixedREMB: settings.fixedREMB,
+                                                receiveOffload: settings.receiveOffload && System.supportsUDPReceiveOffload,
                                                 dtlsClient: try DTLSContext(role: .client, certificate: certificate),
                                                 dtlsServer: try DTLSContext(role: .server, certificate: certificate))
         let family = try SocketAddress.makeAddressResolvingHost(settings.candidateHost ?? settings.endpoint.host,

@@ -49,6 +49,12 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(name: .customLong("summary-interval"), help: "Seconds between progress lines on stderr.")
     var summaryInterval = 5.0
 
+    @Flag(inversion: .prefixedNo, help: """
+        Receive a run of datagrams the server sent as one UDP GSO message in one read (UDP_GRO), as a host behind a \
+        NIC with GRO does; on loopback this also spares the sender the kernel's re-cutting of the run.
+        """)
+    var receiveOffload = true
+
     @Flag(help: "Print the final report as one JSON object on the last stdout line.")
     var json = false
 
@@ -67,7 +73,8 @@ struct LoadgenCommand: AsyncParsableCommand {
         if let maxLayer { endpoint = endpoint.addingQuery("maxLayer", maxLayer) }
         let settings = LoadSettings(endpoint: endpoint, viewers: viewers, rampPerSecond: rampPerSecond, seconds: seconds,
                                     waves: waves, token: token, mode: mode, feedback: feedback, fixedREMB: rembBPS,
-                                    candidateHost: candidateHost, summaryInterval: summaryInterval)
+                                    candidateHost: candidateHost, summaryInterval: summaryInterval,
+                                    receiveOffload: receiveOffload)
         let report = try await LoadRun(settings: settings).run()
         if json {
             Console.error(report.text)

@@ -11,6 +11,8 @@ struct ViewerConfiguration: Sendable {
     var feedback: FeedbackMode
     /// A fixed REMB figure instead of the measured one.
     var fixedREMB: UInt64?
+    /// Runs of datagrams arrive coalesced (UDP_GRO), with their segment size; the handler cuts them apart.
+    var receiveOffload: Bool
     var dtlsClient: DTLSContext
     var dtlsServer: DTLSContext
 }
@@ -140,10 +142,22 @@ final class ViewerHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let datagram = envelope.data
+        guard let segmentSize = envelope.metadata?.segmentSize, segmentSize > 0,
+              envelope.data.readableBytes > segmentSize else {
+            receive(envelope.data, from: envelope.remoteAddress)
+            return
+        }
+        // A coalesced run (UDP_GRO): every datagram but the last is `segmentSize` bytes.
+        var run = envelope.data
+        while let datagram = run.readSlice(length: min(segmentSize, run.readableBytes)), datagram.readableBytes > 0 {
+            receive(datagram, from: envelope.remoteAddress)
+        }
+    }
+
+    private func receive(_ datagram: ByteBuffer, from sender: SocketAddress) {
         guard let first = datagram.getInteger(at: datagram.readerIndex, as: UInt8.self) else { return }
         switch first {
-        case 0...3: receiveSTUN(datagram, from: envelope.remoteAddress)
+        case 0...3: receiveSTUN(datagram, from: sender)
         case 20...63: receiveDTLS(datagram)
         case 128...191: receiveMedia(datagram)
         default: snapshot.otherPackets += 1

@@ -80,8 +80,14 @@ struct ViewerRunner: Sendable {
     private func bind() async -> Result<ViewerHandle, any Error> {
         let configuration = self.configuration
         do {
-            let handle = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            var bootstrap = DatagramBootstrap(group: group).channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            if configuration.receiveOffload {
+                // A coalesced run is up to 64 KiB; the default 2 KiB receive buffer would truncate it.
+                bootstrap = bootstrap.channelOption(.datagramReceiveOffload, value: true)
+                    .channelOption(.datagramReceiveSegmentSize, value: true)
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+            }
+            let handle = try await bootstrap
                 .bind(host: family == .inet6 ? "::" : "0.0.0.0", port: 0) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let promise = channel.eventLoop.makePromise(of: ViewerConnectOutcome.self)

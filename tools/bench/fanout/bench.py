@@ -161,9 +161,11 @@ def split(n, parts):
 class Loadgen:
     """One liverelay-loadgen process; its JSON report is the last stdout line."""
 
+    extra_arguments = []  # from --no-receive-offload
+
     def __init__(self, binary, whep, viewers, layer, ramp, seconds, work, tag):
         self.command = [binary, "--url", whep, "--viewers", str(viewers), "--ramp-per-second", f"{ramp:.3f}",
-                        "--seconds", f"{seconds:.1f}", "--mode", "count", "--json", "--summary-interval", "5"]
+                        "--seconds", f"{seconds:.1f}", "--mode", "count", "--json", "--summary-interval", "5"] + Loadgen.extra_arguments
         if layer:
             self.command += ["--max-layer", layer]
         self.layer, self.viewers = layer, viewers
@@ -401,9 +403,13 @@ def main():
     parser.add_argument("--profile-seconds", type=float, default=10)
     parser.add_argument("--profile-frequency", type=int, default=499, help="perf samples per second")
     parser.add_argument("--perf-data", help="keep the perf.data of the profile here (for perf report -g caller)")
+    parser.add_argument("--no-receive-offload", action="store_true",
+                        help="viewers without UDP_GRO: on loopback the server's kernel then also re-cuts every GSO run")
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--keep-work", action="store_true")
     args = parser.parse_args()
+    if args.no_receive_offload:
+        Loadgen.extra_arguments = ["--no-receive-offload"]
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
     args.mix = [] if args.mix.strip() == "any" else [m.strip() for m in args.mix.split(",") if m.strip()]
     for binary in (args.server_bin, args.loadgen_bin):
