@@ -61,11 +61,8 @@ public final class SRTPSender {
             let sealed = withUnsafeBytes(of: &iv) { iv in
                 let header = bytes.assumingMemoryBound(to: UInt8.self)
                 let payload = payload.assumingMemoryBound(to: UInt8.self)
-                return EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
-                    && EVP_EncryptUpdate(keys.cipher, nil, &outputLength, header, Int32(headerLength)) == 1
-                    && EVP_EncryptUpdate(keys.cipher, payload, &outputLength, payload, payloadLength) == 1
-                    && EVP_EncryptFinal_ex(keys.cipher, payload + Int(payloadLength), &outputLength) == 1
-                    && EVP_CIPHER_CTX_ctrl(keys.cipher, EVP_CTRL_GCM_GET_TAG, 16, payload + Int(payloadLength)) == 1
+                return lr_aes_gcm_seal(keys.cipher, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), header,
+                                       Int32(headerLength), payload, payloadLength) == 1
             }
             guard sealed else { return .failure(.libraryUnavailable) }
             return .success(length + 16)

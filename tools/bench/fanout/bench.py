@@ -154,6 +154,9 @@ def wait_live(base, whep, server, loadgen_bin, work, timeout=120):
     raise SetupFailure("the demo stream did not go live (no probe viewer received video)")
 
 
+CALL_GRAPH = "fp"
+
+
 def split(n, parts):
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
@@ -210,11 +213,11 @@ class Loadgen:
 
 
 def profile(pid, seconds, work, frequency=499, keep=None):
-    """perf record -g on the server; returns the top symbols by self time (perf report --no-children)."""
+    """perf record with call graphs on the server; returns the top symbols by self time (perf report --no-children)."""
     if shutil.which("perf") is None:
         return {"tool": None, "note": "perf not installed"}
     data = os.path.join(work, "perf.data")
-    record = subprocess.run(["perf", "record", "-F", str(frequency), "-g", "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+    record = subprocess.run(["perf", "record", "-F", str(frequency), "--call-graph", CALL_GRAPH, "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
                             capture_output=True, text=True)
     if record.returncode != 0 or not os.path.exists(data):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
@@ -402,12 +405,16 @@ def main():
     parser.add_argument("--profile-step", type=int, default=0, help="perf-record the server at this step (0: never)")
     parser.add_argument("--profile-seconds", type=float, default=10)
     parser.add_argument("--profile-frequency", type=int, default=499, help="perf samples per second")
+    parser.add_argument("--profile-call-graph", default="fp",
+                        help="perf's call-graph mode: fp (cheap; leaf runtime calls lose their caller) or dwarf,16384")
     parser.add_argument("--perf-data", help="keep the perf.data of the profile here (for perf report -g caller)")
     parser.add_argument("--no-receive-offload", action="store_true",
                         help="viewers without UDP_GRO: on loopback the server's kernel then also re-cuts every GSO run")
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--keep-work", action="store_true")
     args = parser.parse_args()
+    global CALL_GRAPH
+    CALL_GRAPH = args.profile_call_graph
     if args.no_receive_offload:
         Loadgen.extra_arguments = ["--no-receive-offload"]
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
