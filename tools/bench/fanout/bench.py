@@ -18,6 +18,8 @@ port.
 3. Derived: µs of server CPU per forwarded packet, raw (all the server's CPU in the window) and net (less the
    baseline rate, i.e. the encoders); KB of server RSS per viewer over the 0-viewer RSS.
 4. Stops at the first step that saturates: fewer than `--min-joined` of the viewers joined, or video loss > `--max-loss` %.
+   The load generators read GSO runs coalesced (UDP_GRO, their default; `--no-receive-offload` turns it off): on
+   loopback the kernel otherwise re-cuts every run for the receiving socket inside the server's `sendmmsg`.
 5. With `--profile-step N`, after that step's window `perf record -g` samples the server for `--profile-seconds`
    (while the viewers still hold) and the top symbols are printed (and kept in the JSON).
 
