@@ -4,12 +4,18 @@ import NIOCore
 import SRTP
 
 /// Where a viewer's media goes, as the kernel takes it: converted once when the path is chosen, not per packet.
+///
+/// Held in a `sockaddr_in6` (28 bytes), which also holds a `sockaddr_in`: media paths are IPv4 or IPv6. The
+/// address is copied for every packet (out of the session, into the batch), and a 128-byte `sockaddr_storage` made
+/// each of those copies a `memcpy` call. Any other kind of address keeps length 0, which the kernel refuses
+/// (counted as a failed send).
 struct DatagramAddress {
-    var storage = sockaddr_storage()
+    var storage = sockaddr_in6()
     var length: socklen_t = 0
 
     init(_ address: SocketAddress) {
         address.withSockAddr { pointer, length in
+            guard length <= MemoryLayout<sockaddr_in6>.size else { return }
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length)) }
             self.length = socklen_t(length)
         }
@@ -54,7 +60,7 @@ final class DatagramBatch {
     private var runSegmentSize = 0
     private var runClosed = true
     private let storage: UnsafeMutableRawPointer
-    private let addresses: UnsafeMutablePointer<sockaddr_storage>
+    private let addresses: UnsafeMutablePointer<sockaddr_in6>
     private let vectors: UnsafeMutablePointer<iovec>
     private let messages: UnsafeMutablePointer<lr_mmsghdr>
     private let controls: UnsafeMutableRawPointer
@@ -154,7 +160,7 @@ final class DatagramBatch {
         runClosed = false
     }
 
-    private static func sameAddress(_ stored: UnsafeMutablePointer<sockaddr_storage>, _ address: DatagramAddress) -> Bool {
+    private static func sameAddress(_ stored: UnsafeMutablePointer<sockaddr_in6>, _ address: DatagramAddress) -> Bool {
         withUnsafeBytes(of: address.storage) { candidate in
             memcmp(UnsafeRawPointer(stored), candidate.baseAddress!, Int(address.length)) == 0
         }

@@ -128,16 +128,20 @@ final class DatagramBatchTests: XCTestCase {
         let good = DatagramAddress(receiver.address)
         // An IPv6 destination on an IPv4 socket: the kernel refuses that one message.
         let wrongFamily = DatagramAddress(try SocketAddress(ipAddress: "::1", port: 9))
+        // Not an IP address at all: it keeps no bytes, and the kernel refuses that message too.
+        let notIP = DatagramAddress(try SocketAddress(unixDomainSocketPath: "/tmp/liverelay-not-a-media-path"))
+        XCTAssertEqual(notIP.length, 0)
         _ = batch.append(packet(1, payload: 100), protectedBy: outbound, to: good)
         _ = batch.append(packet(2, payload: 100), protectedBy: outbound, to: wrongFamily)
+        _ = batch.append(packet(5, payload: 100), protectedBy: outbound, to: notIP)
         _ = batch.append(packet(3, payload: 100), protectedBy: outbound, to: good)
         // Larger than a slot: refused before anything is queued.
         XCTAssertNil(batch.append(packet(4, payload: 1480), protectedBy: outbound, to: good))
         let outcome = batch.flush()
         XCTAssertEqual(outcome.sent, 2)
-        XCTAssertEqual(outcome.failed, 1)
+        XCTAssertEqual(outcome.failed, 2)
         XCTAssertNotEqual(outcome.lastError, 0)
-        XCTAssertEqual(batch.takeTotals().failed, 2, "the refused message and the oversized packet")
+        XCTAssertEqual(batch.takeTotals().failed, 3, "the two refused messages and the oversized packet")
         XCTAssertEqual(receiveAll(receiver.descriptor).count, 2)
     }
 
