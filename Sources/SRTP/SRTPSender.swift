@@ -52,7 +52,6 @@ public final class SRTPSender {
         let roc = rollover.counter(ssrc: ssrc, sequenceNumber: sequenceNumber)
         let payload = bytes + headerLength
         let payloadLength = Int32(length - headerLength)
-        var outputLength: Int32 = 0
         switch profile {
         case .aeadAES128GCM:
             // 96-bit IV in the first 12 bytes: 0x0000 ‖ SSRC ‖ ROC ‖ SEQ, XORed with the salt.
@@ -70,6 +69,7 @@ public final class SRTPSender {
             // 128-bit IV: salt·2¹⁶ ⊕ SSRC·2⁶⁴ ⊕ index·2¹⁶, index = ROC ‖ SEQ.
             let index = UInt64(roc) << 16 | UInt64(sequenceNumber)
             var iv = ((keys.salt.0 ^ UInt64(ssrc)).bigEndian, (keys.salt.1 ^ (index << 16)).bigEndian)
+            var outputLength: Int32 = 0
             let encrypted = withUnsafeBytes(of: &iv) { iv in
                 EVP_EncryptInit_ex(keys.cipher, nil, nil, nil, iv.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
                     && EVP_EncryptUpdate(keys.cipher, payload.assumingMemoryBound(to: UInt8.self), &outputLength,

@@ -149,7 +149,7 @@ final class ViewerHandler: ChannelInboundHandler {
         }
         // A coalesced run (UDP_GRO): every datagram but the last is `segmentSize` bytes.
         var run = envelope.data
-        while let datagram = run.readSlice(length: min(segmentSize, run.readableBytes)), datagram.readableBytes > 0 {
+        while run.readableBytes > 0, let datagram = run.readSlice(length: min(segmentSize, run.readableBytes)) {
             receive(datagram, from: envelope.remoteAddress)
         }
     }

@@ -156,9 +156,6 @@ def wait_live(base, whep, server, loadgen_bin, work, timeout=120):
     raise SetupFailure("the demo stream did not go live (no probe viewer received video)")
 
 
-CALL_GRAPH = "fp"
-
-
 def split(n, parts):
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
 
@@ -166,11 +163,11 @@ def split(n, parts):
 class Loadgen:
     """One liverelay-loadgen process; its JSON report is the last stdout line."""
 
-    extra_arguments = []  # from --no-receive-offload
-
-    def __init__(self, binary, whep, viewers, layer, ramp, seconds, work, tag):
+    def __init__(self, binary, whep, viewers, layer, ramp, seconds, work, tag, receive_offload=True):
         self.command = [binary, "--url", whep, "--viewers", str(viewers), "--ramp-per-second", f"{ramp:.3f}",
-                        "--seconds", f"{seconds:.1f}", "--mode", "count", "--json", "--summary-interval", "5"] + Loadgen.extra_arguments
+                        "--seconds", f"{seconds:.1f}", "--mode", "count", "--json", "--summary-interval", "5"]
+        if not receive_offload:
+            self.command.append("--no-receive-offload")
         if layer:
             self.command += ["--max-layer", layer]
         self.layer, self.viewers = layer, viewers
@@ -214,12 +211,12 @@ class Loadgen:
             self.process.wait()
 
 
-def profile(pid, seconds, work, frequency=499, keep=None):
+def profile(pid, seconds, work, frequency=499, keep=None, call_graph="fp"):
     """perf record with call graphs on the server; returns the top symbols by self time (perf report --no-children)."""
     if shutil.which("perf") is None:
         return {"tool": None, "note": "perf not installed"}
     data = os.path.join(work, "perf.data")
-    record = subprocess.run(["perf", "record", "-F", str(frequency), "--call-graph", CALL_GRAPH, "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+    record = subprocess.run(["perf", "record", "-F", str(frequency), "--call-graph", call_graph, "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
                             capture_output=True, text=True)
     if record.returncode != 0 or not os.path.exists(data):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
@@ -251,7 +248,7 @@ def profile(pid, seconds, work, frequency=499, keep=None):
         f.write(report)
     if keep:
         shutil.copyfile(data, keep)
-    return {"tool": f"perf record -F {frequency} -g", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
+    return {"tool": f"perf record -F {frequency} --call-graph {call_graph}", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
             "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25]}
 
 
@@ -286,7 +283,8 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
     rss_before = rss_kib(server.pid)
     metrics_before_step = webrtc_metrics(base)
     started = time.monotonic()
-    loadgens = [Loadgen(args.loadgen_bin, whep, count, layer, args.ramp * count / n, hold, work, f"{n}-{layer or 'any'}")
+    loadgens = [Loadgen(args.loadgen_bin, whep, count, layer, args.ramp * count / n, hold, work, f"{n}-{layer or 'any'}",
+                        receive_offload=not args.no_receive_offload)
                 for count, layer in zip(counts, layers) if count > 0]
     try:
         # Wait for the ramp to end, then until the viewer gauge stops climbing (or `settle` seconds pass).
@@ -312,7 +310,8 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         rss_hold = rss_kib(server.pid)
         rss_samples.append(rss_hold)
         viewers_in_window = m1.get("liverelay_webrtc_viewers", 0)
-        perf = profile(server.pid, args.profile_seconds, work, args.profile_frequency, args.perf_data) if args.profile_step == n else None
+        perf = profile(server.pid, args.profile_seconds, work, args.profile_frequency, args.perf_data,
+                       args.profile_call_graph) if args.profile_step == n else None
         reports = [g.report(timeout=hold + ramp_seconds + 60) for g in loadgens]
     finally:
         for g in loadgens:
@@ -415,10 +414,6 @@ def main():
     parser.add_argument("--json", help="also write the summary to this file")
     parser.add_argument("--keep-work", action="store_true")
     args = parser.parse_args()
-    global CALL_GRAPH
-    CALL_GRAPH = args.profile_call_graph
-    if args.no_receive_offload:
-        Loadgen.extra_arguments = ["--no-receive-offload"]
     args.steps = [int(s) for s in args.steps.split(",") if s.strip()]
     args.mix = [] if args.mix.strip() == "any" else [m.strip() for m in args.mix.split(",") if m.strip()]
     for binary in (args.server_bin, args.loadgen_bin):
