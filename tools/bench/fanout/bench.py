@@ -20,8 +20,13 @@ port.
 4. Stops at the first step that saturates: fewer than `--min-joined` of the viewers joined, or video loss > `--max-loss` %.
    The load generators read GSO runs coalesced (UDP_GRO, their default; `--no-receive-offload` turns it off): on
    loopback the kernel otherwise re-cuts every run for the receiving socket inside the server's `sendmmsg`.
-5. With `--profile-step N`, after that step's window `perf record -g` samples the server for `--profile-seconds`
-   (while the viewers still hold) and the top symbols are printed (and kept in the JSON).
+5. With `--profile-step N`, after that step's window `perf record -g` samples the server and the load generators for
+   `--profile-seconds` (while the viewers still hold); the server's top symbols are printed (and kept in the JSON).
+   The same samples split the kernel's receive work (stacks through `net_rx_action`) by the host it belongs to. On
+   loopback a datagram is delivered to its socket inside the sender's system call: the viewers' receive of the media
+   is charged to the server's egress loops, and the server's receive of the feedback to the load generators. With
+   each direction's receive moved to its receiving host, as on a real network, the egress loops' µs per packet is
+   printed as "own receive" next to the sampled figure.
 
 usage: tools/bench/fanout/bench.py --server-bin PATH --loadgen-bin PATH [--steps 100,250,500,1000] [--seconds 20]
                                    [--mix 720p,360p,180p] [--ramp 50] [--profile-step 250] [--json out.json]
@@ -211,17 +216,21 @@ class Loadgen:
             self.process.wait()
 
 
-def profile(pid, seconds, work, frequency=499, keep=None, call_graph="fp"):
-    """perf record with call graphs on the server; returns the top symbols by self time (perf report --no-children)."""
+def profile(pid, seconds, work, base, frequency=499, keep=None, call_graph="fp", viewer_pids=()):
+    """perf record with call graphs on the server and the load generators; returns the server's top symbols by self
+    time (perf report --no-children) and the receive attribution (`receive_attribution`)."""
     if shutil.which("perf") is None:
         return {"tool": None, "note": "perf not installed"}
     data = os.path.join(work, "perf.data")
-    record = subprocess.run(["perf", "record", "-F", str(frequency), "--call-graph", call_graph, "-o", data, "-p", str(pid), "--", "sleep", str(seconds)],
+    targets = ",".join(str(p) for p in (pid, *viewer_pids))
+    before = webrtc_metrics(base).get("liverelay_webrtc_packets_sent_total", 0.0)
+    record = subprocess.run(["perf", "record", "-F", str(frequency), "--call-graph", call_graph, "-o", data, "-p", targets, "--", "sleep", str(seconds)],
                             capture_output=True, text=True)
+    packets = webrtc_metrics(base).get("liverelay_webrtc_packets_sent_total", 0.0) - before
     if record.returncode != 0 or not os.path.exists(data):
         return {"tool": "perf", "note": "perf record failed: " + record.stderr.strip()[-300:]}
     def perf_report(*options):
-        return subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", *options],
+        return subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none", "--pid", str(pid), *options],
                               capture_output=True, text=True).stdout
 
     def parse(text, pattern, key):
@@ -249,7 +258,56 @@ def profile(pid, seconds, work, frequency=499, keep=None, call_graph="fp"):
     if keep:
         shutil.copyfile(data, keep)
     return {"tool": f"perf record -F {frequency} --call-graph {call_graph}", "seconds": seconds, "top": top[:25], "byDso": dsos[:12],
-            "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25]}
+            "byThread": threads[:12], "egressThread": egress, "egressTop": egress_top[:25],
+            "receive": receive_attribution(data, pid, viewer_pids, frequency, packets)}
+
+
+def receive_attribution(data, pid, viewer_pids, frequency, packets):
+    """Splits the kernel's datagram receive (samples whose stack passes through `net_rx_action`) by where it ran:
+    in the server's egress loops (the load generators' sockets receiving the media) and in the load generators
+    (the server's socket receiving their feedback). Samples are CPU time at `frequency` per second, so
+    `usPerPacketLoopsSampled` is the egress loops' cost as the profile sees it and `usPerPacketLoopsOwnReceive` the
+    same with each direction's receive charged to its receiver."""
+    script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,pid,tid,ip,sym"], capture_output=True, text=True)
+    if script.returncode != 0:
+        return {"note": "perf script failed: " + script.stderr.strip()[-300:]}
+    viewers = set(viewer_pids)
+    loops = loops_receive = viewers_all = viewers_receive = 0
+    current, receiving = None, False
+
+    def close_sample():
+        nonlocal loops, loops_receive, viewers_all, viewers_receive
+        if current is None:
+            return
+        owner, comm = current
+        if owner == pid and comm.startswith("NIO-ELT"):
+            loops += 1
+            loops_receive += receiving
+        elif owner in viewers:
+            viewers_all += 1
+            viewers_receive += receiving
+
+    for line in script.stdout.splitlines():
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            close_sample()
+            match = re.match(r"^(.*?)\s+(\d+)/\d+\s*$", line)
+            current = (int(match.group(2)), match.group(1).strip()) if match else None
+            receiving = False
+        elif "net_rx_action" in line:
+            receiving = True
+    close_sample()
+    if not packets or not loops:
+        return {"note": "no egress-loop samples or no packets in the profile"}
+    per_packet = 1e6 / frequency / packets
+    return {"packets": int(packets), "loopSamples": loops, "loopSamplesReceiving": loops_receive,
+            "loadgenSamples": viewers_all, "loadgenSamplesReceiving": viewers_receive,
+            "loopReceivePercent": round(loops_receive * 100 / loops, 1),
+            "usPerPacketLoopsSampled": round(loops * per_packet, 2),
+            "usPerPacketViewersReceiveInLoops": round(loops_receive * per_packet, 2),
+            "usPerPacketServerReceiveInLoadgen": round(viewers_receive * per_packet, 2),
+            "usPerPacketLoopsOwnReceive": round((loops - loops_receive + viewers_receive) * per_packet, 2)}
 
 
 def parse_symbols(text):
@@ -310,8 +368,8 @@ def run_step(n, args, server, base, whep, work, baseline_rate, rss_zero):
         rss_hold = rss_kib(server.pid)
         rss_samples.append(rss_hold)
         viewers_in_window = m1.get("liverelay_webrtc_viewers", 0)
-        perf = profile(server.pid, args.profile_seconds, work, args.profile_frequency, args.perf_data,
-                       args.profile_call_graph) if args.profile_step == n else None
+        perf = profile(server.pid, args.profile_seconds, work, base, args.profile_frequency, args.perf_data,
+                       args.profile_call_graph, [g.process.pid for g in loadgens]) if args.profile_step == n else None
         reports = [g.report(timeout=hold + ramp_seconds + 60) for g in loadgens]
     finally:
         for g in loadgens:
@@ -515,6 +573,14 @@ def main():
                   file=sys.stderr)
             print("  by object: " + ", ".join(f"{d['dso']} {d['percent']}%" for d in s["profile"].get("byDso", [])),
                   file=sys.stderr)
+            receive = s["profile"].get("receive", {})
+            if "usPerPacketLoopsOwnReceive" in receive:
+                print(f"  egress loops, sampled: {receive['usPerPacketLoopsSampled']} µs/pkt, of which the viewers' receive "
+                      f"{receive['usPerPacketViewersReceiveInLoops']} ({receive['loopReceivePercent']} %); the server's "
+                      f"receive in the load generators {receive['usPerPacketServerReceiveInLoadgen']}; own receive: "
+                      f"{receive['usPerPacketLoopsOwnReceive']} µs/pkt", file=sys.stderr)
+            elif receive:
+                print(f"  receive attribution: {receive.get('note')}", file=sys.stderr)
             if s["profile"].get("egressThread"):
                 print(f"  egress thread {s['profile']['egressThread']} (share of its own samples):", file=sys.stderr)
                 for entry in s["profile"].get("egressTop", [])[:20]:

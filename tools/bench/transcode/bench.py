@@ -11,10 +11,15 @@
    realtime CBR cpu-used -6 (-4 for 180p, as LiveRelay) one thread per layer with the same rate-control buffers and
    quantizer range, libx264 veryfast zerolatency without B-frames with keyframes forced at the source's, libopus
    96 kb/s 20 ms FEC. It runs as fast as it can; its CPU-seconds are what count.
+4. With `--concurrent`, each round also runs the two side by side: ffmpeg at the input's pace (-re) starts with
+   LiveRelay's run, so both share the machine's state of the moment (a drift of its speed between runs, which moves
+   the sequential ratio by ±10 %, touches both alike); each one's CPU is its own (LiveRelay's rusage over its run,
+   ffmpeg's from wait4). Both then run slower than alone (two live transcoders on two cores), so this ratio is the
+   relative cost under the same load, not either one's cost alone.
 Prints Markdown rows for docs/benchmarks.md.
 
 usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
-       [--scratch-path .build] [--skip-build] [--input file.flv] [--ffmpeg-live] [--repeat N]
+       [--scratch-path .build] [--skip-build] [--input file.flv] [--ffmpeg-live] [--concurrent] [--repeat N]
 """
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
@@ -68,8 +73,7 @@ def x264(label, kbps):
             "-x264-params", "scenecut=0:open-gop=0", "-force_key_frames", "source", "-f", "null", "-"]
 
 
-def run_ffmpeg(path, live=False):
-    """ffmpeg's CPU-seconds and wall time; `live`: reading the input at its own pace (-re), as LiveRelay gets it."""
+def ffmpeg_command(path, live=False):
     # Each size scaled once, from the smallest larger one at twice its size, as LiveRelay does: 1080p → 720p → 360p → 180p.
     graph = ("[0:v]scale=1280:720:flags=bilinear,split=2[v720][s720];"
              "[s720]scale=640:360:flags=bilinear,split=3[v360][h360][s360];"
@@ -84,10 +88,29 @@ def run_ffmpeg(path, live=False):
         command += ["-map"] + x264(label, kbps)
     command += ["-map", "0:a", "-c:a", "libopus", "-b:a", "96k", "-frame_duration", "20", "-fec", "1",
                 "-packet_loss", "10", "-ar", "48000", "-ac", "2", "-f", "null", "-"]
+    return command
+
+
+def run_ffmpeg(path, live=False):
+    """ffmpeg's CPU-seconds and wall time; `live`: reading the input at its own pace (-re), as LiveRelay gets it."""
+    command = ffmpeg_command(path, live)
     before = children_cpu()
     start = time.monotonic()
     subprocess.run(command, check=True)
     return children_cpu() - before, time.monotonic() - start
+
+
+def run_side_by_side(args, path):
+    """LiveRelay's run and ffmpeg at the input's pace at the same time: (LiveRelay's report, ffmpeg's CPU-seconds)."""
+    ffmpeg = subprocess.Popen(ffmpeg_command(path, live=True))
+    try:
+        ours = run_liverelay(args, path)
+    finally:
+        _, status, usage = os.wait4(ffmpeg.pid, 0)
+        ffmpeg.returncode = os.waitstatus_to_exitcode(status)
+    if ffmpeg.returncode != 0:
+        sys.exit(f"ffmpeg side by side exited with {ffmpeg.returncode}")
+    return ours, usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -101,6 +124,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=1, help="rounds of LiveRelay and ffmpeg, medians printed")
     parser.add_argument("--ffmpeg-live", action="store_true",
                         help="also run ffmpeg at the input's pace (-re), the way a live transcoder receives it")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="also run LiveRelay and ffmpeg -re side by side in each round (ratio under the same load)")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="liverelay-transcode-bench-")
     path = args.input or os.path.join(directory, "input.flv")
@@ -113,12 +138,16 @@ def main():
         args.skip_build = True
         fast_cpu, fast_wall = run_ffmpeg(path)
         live_cpu, live_wall = run_ffmpeg(path, live=True) if args.ffmpeg_live else (None, None)
+        paired = run_side_by_side(args, path) if args.concurrent else None
         media = ours["media_seconds"]
-        rounds.append({"ours": ours, "fast": fast_cpu, "fastWall": fast_wall, "live": live_cpu, "liveWall": live_wall})
-        if args.repeat > 1:
+        rounds.append({"ours": ours, "fast": fast_cpu, "fastWall": fast_wall, "live": live_cpu, "liveWall": live_wall,
+                       "paired": paired})
+        if args.repeat > 1 or paired:
             live = f", ffmpeg at the input's pace {live_cpu / media:.2f}" if live_cpu else ""
+            side = (f"; side by side: LiveRelay {paired[0]['cpu_seconds'] / media:.2f}, ffmpeg -re {paired[1] / media:.2f}, "
+                    f"ratio {paired[0]['cpu_seconds'] / paired[1]:.3f}") if paired else ""
             print(f"round {number}: LiveRelay {ours['cpu_seconds'] / media:.2f} CPU-s/s, ffmpeg as fast as it goes "
-                  f"{fast_cpu / media:.2f}{live}", file=sys.stderr)
+                  f"{fast_cpu / media:.2f}{live}{side}", file=sys.stderr)
     rounds.sort(key=lambda r: r["ours"]["cpu_seconds"])
     ours = rounds[len(rounds) // 2]["ours"]
     media = ours["media_seconds"]
@@ -145,6 +174,15 @@ def main():
         print(f"| ffmpeg CLI on the same job at the input's pace (-re) | {live_cpu:.1f} CPU-s in {live_wall:.1f} s wall: "
               f"{live_cpu / media:.2f} CPU-s per s of input; LiveRelay ÷ this: {ours['cpu_seconds'] / live_cpu:.2f} "
               f"| same run, `--ffmpeg-live` |")
+    if args.concurrent:
+        ratios = sorted(r["paired"][0]["cpu_seconds"] / r["paired"][1] for r in rounds)
+        paired_ours = statistics.median(r["paired"][0]["cpu_seconds"] for r in rounds) / media
+        paired_ffmpeg = statistics.median(r["paired"][1] for r in rounds) / media
+        paired_drops = [sum(int(layer["dropped"]) for layer in r["paired"][0]["layers"].values()) + r["paired"][0]["decoder_drops"]
+                        for r in rounds]
+        print(f"| side by side (LiveRelay and ffmpeg -re at the same time) | LiveRelay {paired_ours:.2f}, ffmpeg {paired_ffmpeg:.2f} "
+              f"CPU-s per s of input; ratio median {statistics.median(ratios):.3f} (rounds: {' · '.join(f'{x:.3f}' for x in ratios)}); "
+              f"LiveRelay's drops {paired_drops} | same run, `--concurrent` |")
 
 if __name__ == "__main__":
     main()
