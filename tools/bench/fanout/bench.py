@@ -264,50 +264,37 @@ def profile(pid, seconds, work, base, frequency=499, keep=None, call_graph="fp",
 
 def receive_attribution(data, pid, viewer_pids, frequency, packets):
     """Splits the kernel's datagram receive (samples whose stack passes through `net_rx_action`) by where it ran:
-    in the server's egress loops (the load generators' sockets receiving the media) and in the load generators
-    (the server's socket receiving their feedback). Samples are CPU time at `frequency` per second, so
+    in the server's egress loops it is, on loopback, the load generators' sockets receiving the media; in the load
+    generators it is mostly the server's socket receiving their feedback (a softirq can also run on whichever task
+    is on the CPU, so the split is approximate). Samples are CPU time at `frequency` per second, so
     `usPerPacketLoopsSampled` is the egress loops' cost as the profile sees it and `usPerPacketLoopsOwnReceive` the
     same with each direction's receive charged to its receiver."""
     script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,pid,tid,ip,sym"], capture_output=True, text=True)
     if script.returncode != 0:
         return {"note": "perf script failed: " + script.stderr.strip()[-300:]}
-    viewers = set(viewer_pids)
-    loops = loops_receive = viewers_all = viewers_receive = 0
-    current, receiving = None, False
-
-    def close_sample():
-        nonlocal loops, loops_receive, viewers_all, viewers_receive
-        if current is None:
-            return
-        owner, comm = current
-        if owner == pid and comm.startswith("NIO-ELT"):
-            loops += 1
-            loops_receive += receiving
-        elif owner in viewers:
-            viewers_all += 1
-            viewers_receive += receiving
-
+    # A sample is a header line "comm pid/tid" followed by its indented stack frames.
+    samples = []
     for line in script.stdout.splitlines():
         if not line.strip():
             continue
         if not line[0].isspace():
-            close_sample()
             match = re.match(r"^(.*?)\s+(\d+)/\d+\s*$", line)
-            current = (int(match.group(2)), match.group(1).strip()) if match else None
-            receiving = False
-        elif "net_rx_action" in line:
-            receiving = True
-    close_sample()
+            samples.append([int(match.group(2)) if match else None, match.group(1).strip() if match else "", False])
+        elif samples and "net_rx_action" in line:
+            samples[-1][2] = True
+    loops = [receiving for owner, comm, receiving in samples if owner == pid and comm.startswith("NIO-ELT")]
+    viewers = [receiving for owner, _, receiving in samples if owner in set(viewer_pids)]
     if not packets or not loops:
         return {"note": "no egress-loop samples or no packets in the profile"}
     per_packet = 1e6 / frequency / packets
-    return {"packets": int(packets), "loopSamples": loops, "loopSamplesReceiving": loops_receive,
-            "loadgenSamples": viewers_all, "loadgenSamplesReceiving": viewers_receive,
-            "loopReceivePercent": round(loops_receive * 100 / loops, 1),
-            "usPerPacketLoopsSampled": round(loops * per_packet, 2),
+    loops_receive, viewers_receive = sum(loops), sum(viewers)
+    return {"packets": int(packets), "loopSamples": len(loops), "loopSamplesReceiving": loops_receive,
+            "loadgenSamples": len(viewers), "loadgenSamplesReceiving": viewers_receive,
+            "loopReceivePercent": round(loops_receive * 100 / len(loops), 1),
+            "usPerPacketLoopsSampled": round(len(loops) * per_packet, 2),
             "usPerPacketViewersReceiveInLoops": round(loops_receive * per_packet, 2),
             "usPerPacketServerReceiveInLoadgen": round(viewers_receive * per_packet, 2),
-            "usPerPacketLoopsOwnReceive": round((loops - loops_receive + viewers_receive) * per_packet, 2)}
+            "usPerPacketLoopsOwnReceive": round((len(loops) - loops_receive + viewers_receive) * per_packet, 2)}
 
 
 def parse_symbols(text):
