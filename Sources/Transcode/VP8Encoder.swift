@@ -51,47 +51,12 @@ public final class VP8Encoder {
     private var lastPTS: Int64?
 
     public init(configuration: VP8EncoderConfiguration) throws(TranscodeError) {
-        let width = configuration.width
-        let height = configuration.height
-        guard width > 0, height > 0, width % 2 == 0, height % 2 == 0, width <= 16383, height <= 16383 else {
-            throw .invalidDimensions(width: width, height: height)
-        }
-        guard (1...240).contains(configuration.framesPerSecond) else {
-            throw .invalidParameter("frames per second \(configuration.framesPerSecond)")
-        }
-        guard configuration.bitrate >= 10_000 else { throw .invalidParameter("bitrate \(configuration.bitrate) b/s") }
-        guard configuration.keyframeIntervalSeconds > 0 else {
-            throw .invalidParameter("keyframe interval \(configuration.keyframeIntervalSeconds) s")
-        }
+        try Self.validate(configuration)
         self.configuration = configuration
-        var settings = vpx_codec_enc_cfg_t()
-        var result = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &settings, 0)
-        guard result == VPX_CODEC_OK else { throw Self.error(result, "vpx_codec_enc_config_default", nil) }
-        settings.g_w = UInt32(width)
-        settings.g_h = UInt32(height)
-        settings.g_timebase = vpx_rational(num: 1, den: Self.timescale)
-        settings.g_threads = UInt32(configuration.effectiveThreads)
-        settings.g_lag_in_frames = 0
-        settings.g_pass = VPX_RC_ONE_PASS
-        settings.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
-        settings.rc_end_usage = VPX_CBR
-        settings.rc_target_bitrate = UInt32(configuration.bitrate / 1000)
-        settings.rc_min_quantizer = 2
-        settings.rc_max_quantizer = 56
-        settings.rc_undershoot_pct = 100
-        settings.rc_overshoot_pct = 15
-        settings.rc_buf_initial_sz = 500
-        settings.rc_buf_optimal_sz = 600
-        settings.rc_buf_sz = 1000
-        settings.rc_dropframe_thresh = 0
-        settings.rc_resize_allowed = 0
-        settings.kf_mode = VPX_KF_AUTO
-        settings.kf_min_dist = 0
-        settings.kf_max_dist = UInt32(max(1, (configuration.keyframeIntervalSeconds * Double(configuration.framesPerSecond)).rounded()))
-
+        var settings = try Self.settings(for: configuration)
         let codec = UnsafeMutablePointer<vpx_codec_ctx_t>.allocate(capacity: 1)
         codec.initialize(to: vpx_codec_ctx_t())
-        result = lr_vpx_enc_init(codec, &settings, 0)
+        let result = lr_vpx_enc_init(codec, &settings, 0)
         guard result == VPX_CODEC_OK else {
             let failure = Self.error(result, "vpx_codec_enc_init", codec)
             codec.deallocate()
@@ -99,18 +64,9 @@ public final class VP8Encoder {
         }
         self.codec = codec
         // From here on deinit destroys the codec.
-        try control(VP8E_SET_CPUUSED, configuration.effectiveCPUUsed, "VP8E_SET_CPUUSED")
-        try control(VP8E_SET_NOISE_SENSITIVITY, 0, "VP8E_SET_NOISE_SENSITIVITY")
-        // Skip encoding of blocks that barely changed (libwebrtc uses 1 for screen-like content too).
-        try control(VP8E_SET_STATIC_THRESHOLD, 1, "VP8E_SET_STATIC_THRESHOLD")
-        // Token partitions let the decoder (and the encoder's threads) work on rows in parallel.
-        try control(VP8E_SET_TOKEN_PARTITIONS, configuration.effectiveThreads > 1 ? 1 : 0, "VP8E_SET_TOKEN_PARTITIONS")
-        // libwebrtc caps a keyframe at optimal buffer × fps / 20 percent of a frame's budget, so one keyframe does
-        // not stall the link for a whole second: 600 ms × 30 / 20 = 900 %.
-        try control(VP8E_SET_MAX_INTRA_BITRATE_PCT, max(300, 600 * configuration.framesPerSecond / 20),
-                    "VP8E_SET_MAX_INTRA_BITRATE_PCT")
+        try Self.applyControls(configuration, to: codec)
 
-        vpx_img_wrap(&image, VPX_IMG_FMT_I420, UInt32(width), UInt32(height), 1, nil)
+        vpx_img_wrap(&image, VPX_IMG_FMT_I420, UInt32(configuration.width), UInt32(configuration.height), 1, nil)
     }
 
     deinit {
@@ -162,6 +118,11 @@ public final class VP8Encoder {
     }
 
     private func drain() -> [EncodedPacket] {
+        Self.drain(codec)
+    }
+
+    /// The frame packets libvpx has ready on `codec`.
+    static func drain(_ codec: UnsafeMutablePointer<vpx_codec_ctx_t>) -> [EncodedPacket] {
         var packets: [EncodedPacket] = []
         var iterator: vpx_codec_iter_t?
         while let packet = vpx_codec_get_cx_data(codec, &iterator) {
@@ -169,18 +130,76 @@ public final class VP8Encoder {
             let frame = packet.pointee.data.frame
             let bytes = UnsafeRawBufferPointer(start: frame.buf, count: frame.sz)
             packets.append(EncodedPacket(data: ByteBuffer(bytes: bytes), pts: frame.pts, dts: frame.pts,
-                                         duration: Int64(frame.duration), timescale: Self.timescale,
+                                         duration: Int64(frame.duration), timescale: timescale,
                                          isKeyframe: frame.flags & vpx_codec_frame_flags_t(VPX_FRAME_IS_KEY) != 0))
         }
         return packets
     }
 
-    private func control(_ id: vp8e_enc_control_id, _ value: Int, _ name: String) throws(TranscodeError) {
-        let result = lr_vpx_control_int(codec, Int32(id.rawValue), Int32(value))
-        guard result == VPX_CODEC_OK else { throw Self.error(result, name, codec) }
+    static func validate(_ configuration: VP8EncoderConfiguration) throws(TranscodeError) {
+        let width = configuration.width
+        let height = configuration.height
+        guard width > 0, height > 0, width % 2 == 0, height % 2 == 0, width <= 16383, height <= 16383 else {
+            throw .invalidDimensions(width: width, height: height)
+        }
+        guard (1...240).contains(configuration.framesPerSecond) else {
+            throw .invalidParameter("frames per second \(configuration.framesPerSecond)")
+        }
+        guard configuration.bitrate >= 10_000 else { throw .invalidParameter("bitrate \(configuration.bitrate) b/s") }
+        guard configuration.keyframeIntervalSeconds > 0 else {
+            throw .invalidParameter("keyframe interval \(configuration.keyframeIntervalSeconds) s")
+        }
     }
 
-    private static func error(_ code: vpx_codec_err_t, _ operation: String,
+    /// libvpx's configuration for one layer (shared with `VP8SimulcastEncoder`).
+    static func settings(for configuration: VP8EncoderConfiguration) throws(TranscodeError) -> vpx_codec_enc_cfg_t {
+        var settings = vpx_codec_enc_cfg_t()
+        let result = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &settings, 0)
+        guard result == VPX_CODEC_OK else { throw error(result, "vpx_codec_enc_config_default", nil) }
+        settings.g_w = UInt32(configuration.width)
+        settings.g_h = UInt32(configuration.height)
+        settings.g_timebase = vpx_rational(num: 1, den: timescale)
+        settings.g_threads = UInt32(configuration.effectiveThreads)
+        settings.g_lag_in_frames = 0
+        settings.g_pass = VPX_RC_ONE_PASS
+        settings.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
+        settings.rc_end_usage = VPX_CBR
+        settings.rc_target_bitrate = UInt32(configuration.bitrate / 1000)
+        settings.rc_min_quantizer = 2
+        settings.rc_max_quantizer = 56
+        settings.rc_undershoot_pct = 100
+        settings.rc_overshoot_pct = 15
+        settings.rc_buf_initial_sz = 500
+        settings.rc_buf_optimal_sz = 600
+        settings.rc_buf_sz = 1000
+        settings.rc_dropframe_thresh = 0
+        settings.rc_resize_allowed = 0
+        settings.kf_mode = VPX_KF_AUTO
+        settings.kf_min_dist = 0
+        settings.kf_max_dist = UInt32(max(1, (configuration.keyframeIntervalSeconds * Double(configuration.framesPerSecond)).rounded()))
+        return settings
+    }
+
+    /// The per-layer controls, set once the codec is open (shared with `VP8SimulcastEncoder`).
+    static func applyControls(_ configuration: VP8EncoderConfiguration,
+                              to codec: UnsafeMutablePointer<vpx_codec_ctx_t>) throws(TranscodeError) {
+        func control(_ id: vp8e_enc_control_id, _ value: Int, _ name: String) throws(TranscodeError) {
+            let result = lr_vpx_control_int(codec, Int32(id.rawValue), Int32(value))
+            guard result == VPX_CODEC_OK else { throw error(result, name, codec) }
+        }
+        try control(VP8E_SET_CPUUSED, configuration.effectiveCPUUsed, "VP8E_SET_CPUUSED")
+        try control(VP8E_SET_NOISE_SENSITIVITY, 0, "VP8E_SET_NOISE_SENSITIVITY")
+        // Skip encoding of blocks that barely changed (libwebrtc uses 1 for screen-like content too).
+        try control(VP8E_SET_STATIC_THRESHOLD, 1, "VP8E_SET_STATIC_THRESHOLD")
+        // Token partitions let the decoder (and the encoder's threads) work on rows in parallel.
+        try control(VP8E_SET_TOKEN_PARTITIONS, configuration.effectiveThreads > 1 ? 1 : 0, "VP8E_SET_TOKEN_PARTITIONS")
+        // libwebrtc caps a keyframe at optimal buffer × fps / 20 percent of a frame's budget, so one keyframe does
+        // not stall the link for a whole second: 600 ms × 30 / 20 = 900 %.
+        try control(VP8E_SET_MAX_INTRA_BITRATE_PCT, max(300, 600 * configuration.framesPerSecond / 20),
+                    "VP8E_SET_MAX_INTRA_BITRATE_PCT")
+    }
+
+    static func error(_ code: vpx_codec_err_t, _ operation: String,
                               _ codec: UnsafeMutablePointer<vpx_codec_ctx_t>?) -> TranscodeError {
         var message = String(cString: vpx_codec_err_to_string(code))
         if let codec, let detail = vpx_codec_error_detail(codec) { message += ": " + String(cString: detail) }

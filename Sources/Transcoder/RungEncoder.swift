@@ -34,8 +34,7 @@ final class RungEncoder: @unchecked Sendable {
     let codec: Codec
     private let settings: TranscoderSettings
     private let emit: @Sendable (TranscodedMedia) -> Void
-    private let statistics: NIOLockedValueBox<TranscoderStatistics>
-    private let metrics: RungMetrics
+    private let output: RungOutput
     private let keyframeRequested = NIOLockedValueBox(false)
     private let logger: Logger
     private var worker: BoundedWorker<EncoderInput>!
@@ -52,11 +51,9 @@ final class RungEncoder: @unchecked Sendable {
         self.codec = codec
         self.settings = settings
         self.emit = emit
-        self.statistics = statistics
         self.logger = logger
-        let metrics = RungMetrics(stream: stream, rung: rung.name, codec: codec.rawValue)
-        self.metrics = metrics
-        let name = rung.name
+        let output = RungOutput(rung: rung, codec: codec, stream: stream, statistics: statistics, emit: emit)
+        self.output = output
         worker = BoundedWorker(name: "\(codec.rawValue) \(rung.name)", capacity: codec == .vp8 ? settings.vp8EncoderQueueDepth : settings.encoderQueueDepth,
                                batchScheduling: true,
                                process: { [weak self] input in
@@ -71,9 +68,8 @@ final class RungEncoder: @unchecked Sendable {
                 finished()
                 return true
             }
-        }, onDrop: { [statistics] dropped, next in
-            metrics.dropped.increment()
-            statistics.withLockedValue { $0.update(codec, name) { $0.dropped += 1 } }
+        }, onDrop: { dropped, next in
+            output.countDrop()
             // The aligned keyframe must not be lost with the picture that carried it.
             if case .picture(let droppedPicture) = dropped, droppedPicture.sourceKeyframe,
                case .picture(var following) = next {
@@ -125,13 +121,12 @@ final class RungEncoder: @unchecked Sendable {
                 packets = try h264.encode(frame: scaled.picture, pts: pts)
             }
             let elapsed = (ContinuousClock.now - started).nanoseconds
-            metrics.encodeLatency.recordNanoseconds(elapsed)
             lastPTS = pts
-            deliver(packets, encodeNanoseconds: elapsed)
+            output.deliver(packets, encodeNanoseconds: elapsed)
         } catch {
             logger.warning("encoder failed; reopening on the next picture",
                            metadata: ["rung": "\(rung.name)", "codec": "\(codec.rawValue)", "error": "\(error)"])
-            statistics.withLockedValue { $0.update(codec, rung.name) { $0.encodeErrors += 1 } }
+            output.countEncodeError()
             vp8 = nil
             h264 = nil
         }
@@ -157,21 +152,15 @@ final class RungEncoder: @unchecked Sendable {
         }
         size = pictureSize
         lastPTS = nil
-        statistics.withLockedValue {
-            $0.update(codec, rung.name) { layer in
-                layer.width = pictureSize.width
-                layer.height = pictureSize.height
-                layer.reconfigurations += 1
-            }
-        }
+        output.opened(pictureSize)
     }
 
     private func flushEncoder() {
         do {
-            if let vp8 { deliver(try vp8.flush()) }
-            if let h264 { deliver(try h264.flush()) }
+            if let vp8 { output.deliver(try vp8.flush()) }
+            if let h264 { output.deliver(try h264.flush()) }
         } catch {
-            statistics.withLockedValue { $0.update(codec, rung.name) { $0.encodeErrors += 1 } }
+            output.countEncodeError()
         }
         vp8 = nil
         h264 = nil
@@ -180,8 +169,48 @@ final class RungEncoder: @unchecked Sendable {
     private func finish() {
         flushEncoder()
     }
+}
 
-    private func deliver(_ packets: [EncodedPacket], encodeNanoseconds: Int64? = nil) {
+/// Where one rung's encoded pictures go: the transcoder's output, `/metrics` and the statistics.
+struct RungOutput: Sendable {
+    let rung: Rung
+    let codec: RungEncoder.Codec
+    private let metrics: RungMetrics
+    private let statistics: NIOLockedValueBox<TranscoderStatistics>
+    private let emit: @Sendable (TranscodedMedia) -> Void
+
+    init(rung: Rung, codec: RungEncoder.Codec, stream: String, statistics: NIOLockedValueBox<TranscoderStatistics>,
+         emit: @escaping @Sendable (TranscodedMedia) -> Void) {
+        self.rung = rung
+        self.codec = codec
+        self.metrics = RungMetrics(stream: stream, rung: rung.name, codec: codec.rawValue)
+        self.statistics = statistics
+        self.emit = emit
+    }
+
+    /// A picture dropped from the encoder's inbox.
+    func countDrop() {
+        metrics.dropped.increment()
+        statistics.withLockedValue { $0.update(codec, rung.name) { $0.dropped += 1 } }
+    }
+
+    func countEncodeError() {
+        statistics.withLockedValue { $0.update(codec, rung.name) { $0.encodeErrors += 1 } }
+    }
+
+    /// An encoder opened (again) at this size.
+    func opened(_ size: PictureSize) {
+        statistics.withLockedValue {
+            $0.update(codec, rung.name) { layer in
+                layer.width = size.width
+                layer.height = size.height
+                layer.reconfigurations += 1
+            }
+        }
+    }
+
+    func deliver(_ packets: [EncodedPacket], encodeNanoseconds: Int64? = nil) {
+        if let encodeNanoseconds { metrics.encodeLatency.recordNanoseconds(encodeNanoseconds) }
         guard !packets.isEmpty else {
             if let encodeNanoseconds {
                 statistics.withLockedValue { $0.update(codec, rung.name) { $0.recordEncodeLatency(nanoseconds: encodeNanoseconds) } }

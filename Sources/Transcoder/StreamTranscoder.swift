@@ -34,7 +34,8 @@ final class StreamTranscoder: @unchecked Sendable {
     private let metrics: DecoderMetrics
     private let limiter: NIOLockedValueBox<KeyframeRequestLimiter>
     private let completion: Completion
-    private let encodersByRung = NIOLockedValueBox([String: RungEncoder]())
+    /// Who makes each WebRTC rung's next keyframe.
+    private let keyframeRequesters = NIOLockedValueBox([String: @Sendable () -> Void]())
     private var videoWorker: BoundedWorker<VideoInput>!
     private var audioWorker: BoundedWorker<AudioInput>!
 
@@ -42,7 +43,9 @@ final class StreamTranscoder: @unchecked Sendable {
     private var decoder: H264Decoder?
     private var layout: LadderLayout?
     private var targets: [Target] = []
+    private var groups: [SimulcastGroup] = []
     private var encoders: [String: RungEncoder] = [:]
+    private var simulcastEncoders: [String: SimulcastEncoder] = [:]
     private var lastPicturePTS: Int64?
     private var nominalFrameDuration: Int64 = 33
 
@@ -51,11 +54,20 @@ final class StreamTranscoder: @unchecked Sendable {
     private let resampler = Resampler()
     private var opus: OpusEncoder?
 
-    /// A rung size: its scaler and the encoders fed from it, each with its frame-rate cap.
+    /// A rung size: its scaler and the encoders fed from it, each with its frame-rate cap, and the VP8 simulcast
+    /// group whose `position`-th layer it is, if any.
     private struct Target {
         var size: PictureSize
         var scaler: Scaler
         var encoders: [(encoder: RungEncoder, limiter: FrameRateLimiter)]
+        var group: (index: Int, position: Int)?
+    }
+
+    /// VP8 layers encoded together (`SimulcastEncoder`), with the frame-rate cap they share.
+    private struct SimulcastGroup {
+        var encoder: SimulcastEncoder
+        var limiter: FrameRateLimiter
+        var layers: Int
     }
 
     init(stream: String, generation: Int, settings: TranscoderSettings, logger: Logger,
@@ -124,9 +136,9 @@ final class StreamTranscoder: @unchecked Sendable {
 
     /// Returns whether the request went through the 300 ms coalescing (false: a keyframe is already on its way).
     func requestKeyframe(rung: String) -> Bool {
-        guard let encoder = encodersByRung.withLockedValue({ $0[rung] }) else { return false }
+        guard let requestKeyframe = keyframeRequesters.withLockedValue({ $0[rung] }) else { return false }
         guard limiter.withLockedValue({ $0.admit(rung: rung) }) else { return false }
-        encoder.requestKeyframe()
+        requestKeyframe()
         return true
     }
 
@@ -168,8 +180,10 @@ final class StreamTranscoder: @unchecked Sendable {
             if let decoder { handle(decoder.flush()) }
             decoder = nil
             let all = Array(encoders.values)
-            completion.add(all.count)
+            let simulcast = Array(simulcastEncoders.values)
+            completion.add(all.count + simulcast.count)
             for encoder in all { encoder.end() }
+            for encoder in simulcast { encoder.end() }
             completion.done()
             return true
         }
@@ -199,6 +213,9 @@ final class StreamTranscoder: @unchecked Sendable {
             // Each rung is scaled from the smallest picture already made at twice its size or more (720p → 360p →
             // 180p), else from the source: libswscale's cost follows its input's area.
             var scaledFromThisPicture: [PlanarYUVFrame] = []
+            var groupAdmitted: [Bool] = []
+            for index in groups.indices { groupAdmitted.append(groups[index].limiter.admit(picture.pts)) }
+            var groupPictures = groups.map { [ScaledPicture?](repeating: nil, count: $0.layers) }
             for index in targets.indices {
                 var wanted: [RungEncoder] = []
                 for slot in targets[index].encoders.indices {
@@ -208,7 +225,9 @@ final class StreamTranscoder: @unchecked Sendable {
                         wanted.append(targets[index].encoders[slot].encoder)
                     }
                 }
-                guard !wanted.isEmpty else { continue }
+                let group = targets[index].group
+                let inAdmittedGroup = group.map { groupAdmitted[$0.index] } ?? false
+                guard !wanted.isEmpty || inAdmittedGroup else { continue }
                 do {
                     let size = targets[index].size
                     let larger = scaledFromThisPicture
@@ -221,9 +240,14 @@ final class StreamTranscoder: @unchecked Sendable {
                     let scaled = ScaledPicture(picture: output, ptsMilliseconds: picture.pts,
                                                durationMilliseconds: duration, sourceKeyframe: picture.isKeyframe)
                     for encoder in wanted { encoder.submit(scaled) }
+                    if let group, inAdmittedGroup { groupPictures[group.index][group.position] = scaled }
                 } catch {
                     countVideoErrors(1)
                 }
+            }
+            for index in groups.indices where groupAdmitted[index] {
+                let pictures = groupPictures[index].compactMap { $0 }
+                if !pictures.isEmpty, pictures.count == groups[index].layers { groups[index].encoder.submit(pictures) }
             }
         }
     }
@@ -240,12 +264,26 @@ final class StreamTranscoder: @unchecked Sendable {
             cmafRenditions.append(TranscoderLayout.Layer(rung: LiveTranscoder.passthroughRendition, width: source.width,
                                                          height: source.height, fps: 0, bitrate: 0))
         }
-        for entry in layout.entries {
+        let chains = settings.webRTCEnabled && settings.vp8Simulcast ? simulcastChains(layout.entries) : []
+        var groups: [SimulcastGroup] = []
+        var groupOfEntry: [Int: (index: Int, position: Int)] = [:]
+        for chain in chains {
+            let rungs = chain.map { layout.entries[$0].rung }
+            let encoder = simulcastEncoder(rungs)
+            for (position, entry) in chain.enumerated() { groupOfEntry[entry] = (groups.count, position) }
+            groups.append(SimulcastGroup(encoder: encoder, limiter: FrameRateLimiter(fps: rungs[0].fps), layers: rungs.count))
+        }
+        for (entryIndex, entry) in layout.entries.enumerated() {
             var slots: [(encoder: RungEncoder, limiter: FrameRateLimiter)] = []
             let layer = TranscoderLayout.Layer(rung: entry.rung.name, width: entry.size.width, height: entry.size.height,
                                                fps: entry.rung.fps, bitrate: entry.rung.videoKbps * 1000)
+            let group = groupOfEntry[entryIndex]
             if settings.webRTCEnabled {
-                slots.append((encoder(entry.rung, .vp8), FrameRateLimiter(fps: entry.rung.fps)))
+                if group == nil {
+                    let encoder = encoder(entry.rung, .vp8)
+                    slots.append((encoder, FrameRateLimiter(fps: entry.rung.fps)))
+                    keyframeRequesters.withLockedValue { $0[entry.rung.name] = { encoder.requestKeyframe() } }
+                }
                 webRTCLayers.append(layer)
             }
             let smallerThanSource = entry.size.width < source.width || entry.size.height < source.height
@@ -253,12 +291,15 @@ final class StreamTranscoder: @unchecked Sendable {
                 slots.append((encoder(entry.rung, .h264), FrameRateLimiter(fps: entry.rung.fps)))
                 cmafRenditions.append(layer)
             }
-            guard !slots.isEmpty, let scaler = try? Scaler(width: entry.size.width, height: entry.size.height) else {
+            guard !slots.isEmpty || group != nil,
+                  let scaler = try? Scaler(width: entry.size.width, height: entry.size.height) else {
+                if let group { groups[group.index].layers = 0 }  // a layer cannot be made: the group is not fed
                 continue
             }
-            targets.append(Target(size: entry.size, scaler: scaler, encoders: slots))
+            targets.append(Target(size: entry.size, scaler: scaler, encoders: slots, group: group))
         }
         self.targets = targets
+        self.groups = groups
         logger.info("transcoding ladder", metadata: [
             "stream": "\(stream)", "source": "\(source)",
             "layers": "\(webRTCLayers.map { "\($0.rung)=\($0.width)x\($0.height)" }.joined(separator: ","))",
@@ -273,7 +314,36 @@ final class StreamTranscoder: @unchecked Sendable {
         let encoder = RungEncoder(rung: rung, codec: codec, stream: stream, settings: settings, statistics: statistics,
                                   logger: logger, emit: emit, finished: { completion.done() })
         encoders[key] = encoder
-        if codec == .vp8 { encodersByRung.withLockedValue { $0[rung.name] = encoder } }
+        return encoder
+    }
+
+    /// Runs of consecutive ladder entries (indices, largest first) whose VP8 layers libvpx can encode together.
+    private func simulcastChains(_ entries: [LadderLayout.Entry]) -> [[Int]] {
+        var chains: [[Int]] = []
+        var start = 0
+        while start < entries.count {
+            var end = start + 1
+            while end < entries.count, SimulcastEncoder.canEncodeTogether(
+                entries[start...end].map(\.rung), sizes: entries[start...end].map(\.size), settings: settings) {
+                end += 1
+            }
+            if end - start >= 2 { chains.append(Array(start..<end)) }
+            start = end
+        }
+        return chains
+    }
+
+    /// The simulcast encoder of these rungs (one per set of rungs for the stream's life, like `encoder(_:_:)`),
+    /// and each rung's keyframe requests routed to it.
+    private func simulcastEncoder(_ rungs: [Rung]) -> SimulcastEncoder {
+        let key = rungs.map(\.name).joined(separator: "+")
+        let encoder = simulcastEncoders[key] ?? SimulcastEncoder(
+            rungs: rungs, stream: stream, settings: settings, statistics: statistics, logger: logger, emit: emit,
+            finished: { [completion] in completion.done() })
+        simulcastEncoders[key] = encoder
+        keyframeRequesters.withLockedValue { requesters in
+            for rung in rungs { requesters[rung.name] = { encoder.requestKeyframe() } }
+        }
         return encoder
     }
 

@@ -55,12 +55,16 @@ public struct TranscoderSettings: Sendable, Equatable {
     public var decoderQueueDepth: Int
     /// AAC frames waiting for the audio thread (≈ 21 ms each) before the oldest is dropped.
     public var audioQueueDepth: Int
+    /// Encode consecutive VP8 rungs that are exact scalings of each other (the default ladder: 720p / 360p / 180p)
+    /// together on libvpx's multi-resolution encoder, as libwebrtc does: 9–17 % less VP8 CPU, a keyframe on one is a
+    /// keyframe on all. Off: one independent encoder per rung.
+    public var vp8Simulcast: Bool
 
     public init(ladder: [Rung] = Rung.defaultLadder, webRTCEnabled: Bool = true, cmafEnabled: Bool = true,
                 cmafRungs: Set<String>? = nil, opusBitrate: Int = 96_000, vp8KeyframeIntervalSeconds: Double = 2,
                 keyframeRequestInterval: Duration = .milliseconds(300), decoderThreads: Int? = nil,
                 cmafPreset: String = "veryfast", encoderQueueDepth: Int = 8, vp8EncoderQueueDepth: Int = 2,
-                decoderQueueDepth: Int = 90, audioQueueDepth: Int = 100) {
+                decoderQueueDepth: Int = 90, audioQueueDepth: Int = 100, vp8Simulcast: Bool = true) {
         self.ladder = ladder
         self.webRTCEnabled = webRTCEnabled
         self.cmafEnabled = cmafEnabled
@@ -74,5 +78,6 @@ public struct TranscoderSettings: Sendable, Equatable {
         self.vp8EncoderQueueDepth = vp8EncoderQueueDepth
         self.decoderQueueDepth = decoderQueueDepth
         self.audioQueueDepth = audioQueueDepth
+        self.vp8Simulcast = vp8Simulcast
     }
 }

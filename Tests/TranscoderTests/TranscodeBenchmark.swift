@@ -43,12 +43,16 @@ extension TranscoderSuites {
     @Test(.enabled(if: input != nil))
     func realTimeLadder() async throws {
         let tags = try Self.readTags(URL(fileURLWithPath: try #require(Self.input)))
-        // The server's default: the H.264 360p and 180p rungs beside the source passthrough.
-        let fixture = try await TranscoderFixture.start(settings: TranscoderSettings(cmafRungs: Rung.defaultCMAFRungs), rtmp: false)
+        // The server's default: the H.264 360p and 180p rungs beside the source passthrough, the VP8 layers encoded
+        // together (LIVERELAY_TRANSCODE_BENCH_SIMULCAST=0: one independent VP8 encoder per rung).
+        let simulcast = ProcessInfo.processInfo.environment["LIVERELAY_TRANSCODE_BENCH_SIMULCAST"] != "0"
+        let settings = TranscoderSettings(cmafRungs: Rung.defaultCMAFRungs, vp8Simulcast: simulcast)
+        let fixture = try await TranscoderFixture.start(settings: settings, rtmp: false)
         let publication = try fixture.router.beginPublishing(stream: "s1", source: "bench", remoteAddress: nil)
         var demuxer = FLVMediaDemuxer()
         let clock = ContinuousClock()
         let cpuStart = processCPUSeconds()
+        let faultsStart = processCounters()
         let start = clock.now
         for tag in tags {
             try await clock.sleep(until: start + .milliseconds(Int(tag.timestamp)))
@@ -63,6 +67,7 @@ extension TranscoderSuites {
         publication.end()
         #expect(await eventually(within: 60) { fixture.output.snapshot.ended == [1] })
         let cpu = processCPUSeconds() - cpuStart
+        let faults = processCounters()
         let wall = Double((clock.now - start).nanoseconds) / 1e9
         let media = Double(tags.last?.timestamp ?? 0) / 1000
         let statistics = try #require(fixture.transcoder.statistics(stream: "s1"))
@@ -81,6 +86,8 @@ extension TranscoderSuites {
             "media_seconds": media, "wall_seconds": wall, "cpu_seconds": cpu,
             "decoded": statistics.decodedPictures, "decoder_drops": statistics.decoderQueueDrops,
             "opus_packets": statistics.opusPackets, "layers": layers,
+            "minor_faults": faults.minorFaults - faultsStart.minorFaults,
+            "context_switches": faults.contextSwitches - faultsStart.contextSwitches,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         print("transcode-bench " + String(decoding: json, as: UTF8.self))
@@ -91,6 +98,13 @@ extension TranscoderSuites {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Minor page faults and context switches (voluntary + involuntary) of the whole process so far.
+    func processCounters() -> (minorFaults: Int, contextSwitches: Int) {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return (usage.ru_minflt, usage.ru_nvcsw + usage.ru_nivcsw)
     }
 }
 }

@@ -3,7 +3,8 @@
 
 1. Makes the input: 1920x1080@30 testsrc2 + a tone, H.264 (x264 veryfast, 2 B-frames, 2 s GOP) + AAC, in FLV.
 2. Runs LiveRelay's transcoder on it in real time (the opt-in test TranscodeBenchmark: FLV demuxed, pushed through a
-   MediaRouter publication at the file's pace, default ladder: VP8 720p/360p/180p, H.264 360p/180p for CMAF
+   MediaRouter publication at the file's pace, default ladder: VP8 720p/360p/180p encoded together on libvpx's
+   multi-resolution encoder as libwebrtc does (`--independent-vp8`: one encoder per rung), H.264 360p/180p for CMAF
    (the source itself is passed through as the top rendition), Opus 96 kb/s) and reads the CPU it used, per-layer
    encode latency p50/p99 and drops.
 3. Runs ffmpeg's CLI on the same job with the same libraries and settings: one decode (one thread), one
@@ -20,6 +21,7 @@ Prints Markdown rows for docs/benchmarks.md.
 
 usage: tools/bench/transcode/bench.py [--seconds 60] [--configuration release|debug] [--package-path .]
        [--scratch-path .build] [--skip-build] [--input file.flv] [--ffmpeg-live] [--concurrent] [--repeat N]
+       [--independent-vp8]
 """
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
@@ -47,7 +49,8 @@ def run_liverelay(args, path):
     scratch = ["--scratch-path", args.scratch_path] if args.scratch_path else []
     if not args.skip_build:
         subprocess.run(["swift", "build", "--build-tests", "--package-path", args.package_path] + flags + scratch, check=True)
-    env = dict(os.environ, LIVERELAY_TRANSCODE_BENCH_INPUT=path)
+    env = dict(os.environ, LIVERELAY_TRANSCODE_BENCH_INPUT=path,
+               LIVERELAY_TRANSCODE_BENCH_SIMULCAST="0" if args.independent_vp8 else "1")
     command = ["swift", "test", "--skip-build", "--package-path", args.package_path,
                "--filter", "TranscodeBenchmark"] + flags + scratch
     output = subprocess.run(command, env=env, capture_output=True, text=True).stdout
@@ -110,7 +113,8 @@ def run_side_by_side(args, path):
         ffmpeg.returncode = os.waitstatus_to_exitcode(status)
     if ffmpeg.returncode != 0:
         sys.exit(f"ffmpeg side by side exited with {ffmpeg.returncode}")
-    return ours, usage.ru_utime + usage.ru_stime
+    counters = {"minor_faults": usage.ru_minflt, "context_switches": usage.ru_nvcsw + usage.ru_nivcsw}
+    return ours, usage.ru_utime + usage.ru_stime, counters
 
 
 def main():
@@ -124,6 +128,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=1, help="rounds of LiveRelay and ffmpeg, medians printed")
     parser.add_argument("--ffmpeg-live", action="store_true",
                         help="also run ffmpeg at the input's pace (-re), the way a live transcoder receives it")
+    parser.add_argument("--independent-vp8", action="store_true",
+                        help="LiveRelay with one VP8 encoder per rung instead of libvpx's multi-resolution encoder")
     parser.add_argument("--concurrent", action="store_true",
                         help="also run LiveRelay and ffmpeg -re side by side in each round (ratio under the same load)")
     args = parser.parse_args()
@@ -145,7 +151,9 @@ def main():
         if args.repeat > 1 or paired:
             live = f", ffmpeg at the input's pace {live_cpu / media:.2f}" if live_cpu else ""
             side = (f"; side by side: LiveRelay {paired[0]['cpu_seconds'] / media:.2f}, ffmpeg -re {paired[1] / media:.2f}, "
-                    f"ratio {paired[0]['cpu_seconds'] / paired[1]:.3f}") if paired else ""
+                    f"ratio {paired[0]['cpu_seconds'] / paired[1]:.3f}; minor faults {paired[0].get('minor_faults', -1)} "
+                    f"vs {paired[2]['minor_faults']}, context switches {paired[0].get('context_switches', -1)} "
+                    f"vs {paired[2]['context_switches']}") if paired else ""
             print(f"round {number}: LiveRelay {ours['cpu_seconds'] / media:.2f} CPU-s/s, ffmpeg as fast as it goes "
                   f"{fast_cpu / media:.2f}{live}{side}", file=sys.stderr)
     rounds.sort(key=lambda r: r["ours"]["cpu_seconds"])
