@@ -81,6 +81,9 @@ public struct Configuration: Sendable, Codable, Equatable {
             Rung(name: "360p", width: 640, height: 360, fps: 30, videoKbps: 800),
             Rung(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200),
         ]
+        /// Encode the VP8 layers of rungs that are exact scalings of each other together (libvpx's multi-resolution
+        /// encoder, as libwebrtc does): less CPU, and a keyframe on one layer is a keyframe on all. Off: one each.
+        public var vp8Simulcast = true
         public init() {}
 
         public struct Rung: Sendable, Codable, Equatable {

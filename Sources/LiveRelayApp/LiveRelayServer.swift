@@ -148,7 +148,8 @@ public final class LiveRelayServer: Sendable {
                     Rung(name: $0.name, width: $0.width, height: $0.height, fps: $0.fps, videoKbps: $0.videoKbps)
                 },
                 webRTCEnabled: configuration.webrtc.enabled, cmafEnabled: true,
-                cmafRungs: Set(configuration.transcoder.ladder.filter { $0.cmaf != false }.map(\.name)))
+                cmafRungs: Set(configuration.transcoder.ladder.filter { $0.cmaf != false }.map(\.name)),
+                vp8Simulcast: configuration.transcoder.vp8Simulcast)
             transcoder = LiveTranscoder(settings: settings, logger: childLogger("liverelay.transcoder"))
         }
         var egress: WebRTCEgress?

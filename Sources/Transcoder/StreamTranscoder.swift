@@ -34,8 +34,9 @@ final class StreamTranscoder: @unchecked Sendable {
     private let metrics: DecoderMetrics
     private let limiter: NIOLockedValueBox<KeyframeRequestLimiter>
     private let completion: Completion
-    /// Who makes each WebRTC rung's next keyframe.
-    private let keyframeRequesters = NIOLockedValueBox([String: @Sendable () -> Void]())
+    /// Who makes each WebRTC rung's next keyframe, and the key its requests are coalesced under: the rung's own, or
+    /// for rungs encoded together the group's (one keyframe serves them all, so at most one per interval for all).
+    private let keyframeRequesters = NIOLockedValueBox([String: (coalescing: String, request: @Sendable () -> Void)]())
     private var videoWorker: BoundedWorker<VideoInput>!
     private var audioWorker: BoundedWorker<AudioInput>!
 
@@ -136,9 +137,9 @@ final class StreamTranscoder: @unchecked Sendable {
 
     /// Returns whether the request went through the 300 ms coalescing (false: a keyframe is already on its way).
     func requestKeyframe(rung: String) -> Bool {
-        guard let requestKeyframe = keyframeRequesters.withLockedValue({ $0[rung] }) else { return false }
-        guard limiter.withLockedValue({ $0.admit(rung: rung) }) else { return false }
-        requestKeyframe()
+        guard let requester = keyframeRequesters.withLockedValue({ $0[rung] }) else { return false }
+        guard limiter.withLockedValue({ $0.admit(rung: requester.coalescing) }) else { return false }
+        requester.request()
         return true
     }
 
@@ -282,7 +283,7 @@ final class StreamTranscoder: @unchecked Sendable {
                 if group == nil {
                     let encoder = encoder(entry.rung, .vp8)
                     slots.append((encoder, FrameRateLimiter(fps: entry.rung.fps)))
-                    keyframeRequesters.withLockedValue { $0[entry.rung.name] = { encoder.requestKeyframe() } }
+                    keyframeRequesters.withLockedValue { $0[entry.rung.name] = (entry.rung.name, { encoder.requestKeyframe() }) }
                 }
                 webRTCLayers.append(layer)
             }
@@ -342,7 +343,7 @@ final class StreamTranscoder: @unchecked Sendable {
             finished: { [completion] in completion.done() })
         simulcastEncoders[key] = encoder
         keyframeRequesters.withLockedValue { requesters in
-            for rung in rungs { requesters[rung.name] = { encoder.requestKeyframe() } }
+            for rung in rungs { requesters[rung.name] = (key, { encoder.requestKeyframe() }) }
         }
         return encoder
     }

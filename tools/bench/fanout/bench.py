@@ -133,7 +133,8 @@ def write_config(path, work, args, host="127.0.0.1", maximum_viewers=None, webrt
                 # without viewers, and that growth would count as viewers' memory. The shortest window (4 s) is
                 # full before the 0-viewer RSS is read.
                 f"packager:\n  windowSeconds: 4\n"
-                f"transcoder:\n  enabled: true\n  ladder:\n{rungs}")
+                f"transcoder:\n  enabled: true\n  vp8Simulcast: {'false' if getattr(args, 'independent_vp8', False) else 'true'}\n"
+                f"  ladder:\n{rungs}")
 
 
 def wait_live(base, whep, server, loadgen_bin, work, timeout=120):
@@ -439,6 +440,8 @@ def main():
     parser.add_argument("--steps", default="100,250,500,1000")
     parser.add_argument("--seconds", type=float, default=20, help="measured window while the viewers hold")
     parser.add_argument("--baseline-seconds", type=float, default=20, help="0-viewer hold measured first")
+    parser.add_argument("--independent-vp8", action="store_true",
+                        help="one VP8 encoder per rung instead of libvpx's multi-resolution encoder (transcoder.vp8Simulcast: false)")
     parser.add_argument("--mix", default="720p,360p,180p",
                         help="one loadgen process per listed --max-layer, viewers split evenly; 'any' = one process, no cap")
     parser.add_argument("--ramp", type=float, default=50, help="joins per second over all loadgen processes")
