@@ -11,7 +11,8 @@
 ///   estimate × (1 − loss/2) when it is congestive (an over-use in the last 2 s) or beyond repair (> 20 %); below 2 %
 ///   the cap grows 5 % per report until it no longer binds.
 /// - **Probes**: the sender pads the stream up to a bitrate for a moment; if the path carried it (transport-cc:
-///   measured; REMB: no loss reported and no REMB decrease), the estimate is raised to it.
+///   measured; REMB: no loss reported and no REMB decrease, judged at the first receiver report after its end),
+///   the estimate is raised to it.
 ///
 /// Times are microseconds on the sender's monotonic clock (arrival times on the receiver's clock, used only as
 /// differences). Nothing allocates per packet.
@@ -43,6 +44,8 @@ public struct BandwidthEstimator: Sendable {
         var rembDecreased = false
         var worstFractionLost: UInt8 = 0
         var lossReports = 0
+        /// Receiver reports that came after the probe's last packets had time to arrive (or be missed).
+        var reportsAfterEnd = 0
     }
 
     public static let minimumBitrate = 50_000
@@ -51,6 +54,11 @@ public struct BandwidthEstimator: Sendable {
     /// reports about once a second.
     static let transportCCVerdictDelay: Int64 = 400_000
     static let reportVerdictDelay: Int64 = 1_300_000
+    /// A receiver report this long after a probe's end covers its last packets: with one in, and no REMB decrease
+    /// (a receiver sends that at once), the verdict need not wait `reportVerdictDelay`.
+    static let reportAfterEndMargin: Int64 = 200_000
+    /// Feedback this soon after a probe starts describes the path before it.
+    static let probeFeedbackDelay: Int64 = 100_000
     static let decreaseInterval: Int64 = 300_000
 
     public private(set) var source: Source = .none
@@ -104,7 +112,7 @@ public struct BandwidthEstimator: Sendable {
             lastSignal = .overusing
             lastOveruse = now
             overuseCount += 1
-            probe?.rembDecreased = true
+            if let start = probe?.start, now >= start + Self.probeFeedbackDelay { probe?.rembDecreased = true }
         } else {
             delayBased = max(delayBased ?? 0, value)
             lastSignal = .normal
@@ -174,6 +182,7 @@ public struct BandwidthEstimator: Sendable {
         if var probe, now >= probe.start {
             probe.worstFractionLost = max(probe.worstFractionLost, fractionLost)
             if now >= probe.start + 500_000 { probe.lossReports += 1 }
+            if now >= probe.end + Self.reportAfterEndMargin { probe.reportsAfterEnd += 1 }
             self.probe = probe
         }
         guard let current = estimate else { return }
@@ -229,7 +238,8 @@ public struct BandwidthEstimator: Sendable {
             guard delivered * 100 >= probe.bitrate * 85 else { return .failed(reason: "slow \(delivered)/\(probe.bitrate)") }
             return succeed(min(delivered, probe.bitrate))
         case .remb, .none:
-            guard now >= probe.end + Self.reportVerdictDelay else { return nil }
+            let reported = probe.reportsAfterEnd > 0 && now >= probe.end + Self.reportAfterEndMargin
+            guard reported || now >= probe.end + Self.reportVerdictDelay else { return nil }
             self.probe = nil
             // With REMB alone the path's capacity cannot be measured: it held if no over-use and no loss came back.
             guard source == .remb else { return .failed(reason: "no feedback") }

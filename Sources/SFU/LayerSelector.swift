@@ -102,13 +102,16 @@ public struct LayerSelector: Sendable {
         return .probe(bitrate: Int(settings.probeFactor * Double(rates[current - 1])))
     }
 
-    /// A probe's verdict: after success the next probe (for the rung above) may follow soon; after failure the wait
-    /// doubles.
+    /// A probe's verdict: after success the move up follows at once and the next probe (for the rung above) may
+    /// follow soon; after failure the wait doubles.
     public mutating func probeFinished(succeeded: Bool, now: Int64) {
         probing = false
         if succeeded {
             probeInterval = settings.probeInterval
             nextProbeAt = now
+            // The probe was the sustained headroom (a second of padding and its feedback): the hold is served, so
+            // the move up waits for nothing but the rung's keyframe.
+            aboveSince = now - settings.upHold
         } else {
             probeInterval = min(probeInterval * 2, settings.maximumProbeInterval)
             nextProbeAt = now + probeInterval

@@ -72,6 +72,25 @@ import Testing
         #expect(estimator.estimate == 1_000_000)
     }
 
+    @Test func aREMBProbeIsJudgedAtTheFirstReportAfterItsEnd() {
+        var estimator = BandwidthEstimator(initialBitrate: 300_000)
+        estimator.receivedREMB(bitrate: 340_000, at: 0)
+        estimator.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        // A decrease this early was sent before the padding reached the receiver: not the probe's doing.
+        estimator.receivedREMB(bitrate: 320_000, at: 1_050_000)
+        estimator.receivedLossReport(fractionLost: 0, at: 1_700_000)
+        estimator.receivedLossReport(fractionLost: 0, at: 2_100_000)
+        #expect(estimator.probeOutcome(at: 2_150_000) == nil, "that report may not cover the last packets")
+        estimator.receivedLossReport(fractionLost: 0, at: 2_600_000)
+        #expect(estimator.probeOutcome(at: 2_600_000) == .succeeded(bitrate: 1_000_000))
+
+        var lossy = BandwidthEstimator(initialBitrate: 300_000)
+        lossy.receivedREMB(bitrate: 340_000, at: 0)
+        lossy.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        lossy.receivedLossReport(fractionLost: 40, at: 2_400_000)
+        #expect(lossy.probeOutcome(at: 2_400_000) == .failed(reason: "loss 40/256"))
+    }
+
     @Test func aProbeThatCausesLossOrAREMBDecreaseFails() {
         var lossy = BandwidthEstimator(initialBitrate: 300_000)
         lossy.receivedREMB(bitrate: 340_000, at: 0)

@@ -63,6 +63,20 @@ import Testing
         #expect(selector.decide(estimate: 400_000, rates: rates, current: 2, best: 0, now: 14_000_000) == .probe(bitrate: 1_125_000))
     }
 
+    @Test func aSuccessfulProbeMovesUpWithoutFurtherHold() {
+        var selector = LayerSelector()
+        #expect(selector.decide(estimate: 400_000, rates: rates, current: 2, best: 0, now: 10_000_000) == .probe(bitrate: 1_125_000))
+        selector.probeFinished(succeeded: true, now: 12_300_000)
+        // The probe raised the estimate to its own rate, which covers 360p with the margin: up at once.
+        #expect(selector.decide(estimate: 1_125_000, rates: rates, current: 2, best: 0, now: 12_300_000) == .switchTo(1))
+
+        // Without a probe, the same estimate must hold for a second first.
+        var unprobed = LayerSelector()
+        #expect(unprobed.decide(estimate: 1_125_000, rates: rates, current: 2, best: 0, now: 10_000_000) == .stay)
+        #expect(unprobed.decide(estimate: 1_125_000, rates: rates, current: 2, best: 0, now: 10_500_000) == .stay)
+        #expect(unprobed.decide(estimate: 1_125_000, rates: rates, current: 2, best: 0, now: 11_000_000) == .switchTo(1))
+    }
+
     @Test func theCapIsRespected() {
         var selector = LayerSelector()
         #expect(selector.decide(estimate: 9_000_000, rates: rates, current: 0, best: 1, now: 0) == .switchTo(1))
