@@ -58,10 +58,16 @@ import Testing
         #expect(estimator.source == .remb)
     }
 
-    @Test func aProbeWithoutLossOrOveruseRaisesAREMBEstimate() {
+    /// A REMB viewer that reported `remb` at 0 s and is probed at 1 Mbit/s from 1 s to 2 s.
+    static func probingREMBViewer(remb: UInt64) -> BandwidthEstimator {
         var estimator = BandwidthEstimator(initialBitrate: 300_000)
-        estimator.receivedREMB(bitrate: 340_000, at: 0)
+        estimator.receivedREMB(bitrate: remb, at: 0)
         estimator.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        return estimator
+    }
+
+    @Test func aProbeWithoutLossOrOveruseRaisesAREMBEstimate() {
+        var estimator = Self.probingREMBViewer(remb: 340_000)
         estimator.receivedREMB(bitrate: 360_000, at: 1_500_000)
         estimator.receivedLossReport(fractionLost: 0, at: 1_800_000)
         #expect(estimator.probeOutcome(at: 2_000_000) == nil, "still waiting for reports")
@@ -73,9 +79,7 @@ import Testing
     }
 
     @Test func aREMBProbeIsJudgedAtTheFirstReportAfterItsEnd() {
-        var estimator = BandwidthEstimator(initialBitrate: 300_000)
-        estimator.receivedREMB(bitrate: 340_000, at: 0)
-        estimator.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        var estimator = Self.probingREMBViewer(remb: 340_000)
         // A decrease this early was sent before the padding reached the receiver: not the probe's doing.
         estimator.receivedREMB(bitrate: 320_000, at: 1_050_000)
         estimator.receivedLossReport(fractionLost: 0, at: 1_700_000)
@@ -84,31 +88,23 @@ import Testing
         estimator.receivedLossReport(fractionLost: 0, at: 2_600_000)
         #expect(estimator.probeOutcome(at: 2_600_000) == .succeeded(bitrate: 1_000_000))
 
-        var lossy = BandwidthEstimator(initialBitrate: 300_000)
-        lossy.receivedREMB(bitrate: 340_000, at: 0)
-        lossy.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        var lossy = Self.probingREMBViewer(remb: 340_000)
         lossy.receivedLossReport(fractionLost: 40, at: 2_400_000)
         #expect(lossy.probeOutcome(at: 2_400_000) == .failed(reason: "loss 40/256"))
     }
 
     @Test func aProbeThatCausesLossOrAREMBDecreaseFails() {
-        var lossy = BandwidthEstimator(initialBitrate: 300_000)
-        lossy.receivedREMB(bitrate: 340_000, at: 0)
-        lossy.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        var lossy = Self.probingREMBViewer(remb: 340_000)
         lossy.receivedLossReport(fractionLost: 60, at: 1_900_000)
         #expect(lossy.probeOutcome(at: 3_400_000) == .failed(reason: "loss 60/256"))
 
-        var congested = BandwidthEstimator(initialBitrate: 300_000)
-        congested.receivedREMB(bitrate: 400_000, at: 0)
-        congested.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        var congested = Self.probingREMBViewer(remb: 400_000)
         congested.receivedREMB(bitrate: 330_000, at: 1_600_000)
         congested.receivedLossReport(fractionLost: 0, at: 1_900_000)
         #expect(congested.probeOutcome(at: 3_400_000) == .failed(reason: "rembDecrease"))
         #expect(congested.estimate == 330_000)
 
-        var silent = BandwidthEstimator(initialBitrate: 300_000)
-        silent.receivedREMB(bitrate: 400_000, at: 0)
-        silent.startProbe(bitrate: 1_000_000, duration: 1_000_000, at: 1_000_000)
+        var silent = Self.probingREMBViewer(remb: 400_000)
         #expect(silent.probeOutcome(at: 3_400_000) == .failed(reason: "noReport"), "no receiver report: no verdict of success")
     }
 
