@@ -44,8 +44,8 @@ public struct BandwidthEstimator: Sendable {
         var rembDecreased = false
         var worstFractionLost: UInt8 = 0
         var lossReports = 0
-        /// Receiver reports that came after the probe's last packets had time to arrive (or be missed).
-        var reportsAfterEnd = 0
+        /// Whether a receiver report came after the probe's last packets had time to arrive (or be missed).
+        var reportedAfterEnd = false
     }
 
     public static let minimumBitrate = 50_000
@@ -182,7 +182,7 @@ public struct BandwidthEstimator: Sendable {
         if var probe, now >= probe.start {
             probe.worstFractionLost = max(probe.worstFractionLost, fractionLost)
             if now >= probe.start + 500_000 { probe.lossReports += 1 }
-            if now >= probe.end + Self.reportAfterEndMargin { probe.reportsAfterEnd += 1 }
+            if now >= probe.end + Self.reportAfterEndMargin { probe.reportedAfterEnd = true }
             self.probe = probe
         }
         guard let current = estimate else { return }
@@ -238,8 +238,7 @@ public struct BandwidthEstimator: Sendable {
             guard delivered * 100 >= probe.bitrate * 85 else { return .failed(reason: "slow \(delivered)/\(probe.bitrate)") }
             return succeed(min(delivered, probe.bitrate))
         case .remb, .none:
-            let reported = probe.reportsAfterEnd > 0 && now >= probe.end + Self.reportAfterEndMargin
-            guard reported || now >= probe.end + Self.reportVerdictDelay else { return nil }
+            guard probe.reportedAfterEnd || now >= probe.end + Self.reportVerdictDelay else { return nil }
             self.probe = nil
             // With REMB alone the path's capacity cannot be measured: it held if no over-use and no loss came back.
             guard source == .remb else { return .failed(reason: "no feedback") }
