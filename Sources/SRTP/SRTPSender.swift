@@ -1,4 +1,5 @@
 internal import COpenSSL
+internal import CSRTPCipher
 import NIOCore
 
 /// The outbound RTP transform of one SRTP key, on OpenSSL's AES (AES-NI, one cipher context reused for every
@@ -27,8 +28,15 @@ public final class SRTPSender {
         }
         self.profile = profile
         keys = try SRTPCipherContexts(profile: profile, key: key, salt: masterSalt,
-                                      labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true)
+                                      labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true,
+                                      sealsRTP: true)
     }
+
+    /// Whether GCM packets are sealed on the CPU's AES instructions (`lr_gcm.h`) rather than through EVP.
+    var sealsWithAESInstructions: Bool { keys.sealer != nil }
+
+    /// Whether this CPU has the AES and carry-less multiply instructions `lr_gcm.h` needs.
+    static let aesInstructionsAvailable = lr_gcm_available() == 1
 
     /// Bytes `protect` appends.
     public var overhead: Int { profile.rtpOverhead }
@@ -60,6 +68,10 @@ public final class SRTPSender {
             let sealed = withUnsafeBytes(of: &iv) { iv in
                 let header = bytes.assumingMemoryBound(to: UInt8.self)
                 let payload = payload.assumingMemoryBound(to: UInt8.self)
+                if let sealer = keys.sealer {
+                    return lr_gcm_seal(sealer, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), header, headerLength,
+                                       payload, Int(payloadLength)) == 1
+                }
                 return lr_aes_gcm_seal(keys.cipher, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), header,
                                        Int32(headerLength), payload, payloadLength) == 1
             }
@@ -157,13 +169,17 @@ public final class SRTPSender {
 struct SRTPCipherContexts: ~Copyable {
     let cipher: OpaquePointer
     let mac: OpaquePointer?
+    /// AES-GCM sealing without EVP's per-call bookkeeping (`lr_gcm.h`), for outbound SRTP (`sealsRTP`) where the
+    /// CPU has AES instructions; nil otherwise, and `cipher` seals. (SRTCP, a packet a second, stays on EVP.)
+    let sealer: OpaquePointer?
     let salt: (UInt64, UInt64)
 
     /// Keyed with the session keys the labels derive from the master key (RFC 3711 §4.3: 0/1/2 for SRTP, 3/4/5 for
     /// SRTCP): the AES context (GCM, or CTR, which is its own inverse), the HMAC-SHA1 one for AES-CM, and the
     /// session salt as two big-endian words (zero-padded to 16 bytes).
     init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8],
-         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool) throws(SRTPError) {
+         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool,
+         sealsRTP: Bool = false) throws(SRTPError) {
         guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
         var encryptionKey = SRTPSender.derive(label: labels.encryption, length: 16, key: key, salt: masterSalt)
         var sessionSalt = SRTPSender.derive(label: labels.salt, length: masterSalt.count, key: key, salt: masterSalt)
@@ -179,7 +195,8 @@ struct SRTPCipherContexts: ~Copyable {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            (self.cipher, self.mac, self.salt) = (cipher, nil, salt)
+            let sealer = sealsRTP ? encryptionKey.withUnsafeBufferPointer { lr_gcm_sealer_new($0.baseAddress!) } : nil
+            (self.cipher, self.mac, self.sealer, self.salt) = (cipher, nil, sealer, salt)
         case .aes128CMHMACSHA1_80:
             var authenticationKey = SRTPSender.derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
             defer { SRTPSender.wipe(&authenticationKey) }
@@ -188,13 +205,14 @@ struct SRTPCipherContexts: ~Copyable {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            (self.cipher, self.mac, self.salt) = (cipher, mac, salt)
+            (self.cipher, self.mac, self.sealer, self.salt) = (cipher, mac, nil, salt)
         }
     }
 
     deinit {
         EVP_CIPHER_CTX_free(cipher)
         if let mac { EVP_MAC_CTX_free(mac) }
+        if let sealer { lr_gcm_sealer_free(sealer) }
     }
 }
 

@@ -82,6 +82,27 @@ final class SRTPSenderTests: XCTestCase {
         }
     }
 
+    /// Every payload length from 0 to 80 bytes (each tail of a 16-byte block, with and without a whole 64-byte run of
+    /// four blocks before it) and lengths around the packetizer's maximum, with headers of 12 to 40 bytes.
+    func testSameBytesAsLibsrtpForEveryTailLength() throws {
+        var packets = (0...80).map { packet(sequence: 2000 + UInt16($0), ssrc: 0x0A0B_0C0D, payload: $0, csrcs: $0 % 4) }
+        packets += (1150...1170).map { packet(sequence: 3000 + UInt16($0 - 1150), ssrc: 0x0A0B_0C0D, payload: $0, extensionWords: 2) }
+        try compare(.aeadAES128GCM, packets: packets)
+    }
+
+    /// The GCM sender seals with the CPU's AES instructions (lr_gcm.h) wherever it has them, and those are what the
+    /// comparisons with libsrtp above exercise; EVP seals only where they are missing.
+    func testGCMSealsWithoutEVPWhereTheCPUAllows() throws {
+        let sender = try SRTPSender(profile: .aeadAES128GCM, key: key, salt: salt(.aeadAES128GCM))
+        XCTAssertEqual(sender.sealsWithAESInstructions, SRTPSender.aesInstructionsAvailable)
+        let counterMode = try SRTPSender(profile: .aes128CMHMACSHA1_80, key: key, salt: salt(.aes128CMHMACSHA1_80))
+        XCTAssertFalse(counterMode.sealsWithAESInstructions)
+        #if arch(x86_64)
+        // Every x86-64 server CPU since 2010 has them; this machine's certainly.
+        XCTAssertTrue(SRTPSender.aesInstructionsAvailable)
+        #endif
+    }
+
     func testRolloverCounterFollowsWrapsAndLatePackets() {
         var counters = RolloverCounters()
         XCTAssertEqual(counters.counter(ssrc: 1, sequenceNumber: 65_000), 0)

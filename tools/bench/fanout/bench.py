@@ -442,6 +442,8 @@ def main():
     parser.add_argument("--baseline-seconds", type=float, default=20, help="0-viewer hold measured first")
     parser.add_argument("--independent-vp8", action="store_true",
                         help="one VP8 encoder per rung instead of libvpx's multi-resolution encoder (transcoder.vp8Simulcast: false)")
+    parser.add_argument("--webrtc-threads", type=int, default=0,
+                        help="the server's webrtc.threads (egress shards); 0: its default, one per core")
     parser.add_argument("--mix", default="720p,360p,180p",
                         help="one loadgen process per listed --max-layer, viewers split evenly; 'any' = one process, no cap")
     parser.add_argument("--ramp", type=float, default=50, help="joins per second over all loadgen processes")
@@ -470,7 +472,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="liverelay-bench-fanout-")
     config = os.path.join(work, "config.yaml")
-    write_config(config, work, args)
+    write_config(config, work, args, webrtc_extra=f"  threads: {args.webrtc_threads}\n" if args.webrtc_threads else "")
     server_log = open(os.path.join(work, "server.log"), "w")
     server = subprocess.Popen([args.server_bin, "serve", "--demo", "--config", config],
                               stdout=server_log, stderr=subprocess.STDOUT)
