@@ -61,6 +61,9 @@ public struct BandwidthEstimator: Sendable {
     static let probeFeedbackDelay: Int64 = 100_000
     static let decreaseInterval: Int64 = 300_000
 
+    /// First: `isProbing` is read for every packet sent, so this is the field the egress's prefetch must reach
+    /// (a struct's stored properties are laid out in declaration order).
+    private var probe: Probe?
     public private(set) var source: Source = .none
     /// Delay-based (or REMB) estimate.
     public private(set) var delayBased: Int?
@@ -75,7 +78,6 @@ public struct BandwidthEstimator: Sendable {
     private var lastDecrease: Int64?
     private var lastOveruse: Int64?
     private var lastREMB: Int?
-    private var probe: Probe?
     private let initialBitrate: Int
 
     /// `initialBitrate`: what the viewer is sent at first; the transport-cc controller starts from it.

@@ -32,6 +32,9 @@ public final class SRTPSender {
                                       sealsRTP: true)
     }
 
+    /// The AES-GCM key block `protect` reads (nil when EVP seals), for prefetching.
+    var keyAddress: UnsafeRawPointer? { keys.sealer.map { UnsafeRawPointer($0) } }
+
     /// Whether GCM packets are sealed on the CPU's AES instructions (`lr_gcm.h`) rather than through EVP.
     var sealsWithAESInstructions: Bool { keys.sealer != nil }
 

@@ -107,6 +107,13 @@ public final class SRTPSession {
         return created
     }
 
+    /// Where sealing an outbound packet reads this session's state (the sender object, its AES-GCM key block), for
+    /// a caller that prefetches the next viewer's while it seals for this one. Hints only: never read through.
+    public var sealingStateAddresses: (sender: UnsafeRawPointer?, keys: UnsafeRawPointer?) {
+        guard let unmanagedSender else { return (nil, nil) }
+        return (UnsafeRawPointer(unmanagedSender.toOpaque()), unmanagedSender._withUnsafeGuaranteedRef { $0.keyAddress })
+    }
+
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.
     public func protect(_ packet: inout ByteBuffer) throws(SRTPError) {
         if let sender { return try sender.protect(&packet) }

@@ -1,3 +1,4 @@
+import CDatagram
 import DTLS
 import Logging
 import MediaCore
@@ -586,8 +587,11 @@ final class EgressCore {
         let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        for session in viewersByStream[stream] ?? [] where session.isSending
-            && (session.layer == layer || session.pendingLayer == layer) {
+        let viewers = viewersByStream[stream] ?? []
+        for index in viewers.indices {
+            Self.prefetchAhead(viewers, from: index, rung: layer)
+            let session = viewers[index]
+            guard session.isSending, session.layer == layer || session.pendingLayer == layer else { continue }
             guard session.hasVideo, session.outbound != nil, session.datagramAddress != nil else { continue }
             if session.pendingLayer == layer {
                 // A switch lands on the new rung's keyframe; until then the old rung goes on.
@@ -602,22 +606,25 @@ final class EgressCore {
                 session.firstVideoSent = true
                 metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
-            // Moved out and back so its queue and frame history are mutated in place, not copied. (Kept optional:
-            // binding the unwrapped value copies the whole sender, a retain per reference it holds.)
-            var video = session.video.take()
-            guard video != nil else { continue }
-            enqueue(frame, into: &video!, for: session, at: microseconds)
-            sendQueued(&video!, to: session, at: microseconds, stamp: sendTime)
-            if !session.isBacklogged, !video!.queue.isEmpty {
+            // Mutated where it lies (`&session.video!`): binding the unwrapped value would copy the whole sender (a
+            // retain per reference it holds, and its queue then copied on write), and moving it out and back
+            // copied its 320 bytes three times.
+            guard session.video != nil else { continue }
+            enqueue(frame, into: &session.video!, for: session, at: microseconds)
+            sendQueued(&session.video!, to: session, at: microseconds, stamp: sendTime)
+            if !session.isBacklogged, Self.hasQueuedVideo(&session.video!) {
                 session.isBacklogged = true
                 backlog.append(session)
                 scheduleDrain()
             }
-            session.video = video
             sent = true
         }
         if sent { flushMedia() }
     }
+
+    /// Read through `inout`, so the sender is not copied to answer.
+    @inline(__always)
+    private static func hasQueuedVideo(_ video: inout VideoSender) -> Bool { !video.queue.isEmpty }
 
     /// Queues a frame for the viewer's pacer. Frames that waited too long are dropped, and unless this one is a
     /// keyframe the viewer waits for the next (asked for at once).
@@ -692,10 +699,8 @@ final class EgressCore {
             let session = backlog[index]
             var done = true
             if session.phase == .connected, session.video != nil {
-                var video = session.video.take()
-                paced += sendQueued(&video!, to: session, at: microseconds, stamp: stamp)
-                done = video!.queue.isEmpty
-                session.video = video
+                paced += sendQueued(&session.video!, to: session, at: microseconds, stamp: stamp)
+                done = !Self.hasQueuedVideo(&session.video!)
             }
             if done {
                 session.isBacklogged = false
@@ -726,7 +731,11 @@ final class EgressCore {
         let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        for session in viewersByStream[stream] ?? [] where session.isSending {
+        let viewers = viewersByStream[stream] ?? []
+        for index in viewers.indices {
+            Self.prefetchAhead(viewers, from: index)
+            let session = viewers[index]
+            guard session.isSending else { continue }
             guard session.audio != nil, let outbound = session.outbound, let address = session.datagramAddress else { continue }
             // Moved out and back, kept optional: a copy would retain what the sender holds, for every packet.
             var audio = session.audio.take()
@@ -751,6 +760,32 @@ final class EgressCore {
             sent = true
         }
         if sent { flushMedia() }
+    }
+
+    /// A fan-out's loop over a stream's viewers finds each one's state cold (main memory, or at best the shared
+    /// cache), and waiting for it, a few cache lines at a time, was most of what the loop cost beyond the kernel and
+    /// the cipher. So the loop asks for it ahead: the per-packet fields of the viewer two places on
+    /// (`ViewerSession.hotBytes`), and the sealing state of the one next in turn, whose session (fetched on the
+    /// previous turn) says where that is.
+    ///
+    /// A video frame is for one rung's viewers only: then the viewer two on gets only the lines that say whether it
+    /// is one of them (`ViewerSession.selectionBytes`), and the rest is asked for a turn ahead if it is.
+    @inline(__always)
+    static func prefetchAhead(_ viewers: [ViewerSession], from index: Int, rung: String? = nil) {
+        if index + 2 < viewers.count {
+            lr_prefetch(Unmanaged.passUnretained(viewers[index + 2]).toOpaque(),
+                        UInt32(rung == nil ? ViewerSession.hotBytes : ViewerSession.selectionBytes))
+        }
+        guard index + 1 < viewers.count else { return }
+        let next = viewers[index + 1]
+        if let rung {
+            guard next.layer == rung || next.pendingLayer == rung else { return }
+            lr_prefetch(Unmanaged.passUnretained(next).toOpaque() + ViewerSession.selectionBytes,
+                        UInt32(ViewerSession.hotBytes - ViewerSession.selectionBytes))
+        }
+        let sealing = next.sealingState
+        if let sender = sealing.sender { lr_prefetch(sender, 320) }
+        if let keys = sealing.keys { lr_prefetch(keys, 256) }
     }
 
     /// Stamps the transport-wide sequence number, encrypts into the media batch, and notes the packet for the

@@ -18,6 +18,54 @@ final class ViewerSession {
         case closed
     }
 
+    // MARK: Read for every packet, first
+    // A fan-out visits every viewer of a stream in turn and finds each one's state cold (a thousand viewers' state
+    // and the encoders' frames pass through the caches between two visits). What `sendAudio`, `sendVideo` and
+    // `commit` read comes first, in the object's first `hotBytes`, which the egress prefetches two viewers ahead
+    // (Swift lays a class's stored properties out in declaration order).
+
+    var phase: Phase = .waitingForICE
+    /// Whether video was negotiated: read per frame and per feedback packet without touching `video`
+    /// (reading through the optional copies the whole sender).
+    let hasVideo: Bool
+    /// Video waits for a keyframe after connecting (nothing before it decodes).
+    var awaitingKeyframe = true
+    /// Set when the first video frame went out (for the join-time histogram).
+    var firstVideoSent = false
+    /// In the shard's list of viewers with video waiting for the pacer.
+    var isBacklogged = false
+    /// Transport-wide sequence number (one space across audio and video, for transport-cc feedback).
+    var transportSequence: UInt16 = 0
+    /// `selectedAddress` as the kernel takes it, for the media batch.
+    private(set) var datagramAddress: DatagramAddress?
+    var outbound: SRTPSession? {
+        didSet { sealingState = outbound?.sealingStateAddresses ?? (nil, nil) }
+    }
+    /// Where `outbound` keeps what sealing a packet reads, prefetched a viewer ahead (hints only, never read).
+    private(set) var sealingState: (sender: UnsafeRawPointer?, keys: UnsafeRawPointer?) = (nil, nil)
+    /// The rung this viewer receives.
+    var layer: String
+    /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.
+    var pendingLayer: String?
+    /// What was sent under each transport-wide sequence number, when the viewer gives transport-cc feedback.
+    var sentLog: SentPacketLog?
+    /// What may be sent now (video and audio; repairs and probe padding go regardless).
+    var pacing: PacingBudget
+    var probe: ProbePadding?
+    var audio: AudioSender?
+    /// Bits per second sent to this viewer (media, retransmissions and padding).
+    var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
+    var video: VideoSender?
+    /// Bandwidth estimation and layer choice (the SFU's per-viewer state); its first field is read per packet.
+    var estimator: BandwidthEstimator
+    /// The bytes from the object's start that hold the fields above up to the estimator's first: what the egress
+    /// prefetches for a viewer whose turn is coming. The first `selectionBytes` hold `phase` to `pendingLayer`,
+    /// which say whether a frame is for this viewer.
+    static let hotBytes = 960
+    static let selectionBytes = 128
+
+    // MARK: The rest
+
     let id: String
     let stream: String
     let etag: String
@@ -31,70 +79,41 @@ final class ViewerSession {
     let maximumLayer: String?
     let createdAt: NIODeadline
 
-    var phase: Phase = .waitingForICE
-    /// The rung this viewer receives.
-    var layer: String
     /// Addresses that passed a connectivity check; media goes to `selectedAddress`.
     var validatedAddresses: [SocketAddress] = []
     var selectedAddress: SocketAddress? {
         didSet { datagramAddress = selectedAddress.map(DatagramAddress.init) }
     }
-    /// `selectedAddress` as the kernel takes it, for the media batch.
-    private(set) var datagramAddress: DatagramAddress?
     var nominated = false
     var lastConsent: NIODeadline
     var connectedAt: NIODeadline?
     var dtls: DTLSConnection?
-    var outbound: SRTPSession?
     var inbound: SRTPSession?
-    var video: VideoSender?
-    var audio: AudioSender?
-    /// Whether video was negotiated, and its SSRC: read per frame and per feedback packet without touching `video`
-    /// (reading through the optional copies the whole sender).
-    let hasVideo: Bool
+    /// The video SSRC, read per feedback packet without touching `video`.
     let videoSSRC: UInt32?
-    /// Video waits for a keyframe after connecting (nothing before it decodes).
-    var awaitingKeyframe = true
     var lastKeyframeRequest: NIODeadline?
     var lastSenderReport: NIODeadline?
-    /// Transport-wide sequence number (one space across audio and video, for transport-cc feedback).
-    var transportSequence: UInt16 = 0
     /// Latest figures the viewer reported (RTCP RR / REMB).
     var fractionLost: UInt8 = 0
     var cumulativeLost: Int32 = 0
     var rembBitrate: UInt64?
 
-    /// Bandwidth estimation and layer choice (the SFU's per-viewer state).
-    var estimator: BandwidthEstimator
     var selector = LayerSelector()
-    /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.
-    var pendingLayer: String?
     var pendingSince: NIODeadline?
     /// Set through the operations API (and tests): the selector leaves the viewer on this rung.
     var pinnedLayer: String?
-    /// What was sent under each transport-wide sequence number, when the viewer gives transport-cc feedback.
-    var sentLog: SentPacketLog?
     /// Since when the estimate has been under half of the bottom rung's cost while on it (nil: it is not).
     var starvedSince: NIODeadline?
     /// Video loss over windows of at least a second, for the estimator's loss-based part.
     var lossWindow = LossWindow()
     /// The fraction lost (×256) over the last closed loss window.
     var windowedLoss: UInt8 = 0
-    /// What may be sent now (video and audio; repairs and probe padding go regardless).
-    var pacing: PacingBudget
-    /// In the shard's list of viewers with video waiting for the pacer.
-    var isBacklogged = false
     var pacedFramesDropped = 0
-    /// Bits per second sent to this viewer (media, retransmissions and padding).
-    var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
-    var probe: ProbePadding?
     /// Layer switches this viewer made (up: to a better rung).
     var switchesUp = 0
     var switchesDown = 0
     var probesSucceeded = 0
     var probesFailed = 0
-    /// Set when the first video frame went out (for the join-time histogram).
-    var firstVideoSent = false
 
     init(id: String, stream: String, localUfrag: String, localPassword: String, offer: WHEPOffer,
          negotiated: NegotiatedSession, cname: String, layer: String, maximumLayer: String?, video: VideoSender?, audio: AudioSender?,
