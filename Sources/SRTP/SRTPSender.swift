@@ -2,8 +2,9 @@ internal import COpenSSL
 internal import CSRTPCipher
 import NIOCore
 
-/// The outbound RTP transform of one SRTP key, on OpenSSL's AES (AES-NI, one cipher context reused for every
-/// packet). It is what every forwarded packet goes through, so it works in place on raw bytes and allocates nothing.
+/// The outbound RTP transform of one SRTP key: AES-GCM on the CPU's AES-NI and PCLMULQDQ instructions (`lr_gcm.h`),
+/// otherwise OpenSSL's EVP (one cipher context reused for every packet). It is what every forwarded packet goes
+/// through, so it works in place on raw bytes and allocates nothing.
 ///
 /// Debian's libsrtp2 is built on NSS, whose PKCS#11 layer takes locks and looks up a session for every packet; that
 /// was a third of the egress thread's time. Inbound SRTCP has its own transform (`SRTCPReceiver`); outbound SRTCP (a
@@ -194,11 +195,14 @@ struct SRTPCipherContexts: ~Copyable {
         let salt = (SRTPSender.bigEndian(sessionSalt, 0), SRTPSender.bigEndian(sessionSalt, 8))
         switch profile {
         case .aeadAES128GCM:
-            guard EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
+            let sealer = sealsRTP ? encryptionKey.withUnsafeBufferPointer { lr_gcm_sealer_new($0.baseAddress!) } : nil
+            // With a sealer the EVP context stays unkeyed: keying it would fetch the provider's implementation and
+            // allocate its GCM state for every viewer, never to be used.
+            guard sealer != nil
+                || EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            let sealer = sealsRTP ? encryptionKey.withUnsafeBufferPointer { lr_gcm_sealer_new($0.baseAddress!) } : nil
             (self.cipher, self.mac, self.sealer, self.salt) = (cipher, nil, sealer, salt)
         case .aes128CMHMACSHA1_80:
             var authenticationKey = SRTPSender.derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
