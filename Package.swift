@@ -45,9 +45,6 @@ let package = Package(
         .systemLibrary(name: "CSRTP", path: "Sources/CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CDatagram", path: "Sources/CDatagram"),
-        // AES-GCM sealing for outbound SRTP on the CPU's AES and carry-less multiply instructions (lr_gcm.h says why).
-        // Optimised in debug builds too, like `mediaPath`: every packet the tests' viewers get is sealed here.
-        .target(name: "CSRTPCipher", path: "Sources/CSRTPCipher", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         // MARK: Pure protocol and format modules (no I/O)
         .target(name: "MediaCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
@@ -65,7 +62,7 @@ let package = Package(
         // MARK: C wrappers
         .target(name: "Transcode", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
                                                   .product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "SRTP", dependencies: ["CSRTP", "COpenSSL", "CSRTPCipher", .product(name: "NIOCore", package: "swift-nio")],
+        .target(name: "SRTP", dependencies: ["CSRTP", "COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: mediaPath),
         .target(name: "DTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
 

@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <openssl/opensslv.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <string.h>
 
 // DTLSv1_get_timeout / DTLSv1_handle_timeout / DTLS_set_link_mtu are macros over SSL_ctrl.
 static inline long lr_dtls_get_timeout(SSL *ssl, struct timeval *tv) { return DTLSv1_get_timeout(ssl, tv); }
@@ -57,4 +59,43 @@ static inline int lr_aes_gcm_seal(EVP_CIPHER_CTX *ctx, const unsigned char *iv, 
                             OSSL_PARAM_construct_end()};
     return EVP_CIPHER_CTX_get_params(ctx, params);
 }
+
+// DTLS HelloVerifyRequest cookies (RFC 6347 §4.2.1) for DTLSv1_listen. OpenSSL asks for and checks a cookie through
+// C callbacks on the context; they find the peer's address and the server's secret in the SSL object's app data
+// (SSL_set_app_data is a macro over SSL_set_ex_data). The cookie is HMAC-SHA256(secret, peer address), cut to 20
+// bytes: a client that echoes it has shown it receives at that address, and the server kept nothing to learn that.
+typedef struct {
+    unsigned char secret[32];
+    unsigned char peer[128];
+    size_t peer_length;
+} lr_dtls_cookie_input;
+
+static inline int lr_dtls_cookie_compute(SSL *ssl, unsigned char *cookie, size_t *length) {
+    const lr_dtls_cookie_input *input = (const lr_dtls_cookie_input *)SSL_get_ex_data(ssl, 0);
+    if (input == NULL || input->peer_length == 0 || input->peer_length > sizeof(input->peer)) return 0;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t mac_length = 0;
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, input->secret, sizeof(input->secret), input->peer,
+                  input->peer_length, mac, sizeof(mac), &mac_length) == NULL || mac_length < 20) return 0;
+    memcpy(cookie, mac, 20);
+    *length = 20;
+    return 1;
+}
+static int lr_dtls_cookie_generate(SSL *ssl, unsigned char *cookie, unsigned int *cookie_length) {
+    size_t length = 0;
+    if (!lr_dtls_cookie_compute(ssl, cookie, &length)) return 0;
+    *cookie_length = (unsigned int)length;
+    return 1;
+}
+static int lr_dtls_cookie_verify(SSL *ssl, const unsigned char *cookie, unsigned int cookie_length) {
+    unsigned char expected[20];
+    size_t length = 0;
+    if (!lr_dtls_cookie_compute(ssl, expected, &length) || cookie_length != length) return 0;
+    return CRYPTO_memcmp(expected, cookie, length) == 0;
+}
+static inline void lr_ssl_ctx_enable_cookies(SSL_CTX *ctx) {
+    SSL_CTX_set_cookie_generate_cb(ctx, lr_dtls_cookie_generate);
+    SSL_CTX_set_cookie_verify_cb(ctx, lr_dtls_cookie_verify);
+}
+static inline int lr_ssl_set_cookie_input(SSL *ssl, lr_dtls_cookie_input *input) { return SSL_set_ex_data(ssl, 0, input); }
 #endif

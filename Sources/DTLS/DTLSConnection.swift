@@ -25,7 +25,8 @@ public final class DTLSConnection {
 
     public let role: DTLSRole
     public let mtu: Int
-    public let expectedPeerFingerprint: String?
+    /// Set at creation, or by `expect(peerFingerprint:)` on a connection that came out of a `DTLSCookieGate`.
+    public private(set) var expectedPeerFingerprint: String?
     private let context: DTLSContext
     /// SSL *, owned; it owns both BIOs.
     private let ssl: OpaquePointer
@@ -35,6 +36,8 @@ public final class DTLSConnection {
     private let writeBoundaries = WriteBoundaries()
     private var state: State = .handshaking
     private var incoming = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    /// The server's cookie secret and the peer address being checked, read by OpenSSL's cookie callbacks.
+    private let cookieInput: UnsafeMutablePointer<lr_dtls_cookie_input>
 
     /// The negotiated cipher suite (e.g. "ECDHE-ECDSA-AES128-GCM-SHA256"), for logs.
     public private(set) var negotiatedCipher: String?
@@ -90,6 +93,10 @@ public final class DTLSConnection {
         case .client: SSL_set_connect_state(ssl)
         }
         OpenSSLErrorQueue.clear()
+        cookieInput = .allocate(capacity: 1)
+        cookieInput.initialize(to: lr_dtls_cookie_input())
+        withUnsafeMutableBytes(of: &cookieInput.pointee.secret) { $0.copyBytes(from: context.cookieSecret) }
+        _ = lr_ssl_set_cookie_input(ssl, cookieInput)
 
         self.role = context.role
         self.mtu = mtu
@@ -110,6 +117,35 @@ public final class DTLSConnection {
 
     deinit {
         SSL_free(ssl)
+        cookieInput.deallocate()
+    }
+
+    /// The fingerprint the peer's certificate must have, for a connection created before its peer was known.
+    public func expect(peerFingerprint: String) {
+        expectedPeerFingerprint = peerFingerprint
+    }
+
+    /// Server, before the handshake: the stateless cookie exchange of RFC 6347 §4.2.1 over the next queued
+    /// datagram. A ClientHello without a valid cookie for `peer` is answered with a HelloVerifyRequest (collect it
+    /// with `takeOutgoing()`) and forgotten; one that echoes it leaves this connection ready to go on with
+    /// `handshake()`. `peer` is the sender's address in any stable form.
+    public func verifyCookie(peer: [UInt8]) -> DTLSCookieCheck {
+        guard role == .server, case .handshaking = state, !incoming.isEmpty else { return .dropped }
+        withUnsafeMutableBytes(of: &cookieInput.pointee.peer) { bytes in
+            let count = min(bytes.count, peer.count)
+            bytes.copyBytes(from: peer.prefix(count))
+            cookieInput.pointee.peer_length = count
+        }
+        feedNextDatagram()
+        OpenSSLErrorQueue.clear()
+        guard let address = BIO_ADDR_new() else { return .dropped }
+        defer { BIO_ADDR_free(address) }
+        let result = DTLSv1_listen(ssl, address)
+        OpenSSLErrorQueue.clear()
+        if result > 0 { return .verified }
+        if BIO_ctrl_pending(readBIO) > 0 { BIO_ctrl(readBIO, BIO_CTRL_RESET, 0, nil) }
+        if result < 0 { return .dropped }
+        return BIO_ctrl_pending(writeBIO) > 0 ? .challenged : .dropped
     }
 
     /// True once either side closed the association or it failed; nothing more will be accepted.
@@ -368,6 +404,16 @@ public final class DTLSConnection {
 
 @available(*, unavailable)
 extension DTLSConnection: Sendable {}
+
+/// What `DTLSConnection.verifyCookie(peer:)` made of a datagram.
+public enum DTLSCookieCheck: Equatable, Sendable {
+    /// A ClientHello with the cookie this peer was given: the handshake may go on.
+    case verified
+    /// A ClientHello without it: a HelloVerifyRequest waits in `takeOutgoing()`; nothing else was kept.
+    case challenged
+    /// Not a ClientHello (or not one OpenSSL could read): ignored.
+    case dropped
+}
 
 /// The sizes of OpenSSL's writes into the outgoing memory BIO, each one datagram as OpenSSL cut it
 /// (a memory BIO alone concatenates them; `BIO_s_dgram_mem` only arrived in OpenSSL 3.2).

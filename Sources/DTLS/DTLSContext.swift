@@ -17,6 +17,8 @@ public final class DTLSContext: @unchecked Sendable {
     public let certificate: DTLSCertificate
     /// SSL_CTX *, owned.
     let context: OpaquePointer
+    /// The server's key for HelloVerifyRequest cookies, random per context (cookies do not outlive the process).
+    let cookieSecret: [UInt8]
 
     /// ECDHE only (forward secrecy), AEAD first; the ECDSA suites are what our P-256 certificate can use,
     /// the RSA ones let the client role talk to servers with RSA certificates.
@@ -40,9 +42,16 @@ public final class DTLSContext: @unchecked Sendable {
             SSL_CTX_free(context)
             throw error
         }
+        if role == .server { lr_ssl_ctx_enable_cookies(context) }
+        var secret = [UInt8](repeating: 0, count: 32)
+        guard RAND_bytes(&secret, Int32(secret.count)) == 1 else {
+            SSL_CTX_free(context)
+            throw OpenSSLErrorQueue.error(fallback: "RAND_bytes failed")
+        }
         self.role = role
         self.certificate = certificate
         self.context = context
+        self.cookieSecret = secret
     }
 
     deinit {

@@ -18,8 +18,13 @@ public struct WHEPRoutes: Sendable {
     /// Largest SDP offer or trickle fragment read (browsers' offers are 3–8 KiB).
     static let maximumBodySize = 32 * 1024
 
-    public init(egress: WebRTCEgress, audience: AudienceService, store: StreamStore, admin: AdminAuthorization) {
+    /// Offers per second from one address (a token bucket: `offersPerSecond`, bursts of `offerBurst`).
+    let offers: TokenBucketLimiter
+
+    public init(egress: WebRTCEgress, audience: AudienceService, store: StreamStore, admin: AdminAuthorization,
+                offersPerSecond: Double = 5, offerBurst: Int = 10) {
         self.egress = egress
+        self.offers = TokenBucketLimiter(rate: offersPerSecond, burst: offerBurst)
         self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
         self.admin = admin
     }
@@ -88,6 +93,11 @@ public struct WHEPRoutes: Sendable {
 
     private func create(_ request: Request, _ context: LiveRelayRequestContext) async throws -> Response {
         let name = context.parameters.get("stream") ?? ""
+        // Before anything is looked up or read: one address cannot post offers faster than its bucket allows.
+        if let client = context.remoteIP, case .limited(let retryAfter) = offers.take(client) {
+            throw APIError(.tooManyRequests, "too_many_requests", "too many WHEP offers from this address",
+                           headers: [.retryAfter: "\(retryAfter)"])
+        }
         let record = try await authorization.stream(name)
         if record.isPrivate {
             // A private stream needs a viewer (or moderator) token of this stream, or the admin token.
@@ -107,7 +117,7 @@ public struct WHEPRoutes: Sendable {
         }
         let maxLayer: String? = request.uri.queryParameters.get("maxLayer").map { String($0) }
         let outcome = await Self.result { () async throws(WHEPError) -> WHEPSessionCreated in
-            try await egress.createSession(stream: name, offer: offer, maxLayer: maxLayer)
+            try await egress.createSession(stream: name, offer: offer, maxLayer: maxLayer, client: context.remoteIP)
         }
         let created = try outcome.mapError(Self.apiError).get()
         var headers = Self.corsHeaders
@@ -163,6 +173,7 @@ public struct WHEPRoutes: Sendable {
         case .streamOffline: return APIError(.conflict, "stream_offline", error.detail, headers: [.retryAfter: "1"])
         case .unknownLayer: return APIError(.badRequest, "unknown_layer", error.detail)
         case .capacity: return APIError(.serviceUnavailable, "capacity", error.detail, headers: [.retryAfter: "5"])
+        case .tooManyRequests: return APIError(.tooManyRequests, "too_many_requests", error.detail, headers: [.retryAfter: "2"])
         case .sessionNotFound: return APIError(.notFound, "session_not_found", error.detail)
         case .iceRestartUnsupported: return APIError(.unprocessableContent, "ice_restart_unsupported", error.detail)
         case .etagMismatch: return APIError(.preconditionFailed, "etag_mismatch", error.detail)

@@ -139,6 +139,13 @@ public struct Configuration: Sendable, Codable, Equatable {
         /// Each viewer's video is paced at this many times the larger of its bandwidth estimate and its rung's
         /// cost; 0 turns pacing off (a frame's packets go back to back).
         public var pacingFactor = 2.5
+        /// A session that has not completed ICE and DTLS this long after its answer is freed.
+        public var connectTimeoutSeconds = 10.0
+        /// Sessions one IP address may hold that have not connected yet; more offers get 429.
+        public var maximumPendingSessionsPerIP = 10
+        /// WHEP offers per second one IP address may post (a token bucket), and the burst it may save up.
+        public var offersPerSecondPerIP = 5.0
+        public var offerBurstPerIP = 10
         public init() {}
     }
 
@@ -257,7 +264,9 @@ extension Configuration {
         guard webrtc.pacingFactor == 0 || (1...10).contains(webrtc.pacingFactor) else {
             throw ConfigurationError.badValue(name: "webrtc.pacingFactor", value: "\(webrtc.pacingFactor) (0 for off, or 1 to 10)")
         }
-        guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1, webrtc.threads >= 0 else {
+        guard webrtc.consentTimeoutSeconds > 0, webrtc.offlineGraceSeconds >= 0, webrtc.maximumViewers >= 1, webrtc.threads >= 0,
+              webrtc.connectTimeoutSeconds > 0, webrtc.maximumPendingSessionsPerIP >= 1, webrtc.offersPerSecondPerIP > 0,
+              webrtc.offerBurstPerIP >= 1 else {
             throw ConfigurationError.badValue(name: "webrtc", value: "timeouts must be positive, maximumViewers at least 1 and threads not negative")
         }
         guard Logger.Level(rawValue: log.level) != nil else { throw ConfigurationError.badValue(name: "log.level", value: log.level) }

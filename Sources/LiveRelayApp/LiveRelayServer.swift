@@ -189,7 +189,9 @@ public final class LiveRelayServer: Sendable {
         audience.connect(httpPlayers: { players.counts(stream: $0) })
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
         if let egress {
-            WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token)).register(on: httpRouter)
+            WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token),
+                       offersPerSecond: configuration.webrtc.offersPerSecondPerIP,
+                       offerBurst: configuration.webrtc.offerBurstPerIP).register(on: httpRouter)
         }
         let eventRouter = Router(context: EventChannelRequestContext.self)
         EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)
@@ -280,6 +282,8 @@ extension WebRTCSettings {
         self.init(bindHost: settings.host, port: settings.port,
                   threads: settings.threads > 0 ? settings.threads : ProcessInfo.processInfo.activeProcessorCount, publicAddresses: settings.publicAddresses,
                   consentTimeout: .milliseconds(Int64(settings.consentTimeoutSeconds * 1000)),
+                  connectTimeout: .milliseconds(Int64(settings.connectTimeoutSeconds * 1000)),
+                  maximumPendingPerClient: settings.maximumPendingSessionsPerIP,
                   offlineGrace: .milliseconds(Int64(settings.offlineGraceSeconds * 1000)),
                   maximumViewers: settings.maximumViewers, pacingFactor: settings.pacingFactor)
     }

@@ -48,6 +48,9 @@ public struct RTCPTransportFeedback: Sendable, Hashable {
     static let deltaUnit = 250
     /// Symbols no chunk type can hold more of; bounds the work a hostile status count can cause.
     static let maximumRunLength = 0x1FFF
+    /// Statuses one feedback packet may report. libwebrtc reports every 50–100 ms, a few hundred packets at most at
+    /// tens of Mbit/s; the egress remembers the last 1,024 it sent, so a longer report could only be noise.
+    public static let maximumStatusCount = 4096
 
     public var senderSSRC: UInt32
     public var mediaSSRC: UInt32
@@ -83,6 +86,8 @@ public struct RTCPTransportFeedback: Sendable, Hashable {
         let malformed = RTCPParseError.malformedBody(packetType: reader.packetType, format: Self.format)
         let base: UInt16 = try reader.read()
         let statusCount = Int(try reader.read(UInt16.self))
+        // Run-length chunks let a few bytes declare thousands of statuses; no sender keeps that many packets.
+        guard statusCount <= Self.maximumStatusCount else { throw malformed }
         let referenceTime = try reader.readInt24()
         let feedbackCount: UInt8 = try reader.read()
 

@@ -161,7 +161,10 @@ public enum WHEPAnswer {
         let pt = choice.vp8.number
         let direction = direction(answering: media)
         let (extmaps, extensionIDs) = extensions(media)
-        let feedback = RTCPFeedback.allCases.filter { choice.vp8.offersFeedback($0.sdpValue) }
+        // Generic NACK only with RTX: a lost packet resent under its own sequence number but a new header (send time,
+        // transport-wide number) would be sealed twice under one SRTP nonce with different bytes, which for AES-GCM
+        // gives away the authentication key. Without RTX a viewer repairs loss with PLI.
+        let feedback = RTCPFeedback.allCases.filter { choice.vp8.offersFeedback($0.sdpValue) && ($0 != .nack || choice.rtx != nil) }
 
         var attributes = transport.attributes + [SDPAttribute("mid", mid)] + extmaps
         attributes.append(SDPAttribute(direction.rawValue))

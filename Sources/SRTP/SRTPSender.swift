@@ -1,10 +1,8 @@
 internal import COpenSSL
-internal import CSRTPCipher
 import NIOCore
 
-/// The outbound RTP transform of one SRTP key: AES-GCM on the CPU's AES-NI and PCLMULQDQ instructions (`lr_gcm.h`),
-/// otherwise OpenSSL's EVP (one cipher context reused for every packet). It is what every forwarded packet goes
-/// through, so it works in place on raw bytes and allocates nothing.
+/// The outbound RTP transform of one SRTP key, on OpenSSL's EVP (one cipher context per key, the IV set per packet).
+/// It is what every forwarded packet goes through, so it works in place on raw bytes and allocates nothing.
 ///
 /// Debian's libsrtp2 is built on NSS, whose PKCS#11 layer takes locks and looks up a session for every packet; that
 /// was a third of the egress thread's time. Inbound SRTCP has its own transform (`SRTCPReceiver`); outbound SRTCP (a
@@ -29,18 +27,8 @@ public final class SRTPSender {
         }
         self.profile = profile
         keys = try SRTPCipherContexts(profile: profile, key: key, salt: masterSalt,
-                                      labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true,
-                                      sealsRTP: true)
+                                      labels: (encryption: 0x00, authentication: 0x01, salt: 0x02), encrypting: true)
     }
-
-    /// The AES-GCM key block `protect` reads (nil when EVP seals), for prefetching.
-    var keyAddress: UnsafeRawPointer? { keys.sealer.map { UnsafeRawPointer($0) } }
-
-    /// Whether GCM packets are sealed on the CPU's AES instructions (`lr_gcm.h`) rather than through EVP.
-    var sealsWithAESInstructions: Bool { keys.sealer != nil }
-
-    /// Whether this CPU has the AES and carry-less multiply instructions `lr_gcm.h` needs.
-    static let aesInstructionsAvailable = lr_gcm_available() == 1
 
     /// Bytes `protect` appends.
     public var overhead: Int { profile.rtpOverhead }
@@ -70,14 +58,9 @@ public final class SRTPSender {
             var iv = ((keys.salt.0 ^ (UInt64(ssrc) << 16 | UInt64(roc >> 16))).bigEndian,
                       (keys.salt.1 ^ (UInt64(roc & 0xFFFF) << 48 | UInt64(sequenceNumber) << 32)).bigEndian)
             let sealed = withUnsafeBytes(of: &iv) { iv in
-                let header = bytes.assumingMemoryBound(to: UInt8.self)
-                let payload = payload.assumingMemoryBound(to: UInt8.self)
-                if let sealer = keys.sealer {
-                    return lr_gcm_seal(sealer, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), header, headerLength,
-                                       payload, Int(payloadLength)) == 1
-                }
-                return lr_aes_gcm_seal(keys.cipher, iv.baseAddress!.assumingMemoryBound(to: UInt8.self), header,
-                                       Int32(headerLength), payload, payloadLength) == 1
+                lr_aes_gcm_seal(keys.cipher, iv.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                bytes.assumingMemoryBound(to: UInt8.self), Int32(headerLength),
+                                payload.assumingMemoryBound(to: UInt8.self), payloadLength) == 1
             }
             guard sealed else { return .failure(.libraryUnavailable) }
             return .success(length + 16)
@@ -173,17 +156,13 @@ public final class SRTPSender {
 struct SRTPCipherContexts: ~Copyable {
     let cipher: OpaquePointer
     let mac: OpaquePointer?
-    /// AES-GCM sealing without EVP's per-call bookkeeping (`lr_gcm.h`), for outbound SRTP (`sealsRTP`) where the
-    /// CPU has AES instructions; nil otherwise, and `cipher` seals. (SRTCP, a packet a second, stays on EVP.)
-    let sealer: OpaquePointer?
     let salt: (UInt64, UInt64)
 
     /// Keyed with the session keys the labels derive from the master key (RFC 3711 §4.3: 0/1/2 for SRTP, 3/4/5 for
     /// SRTCP): the AES context (GCM, or CTR, which is its own inverse), the HMAC-SHA1 one for AES-CM, and the
     /// session salt as two big-endian words (zero-padded to 16 bytes).
     init(profile: SRTPProfile, key: [UInt8], salt masterSalt: [UInt8],
-         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool,
-         sealsRTP: Bool = false) throws(SRTPError) {
+         labels: (encryption: UInt8, authentication: UInt8, salt: UInt8), encrypting: Bool) throws(SRTPError) {
         guard let cipher = EVP_CIPHER_CTX_new() else { throw .libraryUnavailable }
         var encryptionKey = SRTPSender.derive(label: labels.encryption, length: 16, key: key, salt: masterSalt)
         var sessionSalt = SRTPSender.derive(label: labels.salt, length: masterSalt.count, key: key, salt: masterSalt)
@@ -195,15 +174,11 @@ struct SRTPCipherContexts: ~Copyable {
         let salt = (SRTPSender.bigEndian(sessionSalt, 0), SRTPSender.bigEndian(sessionSalt, 8))
         switch profile {
         case .aeadAES128GCM:
-            let sealer = sealsRTP ? encryptionKey.withUnsafeBufferPointer { lr_gcm_sealer_new($0.baseAddress!) } : nil
-            // With a sealer the EVP context stays unkeyed: keying it would fetch the provider's implementation and
-            // allocate its GCM state for every viewer, never to be used.
-            guard sealer != nil
-                || EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
+            guard EVP_CipherInit_ex(cipher, EVP_aes_128_gcm(), nil, encryptionKey, nil, encrypting ? 1 : 0) == 1 else {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            (self.cipher, self.mac, self.sealer, self.salt) = (cipher, nil, sealer, salt)
+            (self.cipher, self.mac, self.salt) = (cipher, nil, salt)
         case .aes128CMHMACSHA1_80:
             var authenticationKey = SRTPSender.derive(label: labels.authentication, length: 20, key: key, salt: masterSalt)
             defer { SRTPSender.wipe(&authenticationKey) }
@@ -212,14 +187,13 @@ struct SRTPCipherContexts: ~Copyable {
                 EVP_CIPHER_CTX_free(cipher)
                 throw .libraryUnavailable
             }
-            (self.cipher, self.mac, self.sealer, self.salt) = (cipher, mac, nil, salt)
+            (self.cipher, self.mac, self.salt) = (cipher, mac, salt)
         }
     }
 
     deinit {
         EVP_CIPHER_CTX_free(cipher)
         if let mac { EVP_MAC_CTX_free(mac) }
-        if let sealer { lr_gcm_sealer_free(sealer) }
     }
 }
 

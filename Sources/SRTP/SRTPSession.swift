@@ -107,11 +107,10 @@ public final class SRTPSession {
         return created
     }
 
-    /// Where sealing an outbound packet reads this session's state (the sender object, its AES-GCM key block), for
+    /// Where sealing an outbound packet reads this session's state (the sender object), for
     /// a caller that prefetches the next viewer's while it seals for this one. Hints only: never read through.
-    public var sealingStateAddresses: (sender: UnsafeRawPointer?, keys: UnsafeRawPointer?) {
-        guard let unmanagedSender else { return (nil, nil) }
-        return (UnsafeRawPointer(unmanagedSender.toOpaque()), unmanagedSender._withUnsafeGuaranteedRef { $0.keyAddress })
+    public var senderAddress: UnsafeRawPointer? {
+        unmanagedSender.map { UnsafeRawPointer($0.toOpaque()) }
     }
 
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.

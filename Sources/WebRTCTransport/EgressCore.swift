@@ -35,6 +35,8 @@ final class EgressCore {
     let requestKeyframe: @Sendable (_ stream: String, _ rung: String) -> Bool
 
     var channel: (any Channel)?
+    /// The server end of a DTLS handshake not yet bound to a viewer: first DTLS datagrams pass its cookie check.
+    private var cookieGate: DTLSConnection?
     var candidates: [ICECandidate] = []
 
     private(set) var sessions: [String: ViewerSession] = [:]
@@ -95,17 +97,24 @@ final class EgressCore {
         return counts
     }
 
-    func createSession(stream: String, offerText: String, maximumLayer: String?) throws(WHEPError) -> WHEPSessionCreated {
+    func createSession(stream: String, offerText: String, maximumLayer: String?, client: String? = nil) throws(WHEPError) -> WHEPSessionCreated {
         guard channel != nil else { throw .notRunning }
+        // The cheap checks first: a flood is refused before any offer is parsed.
+        guard directory.sessionCount < settings.maximumViewers else {
+            metrics.refused("capacity")
+            throw .capacity
+        }
+        if let client, !directory.admitPending(client: client, limit: settings.maximumPendingPerClient) {
+            metrics.refused("pending_per_client")
+            throw .tooManyRequests("\(settings.maximumPendingPerClient) sessions from this address have not connected yet")
+        }
+        var admitted = client != nil
+        defer { if admitted, let client { directory.pendingEnded(client: client) } }
         let offer: WHEPOffer
         do {
             offer = try WHEPOffer.parse(offerText)
         } catch {
             throw refusal(error)
-        }
-        guard directory.sessionCount < settings.maximumViewers else {
-            metrics.refused("capacity")
-            throw .capacity
         }
         let id = Self.randomToken(length: 32, alphabet: Self.hexAlphabet)
         var ufrag = Self.randomToken(length: 8, alphabet: Self.iceAlphabet)
@@ -155,6 +164,8 @@ final class EgressCore {
                                     negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
                                     video: video, audio: audio, initialBitrate: initialBitrate, pacing: pacing, now: now)
         created = true
+        session.pendingClient = client
+        admitted = false  // the session holds the count now, until it connects or ends
         insert(session)
         metrics.sessionsCreated.increment()
         logger.info("viewer joined", metadata: ["session": "\(id.prefix(8))", "stream": "\(stream)", "layer": "\(layer)"])
@@ -199,14 +210,21 @@ final class EgressCore {
         viewersByStream[session.stream]?.removeAll { $0 === session }
         if viewersByStream[session.stream]?.isEmpty ?? false { viewersByStream.removeValue(forKey: session.stream) }
         byUfrag.removeValue(forKey: session.localUfrag)
-        for address in session.validatedAddresses where byAddress[address] === session {
+        for address in session.claimedAddresses where byAddress[address] === session {
             byAddress.removeValue(forKey: address)
         }
     }
 
+    /// The session no longer counts against its client's not-yet-connected limit.
+    private func settlePending(_ session: ViewerSession) {
+        guard let client = session.pendingClient else { return }
+        session.pendingClient = nil
+        directory.pendingEnded(client: client)
+    }
+
     /// A session that no connectivity check has reached yet, given up to the shard that the first one reached.
     func release(ufrag: String) -> ViewerSession? {
-        guard let session = byUfrag[ufrag], session.phase == .waitingForICE, session.validatedAddresses.isEmpty else { return nil }
+        guard let session = byUfrag[ufrag], session.phase == .waitingForICE, session.claimedAddresses.isEmpty else { return nil }
         detach(session)
         metrics.viewers.record(directory.setViewers(sessions.count, shard: shard))
         return session
@@ -221,13 +239,14 @@ final class EgressCore {
     func closeSession(id: String, reason: SessionCloseReason) -> Bool {
         guard let session = sessions[id] else { return false }
         detach(session)
-        directory.remove(id: id, ufrag: session.localUfrag, addresses: session.validatedAddresses)
+        directory.remove(id: id, ufrag: session.localUfrag, addresses: session.claimedAddresses)
         if let dtls = session.dtls, session.phase == .connected, let address = session.selectedAddress {
             dtls.close()
             for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
             channel?.flush()
         }
         session.phase = .closed
+        settlePending(session)
         metrics.closed(reason)
         metrics.viewers.record(directory.setViewers(sessions.count, shard: shard))
         logger.info("viewer left", metadata: ["session": "\(id.prefix(8))", "stream": "\(session.stream)", "reason": "\(reason.rawValue)"])
@@ -263,9 +282,13 @@ final class EgressCore {
         case .stun: receiveSTUN(envelope, routed: routed)
         case .dtls:
             guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
+            guard session.ice.isProven(envelope.remoteAddress) else { return metrics.dropped(.unprovenAddress) }
             receiveDTLS(data, from: envelope.remoteAddress, session: session)
         case .rtpOrRTCP:
             guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
+            guard envelope.remoteAddress == session.selectedAddress || session.ice.isProven(envelope.remoteAddress) else {
+                return metrics.dropped(.unprovenAddress)
+            }
             receiveRTCP(data, session: session)
         case .unknown: metrics.dropped(.unknownClass)
         }
@@ -291,11 +314,27 @@ final class EgressCore {
             metrics.dropped(.malformedSTUN)
             return
         }
-        guard message.method == .binding, message.messageClass == .request else {
-            // Binding indications are keepalives; an ICE-lite agent sends no requests, so expects no responses.
-            if message.messageClass != .indication { metrics.dropped(.unexpectedSTUN) }
+        guard message.method == .binding else {
+            metrics.dropped(.unexpectedSTUN)
             return
         }
+        switch message.messageClass {
+        case .request: receiveCheck(message, envelope: envelope, routed: routed)
+        case .successResponse, .errorResponse:
+            // The answer to one of our checks: the session is the one that claimed the address it comes from.
+            guard let session = byAddress[address] else { return handOff(envelope, routed: routed) }
+            guard let actions = session.ice.receivedResponse(message, from: address, now: .now()) else {
+                metrics.dropped(.unexpectedSTUN)
+                return
+            }
+            perform(actions, for: session)
+        case .indication:
+            return  // keepalives
+        }
+    }
+
+    private func receiveCheck(_ message: STUNMessage, envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
+        let address = envelope.remoteAddress
         guard let username = message.username, let colon = username.firstIndex(of: ":") else {
             metrics.dropped(.unknownUsername)
             return
@@ -310,47 +349,60 @@ final class EgressCore {
             return
         }
         // Wrong credentials get no answer at all (RFC 8445 §7.3: an unauthenticated check is not answered).
-        guard message.verifyMessageIntegrity(password: session.localPassword),
-              !message.hasFingerprint || message.verifyFingerprint(),
-              username[username.index(after: colon)...] == session.remoteUfrag else {
+        guard session.ice.authenticates(message) else {
             metrics.dropped(.badIntegrity)
             return
         }
-        let now = NIODeadline.now()
-        if !session.validatedAddresses.contains(address) {
-            guard session.validatedAddresses.count < 16 else { return }
-            session.validatedAddresses.append(address)
+        if let holder = byAddress[address] {
+            guard holder === session else { return metrics.dropped(.addressTaken) }
+        } else {
+            guard session.claimedAddresses.count < 16, directory.claim(address: address, shard: shard, id: session.id) else {
+                return metrics.dropped(.addressTaken)
+            }
             byAddress[address] = session
-            directory.add(address: address, shard: shard)
+            session.claimedAddresses.append(address)
         }
-        // ICE-lite: the controlling viewer nominates; until it does, the first working address carries media.
-        if message.useCandidate {
-            session.selectedAddress = address
-            session.nominated = true
-        } else if session.selectedAddress == nil {
-            session.selectedAddress = address
+        let (outcome, actions) = session.ice.receivedCheck(message, from: address, now: .now())
+        switch outcome {
+        case .answered, .held: break
+        case .replayed: metrics.dropped(.replayedSTUN)
+        case .refused: metrics.dropped(.proofsPending)
         }
-        if address == session.selectedAddress { session.lastConsent = now }
-        if session.phase == .waitingForICE { session.phase = .connecting }
-        let response = STUNMessage.bindingSuccessResponse(transactionID: message.transactionID, mappedAddress: address,
-                                                          password: session.localPassword)
-        var buffer = channel?.allocator.buffer(capacity: response.count) ?? ByteBuffer()
-        buffer.writeBytes(response)
-        write(buffer, to: address)
+        if !session.ice.knownAddresses.contains(address) { release(address, of: session) }
+        perform(actions, for: session)
+    }
+
+    /// Sends what the session's ICE agent asks for and follows its choice of address.
+    private func perform(_ actions: [ICELiteAgent.Action], for session: ViewerSession) {
+        for action in actions {
+            switch action {
+            case .send(let bytes, let address):
+                var buffer = channel?.allocator.buffer(capacity: bytes.count) ?? ByteBuffer()
+                buffer.writeBytes(bytes)
+                write(buffer, to: address)
+            case .select(let address):
+                let previous = session.selectedAddress
+                session.selectedAddress = address
+                if session.phase == .waitingForICE { session.phase = .connecting }
+                if let previous, previous != address {
+                    metrics.addressChanges.increment()
+                    logger.info("viewer moved", metadata: ["session": "\(session.id.prefix(8))", "to": "\(address)"])
+                }
+            case .forget(let address):
+                release(address, of: session)
+            }
+        }
+    }
+
+    /// An address the session no longer holds: neither proven nor under proof.
+    private func release(_ address: SocketAddress, of session: ViewerSession) {
+        session.claimedAddresses.removeAll { $0 == address }
+        if byAddress[address] === session { byAddress.removeValue(forKey: address) }
+        directory.release(address: address, id: session.id)
     }
 
     private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession) {
-        if session.dtls == nil {
-            do {
-                session.dtls = try DTLSConnection(context: dtlsContext, expectedPeerFingerprint: session.remoteFingerprint,
-                                                  mtu: settings.maximumPacketSize)
-            } catch {
-                logger.error("DTLS setup failed", metadata: ["error": "\(error)"])
-                _ = closeSession(id: session.id, reason: .dtlsFailed)
-                return
-            }
-        }
-        guard let dtls = session.dtls else { return }
+        guard let dtls = session.dtls else { return admitDTLS(data, from: address, session: session) }
         dtls.receive(data)
         if session.phase == .connected {
             // After the handshake the connection still answers a viewer that retransmits its last flight (ours was
@@ -361,6 +413,34 @@ final class EgressCore {
             return
         }
         driveHandshake(session, dtls: dtls, replyTo: address)
+    }
+
+    /// A session's first DTLS datagrams go through the shard's cookie gate (RFC 6347 §4.2.1): a ClientHello
+    /// without the cookie this address was given gets a HelloVerifyRequest (smaller than the ClientHello) and costs
+    /// nothing kept; one that echoes it becomes the session's connection, and the gate is made anew.
+    private func admitDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession) {
+        if cookieGate == nil {
+            do {
+                cookieGate = try DTLSConnection(context: dtlsContext, expectedPeerFingerprint: nil, mtu: settings.maximumPacketSize)
+            } catch {
+                logger.error("DTLS setup failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        guard let gate = cookieGate else { return }
+        gate.receive(data)
+        switch gate.verifyCookie(peer: Array("\(address)".utf8)) {
+        case .challenged:
+            metrics.dropped(.dtlsCookieless)
+            for datagram in gate.takeOutgoing() { write(datagram, to: address) }
+        case .dropped:
+            _ = gate.takeOutgoing()
+        case .verified:
+            cookieGate = nil
+            gate.expect(peerFingerprint: session.remoteFingerprint)
+            session.dtls = gate
+            driveHandshake(session, dtls: gate, replyTo: address)
+        }
     }
 
     private func driveHandshake(_ session: ViewerSession, dtls: DTLSConnection, replyTo address: SocketAddress) {
@@ -384,6 +464,7 @@ final class EgressCore {
                 return
             }
             session.phase = .connected
+            settlePending(session)
             session.connectedAt = .now()
             session.awaitingKeyframe = true
             askForKeyframe(session)
@@ -399,6 +480,10 @@ final class EgressCore {
         // RFC 5761: with rtcp-mux, payload types 192–223 in the second byte are RTCP. Viewers send no RTP.
         guard let second = data.getInteger(at: data.readerIndex + 1, as: UInt8.self), (192...223).contains(second) else {
             metrics.dropped(.unexpectedRTP)
+            return
+        }
+        guard session.rtcpAllowance.take(at: Self.microseconds(.now())) else {
+            metrics.dropped(.rtcpRateLimited)
             return
         }
         var packet = data
@@ -430,11 +515,11 @@ final class EgressCore {
         case .pli(_, let mediaSSRC):
             guard mediaSSRC == session.videoSSRC else { return }
             metrics.pliReceived.increment()
-            askForKeyframe(session, force: true)
+            viewerAskedForKeyframe(session)
         case .fir(_, let entries):
             guard entries.contains(where: { $0.ssrc == session.videoSSRC }) else { return }
             metrics.firReceived.increment()
-            askForKeyframe(session, force: true)
+            viewerAskedForKeyframe(session)
         case .nack(_, let mediaSSRC, let lost):
             guard mediaSSRC == session.videoSSRC else { return }
             metrics.nackReceived.increment()
@@ -461,17 +546,23 @@ final class EgressCore {
         }
     }
 
-    /// Sends NACKed packets again from the frame history: as RTX when negotiated, within the viewer's budget.
+    /// Sends NACKed packets again from the frame history, as RTX (RFC 4588), within the viewer's budget. A viewer
+    /// without RTX gets no repairs (its answer did not offer NACK): resending a packet under its own SSRC and
+    /// sequence number with a new header would seal different bytes under the same SRTP nonce.
     /// On a path with steady random loss (2–20 % and no queue building) each repair goes out twice, as two RTX
     /// packets: a repair lost too would cost the receiver another round of its NACK timer (libwebrtc waits 100 ms
     /// when it cannot measure the round trip), long enough to freeze the picture; two copies make that 1 in 400
     /// instead of 1 in 20, for a few percent more bits.
     private func retransmit(_ lost: [UInt16], session: ViewerSession) {
-        guard session.hasVideo, let outbound = session.outbound, session.selectedAddress != nil,
-              var video = session.video.take() else { return }
+        guard session.hasVideo, let outbound = session.outbound, session.selectedAddress != nil else { return }
+        guard session.video?.rtx != nil else {
+            metrics.retransmissionsWithoutRTX.increment(by: lost.count)
+            return
+        }
+        guard var video = session.video.take() else { return }
         let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        let copies = video.rtx != nil && Self.repairsTwice(windowedLoss: session.windowedLoss,
+        let copies = Self.repairsTwice(windowedLoss: session.windowedLoss,
             congested: session.estimator.overusedRecently(at: Self.microseconds(now))) ? 2 : 1
         var refused = 0
         var missed = 0
@@ -495,19 +586,12 @@ final class EgressCore {
                 continue
             }
             for _ in 0..<min(copies, video.retransmissionBudget) {
-                let written: Bool
-                if let rtx = video.rtx {
-                    written = video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,
-                                                                   pictureID: frame.pictureID, originalSequenceNumber: sequenceNumber,
-                                                                   rtx: rtx, rtxSequenceNumber: video.rtxSequenceNumber,
-                                                                   absSendTime: sendTime, into: &scratch)
-                    if written { video.rtxSequenceNumber &+= 1 }
-                } else {
-                    written = video.packetizer.writePacket(index: index, of: frame.data, timestamp: frame.timestamp,
-                                                           pictureID: frame.pictureID, sequenceNumber: sequenceNumber,
-                                                           absSendTime: sendTime, into: &scratch)
-                }
-                guard written else { break }
+                guard let rtx = video.rtx,
+                      video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,
+                                                           pictureID: frame.pictureID, originalSequenceNumber: sequenceNumber,
+                                                           rtx: rtx, rtxSequenceNumber: video.rtxSequenceNumber,
+                                                           absSendTime: sendTime, into: &scratch) else { break }
+                video.rtxSequenceNumber &+= 1
                 video.retransmissionBudget -= 1
                 send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound,
                      isProbe: false, now: now, kind: .retransmission)
@@ -519,6 +603,18 @@ final class EgressCore {
             "notInHistory": "\(missed)", "repeated": "\(repeated)"])
         session.video = video
         flushMedia()
+    }
+
+    /// A viewer's PLI or FIR: passed on at most once a second per viewer, so one viewer cannot keep an encoder
+    /// making keyframes (every viewer of the rung would pay for them in bits).
+    private func viewerAskedForKeyframe(_ session: ViewerSession) {
+        let now = NIODeadline.now()
+        if let last = session.lastViewerKeyframeRequest, now - last < .seconds(1) {
+            metrics.keyframeRequestsLimited.increment()
+            return
+        }
+        session.lastViewerKeyframeRequest = now
+        askForKeyframe(session, force: true)
     }
 
     /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
@@ -783,9 +879,7 @@ final class EgressCore {
             lr_prefetch(Unmanaged.passUnretained(next).toOpaque() + ViewerSession.selectionBytes,
                         UInt32(ViewerSession.hotBytes - ViewerSession.selectionBytes))
         }
-        let sealing = next.sealingState
-        if let sender = sealing.sender { lr_prefetch(sender, 320) }
-        if let keys = sealing.keys { lr_prefetch(keys, 256) }
+        if let sender = next.sealingState { lr_prefetch(sender, 320) }
     }
 
     /// Stamps the transport-wide sequence number, encrypts into the media batch, and notes the packet for the
@@ -854,12 +948,13 @@ final class EgressCore {
     func tick() {
         let now = NIODeadline.now()
         for session in Array(sessions.values) {
+            if session.phase != .closed { perform(session.ice.tick(now: now), for: session) }
             switch session.phase {
             case .waitingForICE:
                 if now - session.createdAt > Self.amount(settings.connectTimeout) { _ = closeSession(id: session.id, reason: .neverConnected) }
                 continue
             case .connecting:
-                if now - session.createdAt > Self.amount(settings.connectTimeout + settings.handshakeTimeout) {
+                if now - session.createdAt > Self.amount(settings.connectTimeout) {
                     _ = closeSession(id: session.id, reason: .dtlsFailed)
                     continue
                 }
@@ -872,8 +967,8 @@ final class EgressCore {
             case .closed:
                 continue
             }
-            // RFC 7675: no consent for the timeout → stop sending and close.
-            if now - session.lastConsent > Self.amount(settings.consentTimeout) {
+            // RFC 7675: no answer to our checks for the timeout → stop sending and close.
+            if now - session.ice.lastConsent > Self.amount(settings.consentTimeout) {
                 _ = closeSession(id: session.id, reason: .consentExpired)
                 continue
             }

@@ -15,9 +15,12 @@ final class SessionDirectory: Sendable {
     private struct State {
         var byID: [String: Int] = [:]
         var byUfrag: [String: Int] = [:]
-        var byAddress: [SocketAddress: Int] = [:]
+        /// Each address's shard and the session that claimed it: one session's address is never another's.
+        var byAddress: [SocketAddress: (shard: Int, id: String)] = [:]
         var viewers: [Int]
         var layerCounts: [[String: Int]]
+        /// Sessions not yet connected, per client address (WHEP's per-client limit).
+        var pendingByClient: [String: Int] = [:]
     }
 
     private let state: NIOLockedValueBox<State>
@@ -45,24 +48,55 @@ final class SessionDirectory: Sendable {
             guard state.byID[id] != nil else { return }
             state.byID[id] = shard
             state.byUfrag[ufrag] = shard
+            for (address, holder) in state.byAddress where holder.id == id { state.byAddress[address] = (shard, id) }
         }
     }
 
-    func add(address: SocketAddress, shard: Int) {
-        state.withLockedValue { $0.byAddress[address] = shard }
+    /// Records that session `id` on `shard` receives from `address`; false when another session holds it.
+    func claim(address: SocketAddress, shard: Int, id: String) -> Bool {
+        state.withLockedValue { state in
+            if let holder = state.byAddress[address] { return holder.id == id }
+            state.byAddress[address] = (shard, id)
+            return true
+        }
+    }
+
+    /// Gives up session `id`'s claim on `address` (another session's claim stays).
+    func release(address: SocketAddress, id: String) {
+        state.withLockedValue { state in
+            if state.byAddress[address]?.id == id { state.byAddress.removeValue(forKey: address) }
+        }
     }
 
     func remove(id: String, ufrag: String, addresses: [SocketAddress]) {
         state.withLockedValue { state in
             state.byID.removeValue(forKey: id)
             state.byUfrag.removeValue(forKey: ufrag)
-            for address in addresses { state.byAddress.removeValue(forKey: address) }
+            for address in addresses where state.byAddress[address]?.id == id { state.byAddress.removeValue(forKey: address) }
+        }
+    }
+
+    /// Counts a new not-yet-connected session of `client`; false (nothing counted) when it holds `limit` already.
+    func admitPending(client: String, limit: Int) -> Bool {
+        state.withLockedValue { state in
+            let count = state.pendingByClient[client, default: 0]
+            guard count < limit else { return false }
+            state.pendingByClient[client] = count + 1
+            return true
+        }
+    }
+
+    /// One of `client`'s sessions connected or ended before it did.
+    func pendingEnded(client: String) {
+        state.withLockedValue { state in
+            guard let count = state.pendingByClient[client] else { return }
+            state.pendingByClient[client] = count > 1 ? count - 1 : nil
         }
     }
 
     func shard(id: String) -> Int? { state.withLockedValue { $0.byID[id] } }
     func shard(ufrag: String) -> Int? { state.withLockedValue { $0.byUfrag[ufrag] } }
-    func shard(address: SocketAddress) -> Int? { state.withLockedValue { $0.byAddress[address] } }
+    func shard(address: SocketAddress) -> Int? { state.withLockedValue { $0.byAddress[address]?.shard } }
 
     /// One shard's viewer count; returns the node's.
     func setViewers(_ count: Int, shard: Int) -> Int {

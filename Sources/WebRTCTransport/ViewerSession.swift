@@ -39,10 +39,10 @@ final class ViewerSession {
     /// `selectedAddress` as the kernel takes it, for the media batch.
     private(set) var datagramAddress: DatagramAddress?
     var outbound: SRTPSession? {
-        didSet { sealingState = outbound?.sealingStateAddresses ?? (nil, nil) }
+        didSet { sealingState = outbound?.senderAddress }
     }
     /// Where `outbound` keeps what sealing a packet reads, prefetched a viewer ahead (hints only, never read).
-    private(set) var sealingState: (sender: UnsafeRawPointer?, keys: UnsafeRawPointer?) = (nil, nil)
+    private(set) var sealingState: UnsafeRawPointer?
     /// The rung this viewer receives.
     var layer: String
     /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.
@@ -78,20 +78,27 @@ final class ViewerSession {
     let cname: String
     let maximumLayer: String?
     let createdAt: NIODeadline
+    /// The address the offer came from, while the session counts against its not-yet-connected limit.
+    var pendingClient: String?
 
-    /// Addresses that passed a connectivity check; media goes to `selectedAddress`.
-    var validatedAddresses: [SocketAddress] = []
+    /// Checks, proofs of address and consent; its `select` actions set `selectedAddress`.
+    var ice: ICELiteAgent
+    /// Addresses this session holds in the shard's index (proven, or under proof); no other session can take them.
+    var claimedAddresses: [SocketAddress] = []
+    /// Where media goes: an address that answered the server's own check.
     var selectedAddress: SocketAddress? {
         didSet { datagramAddress = selectedAddress.map(DatagramAddress.init) }
     }
-    var nominated = false
-    var lastConsent: NIODeadline
     var connectedAt: NIODeadline?
     var dtls: DTLSConnection?
     var inbound: SRTPSession?
     /// The video SSRC, read per feedback packet without touching `video`.
     let videoSSRC: UInt32?
     var lastKeyframeRequest: NIODeadline?
+    /// When a PLI or FIR of this viewer last reached the encoder (at most one a second does).
+    var lastViewerKeyframeRequest: NIODeadline?
+    /// RTCP datagrams this viewer may still send now.
+    var rtcpAllowance = RTCPAllowance()
     var lastSenderReport: NIODeadline?
     /// Latest figures the viewer reported (RTCP RR / REMB).
     var fractionLost: UInt8 = 0
@@ -137,7 +144,8 @@ final class ViewerSession {
         self.hasVideo = video != nil
         self.videoSSRC = video?.ssrc
         self.createdAt = now
-        self.lastConsent = now
+        self.ice = ICELiteAgent(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: offer.iceUfrag,
+                                remotePassword: offer.icePwd, now: now)
     }
 
     /// Read for every viewer and frame: `datagramAddress` is plain bytes, `selectedAddress` would be copied (retained).
@@ -155,7 +163,7 @@ struct VideoSender {
     var packets: UInt32 = 0
     var octets: UInt32 = 0
     var frames: UInt32 = 0
-    /// The retransmission stream (RFC 4588), when the viewer negotiated RTX; else NACKed packets go out again as they were.
+    /// The retransmission stream (RFC 4588), when the viewer negotiated RTX; without it nothing is resent.
     var rtx: RTPHeaderTemplate?
     var rtxSequenceNumber = UInt16.random(in: 0...UInt16.max)
     /// Frames waiting for the pacer and the one being sent.
@@ -245,4 +253,23 @@ struct ProbePadding {
     var lastSentAt: NIODeadline
     var creditBytes = 0.0
     var cursor = 0
+}
+
+/// A token bucket on the RTCP datagrams one viewer may have processed (each costs an SRTCP check and a parse): a
+/// browser sends a few dozen a second (receiver reports, transport-cc every 50–100 ms, NACKs under loss); a flood
+/// beyond `rate` is dropped before decryption.
+struct RTCPAllowance {
+    static let rate = 300.0
+    static let burst = 300.0
+    private var tokens = RTCPAllowance.burst
+    private var updated: Int64?
+
+    /// Takes one datagram's token at `now` (µs); false when none is left.
+    mutating func take(at now: Int64) -> Bool {
+        if let updated { tokens = min(Self.burst, tokens + Double(max(0, now - updated)) * Self.rate / 1_000_000) }
+        updated = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
 }

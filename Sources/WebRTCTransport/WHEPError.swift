@@ -10,6 +10,8 @@ public enum WHEPError: Error, Sendable, Equatable {
     case unknownLayer(String)
     /// The node carries as many viewers as it is configured for (503).
     case capacity
+    /// The client holds as many not-yet-connected sessions as it may, or posts offers too fast (429).
+    case tooManyRequests(String)
     /// No such session (404).
     case sessionNotFound
     /// A PATCH with new ICE credentials: ICE restart is not supported (the draft allows refusing it; 422).
@@ -26,6 +28,7 @@ public enum WHEPError: Error, Sendable, Equatable {
         case .streamOffline(let reason): return reason
         case .unknownLayer(let name): return "no layer named '\(name)'"
         case .capacity: return "this node carries its maximum number of viewers"
+        case .tooManyRequests(let reason): return reason
         case .sessionNotFound: return "no such WHEP session"
         case .iceRestartUnsupported: return "ICE restart is not supported; start a new session"
         case .etagMismatch: return "If-Match does not match the session's ETag"

@@ -214,11 +214,14 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         directory.shard(id: id).map { shards[$0] }
     }
 
-    public func createSession(stream: String, offer: String, maxLayer: String?) async throws(WHEPError) -> WHEPSessionCreated {
+    /// - Parameter client: the address the offer came from, for the per-client limit on sessions not yet connected
+    ///   (`WebRTCSettings.maximumPendingPerClient`); nil: not limited.
+    public func createSession(stream: String, offer: String, maxLayer: String?, client: String? = nil) async throws(WHEPError)
+        -> WHEPSessionCreated {
         let shard = shardForNewSession()
         let result = await shard.submit { core -> Result<WHEPSessionCreated, WHEPError> in
             do throws(WHEPError) {
-                return .success(try core.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer))
+                return .success(try core.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer, client: client))
             } catch {
                 return .failure(error)
             }

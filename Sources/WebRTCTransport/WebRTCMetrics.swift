@@ -4,15 +4,21 @@ import Metrics
 struct WebRTCMetrics {
     let viewers: Gauge
     let sessionsCreated: Counter
+    /// Media moved to another address of a viewer (it proved the new one).
+    let addressChanges: Counter
     let videoPackets: Counter
     let audioPackets: Counter
     let bytesSent: Counter
     let pliReceived: Counter
+    /// PLI/FIR beyond one a second from one viewer: counted, not passed on to the encoder.
+    let keyframeRequestsLimited: Counter
     let firReceived: Counter
     let nackReceived: Counter
     let retransmissions: Counter
     let retransmissionsMissed: Counter
     let retransmissionsRefused: Counter
+    /// NACKed packets of a viewer without RTX: never resent (see `EgressCore.retransmit`).
+    let retransmissionsWithoutRTX: Counter
     let retransmissionsRepeated: Counter
     let rtcpReceived: Counter
     let handshakeFailures: Counter
@@ -41,15 +47,18 @@ struct WebRTCMetrics {
     init() {
         viewers = Gauge(label: "liverelay_webrtc_viewers")
         sessionsCreated = Counter(label: "liverelay_webrtc_sessions_created_total")
+        addressChanges = Counter(label: "liverelay_webrtc_address_changes_total")
         videoPackets = Counter(label: "liverelay_webrtc_packets_sent_total", dimensions: [("kind", "video")])
         audioPackets = Counter(label: "liverelay_webrtc_packets_sent_total", dimensions: [("kind", "audio")])
         bytesSent = Counter(label: "liverelay_webrtc_bytes_sent_total")
         pliReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "pli")])
+        keyframeRequestsLimited = Counter(label: "liverelay_webrtc_keyframe_requests_limited_total")
         firReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "fir")])
         nackReceived = Counter(label: "liverelay_webrtc_feedback_received_total", dimensions: [("type", "nack")])
         retransmissions = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "sent")])
         retransmissionsMissed = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "not_in_history")])
         retransmissionsRefused = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "over_budget")])
+        retransmissionsWithoutRTX = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "no_rtx")])
         retransmissionsRepeated = Counter(label: "liverelay_webrtc_retransmissions_total", dimensions: [("result", "repeated")])
         rtcpReceived = Counter(label: "liverelay_webrtc_rtcp_packets_received_total")
         handshakeFailures = Counter(label: "liverelay_webrtc_dtls_failures_total")
@@ -132,6 +141,18 @@ enum DroppedDatagram: String, Sendable, CaseIterable {
     case srtcpRejected = "srtcp_rejected"
     case malformedRTCP = "malformed_rtcp"
     case unexpectedRTP = "unexpected_rtp"
+    /// A check from an address another session holds (one session cannot take over another's address).
+    case addressTaken = "address_taken"
+    /// A binding request whose transaction ID was seen before from another address.
+    case replayedSTUN = "replayed_stun"
+    /// A check refused because too many addresses of the session await proof.
+    case proofsPending = "proofs_pending"
+    /// RTCP beyond a viewer's allowance (`RTCPAllowance`).
+    case rtcpRateLimited = "rtcp_rate_limited"
+    /// DTLS or RTCP from an address that has not answered the server's check.
+    case unprovenAddress = "unproven_address"
+    /// A DTLS ClientHello without a valid cookie: answered with a HelloVerifyRequest, nothing kept.
+    case dtlsCookieless = "dtls_cookieless"
 }
 
 /// What a forwarded packet was, for `liverelay_webrtc_packets_sent_total{kind}`.

@@ -8,12 +8,12 @@ public struct WebRTCSettings: Sendable, Equatable {
     /// Addresses announced as host candidates. Empty: every local interface address (loopback included).
     /// Behind NAT or in a cloud, set the public addresses here.
     public var publicAddresses: [String]
-    /// A viewer that sends no consent (STUN binding request) for this long is dropped (RFC 7675 says 30 s).
+    /// A viewer that answers none of the server's consent checks (sent every 4–6 s) for this long is dropped (RFC 7675 says 30 s).
     public var consentTimeout: Duration
-    /// How long DTLS may take after the first binding request before the session is given up.
-    public var handshakeTimeout: Duration
-    /// A session that never sends a binding request is released after this long.
+    /// A session that has not completed ICE and DTLS this long after its offer was answered is freed.
     public var connectTimeout: Duration
+    /// Sessions one client address may hold that have not connected yet; beyond it WHEP answers 429.
+    public var maximumPendingPerClient: Int
     /// After the publisher stops, viewers are kept this long for a reconnecting publisher, then released.
     public var offlineGrace: Duration
     /// Viewers per node; beyond it WHEP answers 503.
@@ -38,8 +38,8 @@ public struct WebRTCSettings: Sendable, Equatable {
     public var maximumPacingDelay: Duration
 
     public init(bindHost: String = "0.0.0.0", port: Int = 10000, threads: Int = 1, publicAddresses: [String] = [],
-                consentTimeout: Duration = .seconds(30), handshakeTimeout: Duration = .seconds(15),
-                connectTimeout: Duration = .seconds(20), offlineGrace: Duration = .seconds(10),
+                consentTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+                maximumPendingPerClient: Int = 10, offlineGrace: Duration = .seconds(10),
                 maximumViewers: Int = 5000, maximumPendingFrames: Int = 48, maximumPacketSize: Int = 1200,
                 slowViewerTimeout: Duration = .seconds(10), pacingFactor: Double = 2.5, pacingBurst: Duration = .milliseconds(20),
                 maximumPacingDelay: Duration = .milliseconds(500)) {
@@ -48,8 +48,8 @@ public struct WebRTCSettings: Sendable, Equatable {
         self.threads = threads
         self.publicAddresses = publicAddresses
         self.consentTimeout = consentTimeout
-        self.handshakeTimeout = handshakeTimeout
         self.connectTimeout = connectTimeout
+        self.maximumPendingPerClient = maximumPendingPerClient
         self.offlineGrace = offlineGrace
         self.maximumViewers = maximumViewers
         self.maximumPendingFrames = maximumPendingFrames

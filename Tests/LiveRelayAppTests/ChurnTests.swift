@@ -31,6 +31,10 @@ struct ChurnTests {
             // One small rung: the debug build's encoder, the publisher and the load generator share two cores.
             configuration.transcoder.ladder = [.init(name: "180p", width: 320, height: 180, fps: 30, videoKbps: 200, cmaf: false)]
             configuration.webrtc.host = "127.0.0.1"
+            // Every load-generator viewer comes from 127.0.0.1: the per-address WHEP limits are for strangers.
+            configuration.webrtc.maximumPendingSessionsPerIP = 10_000
+            configuration.webrtc.offersPerSecondPerIP = 10_000
+            configuration.webrtc.offerBurstPerIP = 10_000
         }
         let publisher = try await WHEPTests.publish(node, stream: "crowd", seconds: 300)
         defer { publisher.terminate() }

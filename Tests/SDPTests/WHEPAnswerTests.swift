@@ -254,7 +254,9 @@ struct WHEPAnswerTests {
         #expect(session.video?.rtxPayloadType == nil)
         #expect(!answer.media[0].hasAttribute("ssrc-group"))
         #expect(answer.media[0].attributes(named: "ssrc") == ["1111 cname:liverelay", "1111 msid:live video"])
-        #expect(answer.media[0].attributes(named: "rtcp-fb") == ["96 nack"])
+        // Nor generic NACK: a repair without RTX would reuse an SRTP nonce (docs/security.md, "SRTP nonces").
+        #expect(answer.media[0].attributes(named: "rtcp-fb") == [])
+        #expect(session.video?.feedback.contains(.nack) == false)
     }
 
     @Test func vp8InSecondVideoSectionIsUsed() throws {

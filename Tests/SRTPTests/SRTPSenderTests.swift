@@ -90,19 +90,6 @@ final class SRTPSenderTests: XCTestCase {
         try compare(.aeadAES128GCM, packets: packets)
     }
 
-    /// The GCM sender seals with the CPU's AES instructions (lr_gcm.h) wherever it has them, and those are what the
-    /// comparisons with libsrtp above exercise; EVP seals only where they are missing.
-    func testGCMSealsWithoutEVPWhereTheCPUAllows() throws {
-        let sender = try SRTPSender(profile: .aeadAES128GCM, key: key, salt: salt(.aeadAES128GCM))
-        XCTAssertEqual(sender.sealsWithAESInstructions, SRTPSender.aesInstructionsAvailable)
-        let counterMode = try SRTPSender(profile: .aes128CMHMACSHA1_80, key: key, salt: salt(.aes128CMHMACSHA1_80))
-        XCTAssertFalse(counterMode.sealsWithAESInstructions)
-        #if arch(x86_64)
-        // Every x86-64 server CPU since 2010 has them; this machine's certainly.
-        XCTAssertTrue(SRTPSender.aesInstructionsAvailable)
-        #endif
-    }
-
     func testRolloverCounterFollowsWrapsAndLatePackets() {
         var counters = RolloverCounters()
         XCTAssertEqual(counters.counter(ssrc: 1, sequenceNumber: 65_000), 0)

@@ -91,7 +91,8 @@ final class EgressTests: XCTestCase {
     func connect(_ joined: Joined) async throws -> SRTPKeyingMaterial {
         let (id, request) = joined.viewer.bindingRequest(serverUfrag: joined.ufrag, serverPassword: joined.password)
         try await joined.viewer.send(request)
-        let reply = await joined.viewer.waitFor { STUNMessage.isSTUN(firstByte: $0.getInteger(at: $0.readerIndex) ?? 255) }
+        // The server first checks the address itself (the viewer answers), then answers the viewer's check.
+        let reply = await joined.viewer.waitFor { (try? STUNMessage(parsing: $0))?.messageClass == .successResponse }
         let response = try STUNMessage(parsing: try XCTUnwrap(reply, "no answer to a valid binding request"))
         XCTAssertEqual(response.transactionID, id)
         XCTAssertEqual(response.messageClass, .successResponse)
@@ -284,7 +285,7 @@ final class EgressTests: XCTestCase {
         try await joined.viewer.send(valid)
         var answers: [STUNMessage] = []
         _ = await joined.viewer.waitFor(timeout: .seconds(2)) { datagram in
-            if let message = try? STUNMessage(parsing: datagram) { answers.append(message) }
+            if let message = try? STUNMessage(parsing: datagram), message.messageClass != .request { answers.append(message) }
             return false
         }
         XCTAssertEqual(answers.map(\.transactionID), [id])
@@ -296,7 +297,7 @@ final class EgressTests: XCTestCase {
         let joined = try await join(fingerprint: other.fingerprintSHA256)
         let (_, request) = joined.viewer.bindingRequest(serverUfrag: joined.ufrag, serverPassword: joined.password)
         try await joined.viewer.send(request)
-        _ = await joined.viewer.waitFor { _ in true }
+        _ = await joined.viewer.waitFor { (try? STUNMessage(parsing: $0))?.messageClass == .successResponse }
         let result = try await joined.viewer.handshake(timeout: .seconds(5))
         if case .complete = result {
             // The client may finish its side; the server must not: no SRTP keys, no media.

@@ -12,30 +12,34 @@ final class TestViewer: @unchecked Sendable {
     let channel: any Channel
     let certificate: DTLSCertificate
     let ufrag = "viewerufrag"
-    let password = "viewerpasswordviewerpassword"
+    static let icePassword = "viewerpasswordviewerpassword"
+    let password = TestViewer.icePassword
     private let received = NIOLockedValueBox<[ByteBuffer]>([])
     let server: SocketAddress
     var dtls: DTLSConnection?
     var inbound: SRTPSession?
     var outbound: SRTPSession?
 
-    init(serverPort: Int, certificate: DTLSCertificate? = nil) async throws {
+    /// - Parameter answersChecks: whether the server's connectivity checks are answered, as a full ICE agent does;
+    ///   the server sends media only to an address that answers.
+    init(serverPort: Int, certificate: DTLSCertificate? = nil, answersChecks: Bool = true, host: String = "127.0.0.1") async throws {
         self.certificate = try certificate ?? DTLSCertificate.generateSelfSigned(commonName: "viewer")
         self.server = try SocketAddress(ipAddress: "127.0.0.1", port: serverPort)
         let box = received
+        let answerPassword = answersChecks ? Self.icePassword : nil
         channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(box: box))
+                    try channel.pipeline.syncOperations.addHandler(Collector(box: box, password: answerPassword))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: 0).get()
     }
 
     /// An offer in the shape aiortc makes (recvonly VP8 + RTX and Opus, BUNDLE), with this viewer's credentials.
-    func offer(fingerprint: String? = nil) -> String {
+    func offer(fingerprint: String? = nil, rtx: Bool = true) -> String {
         let value = fingerprint ?? certificate.fingerprintSHA256
-        return [
+        let lines = [
             "v=0", "o=- 3912345678 3912345678 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1", "a=msid-semantic:WMS *",
             "m=video 9 UDP/TLS/RTP/SAVPF 97 98", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:0", "a=msid:- -",
             "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux",
@@ -48,7 +52,10 @@ final class TestViewer: @unchecked Sendable {
             "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux", "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
             "a=rtpmap:111 opus/48000/2", "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)",
             "a=fingerprint:sha-256 \(value)", "a=setup:actpass", "",
-        ].joined(separator: "\r\n")
+        ]
+        guard !rtx else { return lines.joined(separator: "\r\n") }
+        return lines.filter { !$0.contains("rtx/90000") && !$0.contains("apt=97") }.joined(separator: "\r\n")
+            .replacingOccurrences(of: "SAVPF 97 98", with: "SAVPF 97")
     }
 
     func send(_ bytes: [UInt8]) async throws {
@@ -124,13 +131,24 @@ final class TestViewer: @unchecked Sendable {
 private final class Collector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let box: NIOLockedValueBox<[ByteBuffer]>
+    /// The viewer's ICE password, to answer the server's checks with; nil: they are not answered.
+    let password: String?
 
-    init(box: NIOLockedValueBox<[ByteBuffer]>) {
+    init(box: NIOLockedValueBox<[ByteBuffer]>, password: String?) {
         self.box = box
+        self.password = password
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        if let password, let message = try? STUNMessage(parsing: envelope.data), message.messageClass == .request,
+           message.method == .binding, message.verifyMessageIntegrity(password: password) {
+            let answer = STUNMessage.bindingSuccessResponse(transactionID: message.transactionID,
+                                                            mappedAddress: envelope.remoteAddress, password: password)
+            var buffer = context.channel.allocator.buffer(capacity: answer.count)
+            buffer.writeBytes(answer)
+            context.writeAndFlush(NIOAny(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)), promise: nil)
+        }
         box.withLockedValue { $0.append(envelope.data) }
     }
 }

@@ -124,7 +124,9 @@ def write_config(path, work, args, host="127.0.0.1", maximum_viewers=None, webrt
     with open(path, "w") as f:
         f.write(f"http:\n  host: {host}\n  port: {args.http_port}\n"
                 f"rtmp:\n  host: 127.0.0.1\n  port: {args.rtmp_port}\n"
-                f"webrtc:\n  host: {host}\n  port: {args.udp_port}\n  maximumViewers: {viewers}\n{webrtc_extra}"
+                f"webrtc:\n  host: {host}\n  port: {args.udp_port}\n  maximumViewers: {viewers}\n"
+                # every load-generator viewer comes from one address: lift the per-address WHEP limits
+                f"  maximumPendingSessionsPerIP: {viewers}\n  offersPerSecondPerIP: 100000\n  offerBurstPerIP: {viewers}\n{webrtc_extra}"
                 f"admin:\n  token: {TOKEN}\nlog:\n  level: warning\n  format: text\n"
                 f"demo:\n  enabled: true\n  stream: {STREAM}\n  width: 1280\n  height: 720\n  fps: 30\n"
                 f"dataDirectory: {work}/data\n"
