@@ -18,11 +18,16 @@ import STUN
 /// trip late), and DTLS and RTCP from it are not processed. Consent is likewise kept by the answers to checks the
 /// server sends every few seconds (RFC 7675 §5.1), not by the viewer's checks, which anyone with the credentials
 /// could forge. Full agents (browsers, aiortc) answer such checks whatever the peer's lite flag says.
+///
+/// Media moves to another proven address when the viewer nominates it, or when the viewer's checks come from there
+/// and the selected address does not answer an immediate check within `takeoverWait` — a NAT that rebound its
+/// mapping, a socket that moved, where the viewer's agent sees the same pair and nominates nothing anew.
 struct ICELiteAgent {
     enum Action: Equatable {
         /// A STUN message for the address (a response, or a check of our own).
         case send([UInt8], to: SocketAddress)
-        /// Media now goes to this address (it proved itself and was nominated, or is the first).
+        /// Media now goes to this address (it proved itself and was nominated, is the first, or took over from a
+        /// selected address that stopped answering).
         case select(SocketAddress)
         /// Not proven: an address given up on (no answer to our checks); the egress forgets it.
         case forget(SocketAddress)
@@ -61,9 +66,12 @@ struct ICELiteAgent {
     /// Transaction IDs remembered for replay detection.
     static let rememberedTransactions = 64
     /// RFC 7675 §5.1: a check every 4–6 s (5 s ± 20 %, randomised so viewers do not move in step).
-    static let consentInterval: TimeAmount = .seconds(5)
+    static let consentInterval: ClosedRange<Int64> = 4_000...6_000
     /// Consent checks in flight whose answers still count (a lagging viewer may answer one late).
     static let rememberedConsentChecks = 8
+    /// How long the selected address has to answer an immediate check once another address proved itself without a
+    /// nomination; if it does not, the new one carries the media (a NAT that rebound, a socket that moved).
+    static let takeoverWait: TimeAmount = .seconds(1)
 
     let localUfrag: String
     let localPassword: String
@@ -82,6 +90,8 @@ struct ICELiteAgent {
     private var seenIndex = 0
     private var consentChecks: [STUNTransactionID] = []
     private var nextConsentCheck: NIODeadline?
+    /// A proven address waiting to see whether the selected one still answers.
+    private var standby: (address: SocketAddress, since: NIODeadline)?
     private(set) var replaysIgnored = 0
 
     init(localUfrag: String, localPassword: String, remoteUfrag: String, remotePassword: String,
@@ -127,6 +137,10 @@ struct ICELiteAgent {
             if message.useCandidate, selected != address || !nominated {
                 nominated = true
                 if selected != address { actions.append(select(address, now: now)) }
+            } else if let current = selected, current != address, standby == nil, now - lastConsent > .seconds(2) {
+                // Checks from another proven address while the selected one has been quiet: is it still there?
+                standby = (address, now)
+                actions.append(consentCheck(to: current))
             }
             actions.append(answer(transactionID, to: address))
             return (.answered, actions)
@@ -155,7 +169,14 @@ struct ICELiteAgent {
             proven.append(address)
             var actions: [Action] = []
             let nominate = proof.held.contains { $0.nominate }
-            if selected == nil || (nominate && selected != address) { actions.append(select(address, now: now)) }
+            if selected == nil || (nominate && selected != address) {
+                actions.append(select(address, now: now))
+            } else if let current = selected, current != address {
+                // Proven but not nominated: the viewer's checks now come from here. Ask the selected address at
+                // once; `tick` moves the media if it stays silent.
+                standby = (address, now)
+                actions.append(consentCheck(to: current))
+            }
             if nominate { nominated = true }
             for held in proof.held { actions.append(answer(held.transactionID, to: address)) }
             return actions
@@ -182,18 +203,27 @@ struct ICELiteAgent {
             proofs[address] = proof
             actions.append(.send(proof.bytes, to: address))
         }
+        if let waiting = standby, now - waiting.since >= Self.takeoverWait {
+            standby = nil
+            if lastConsent < waiting.since, isProven(waiting.address) { actions.append(select(waiting.address, now: now)) }
+        }
         if let selected, let due = nextConsentCheck, due <= now {
-            let check = makeCheck()
-            if consentChecks.count == Self.rememberedConsentChecks { consentChecks.removeFirst() }
-            consentChecks.append(check.id)
             nextConsentCheck = now + Self.randomisedConsentInterval()
-            actions.append(.send(check.bytes, to: selected))
+            actions.append(consentCheck(to: selected))
         }
         return actions
     }
 
+    private mutating func consentCheck(to address: SocketAddress) -> Action {
+        let check = makeCheck()
+        if consentChecks.count == Self.rememberedConsentChecks { consentChecks.removeFirst() }
+        consentChecks.append(check.id)
+        return .send(check.bytes, to: address)
+    }
+
     private mutating func select(_ address: SocketAddress, now: NIODeadline) -> Action {
         selected = address
+        standby = nil
         // The answer that proved it is the first consent; checks begin from here.
         lastConsent = now
         consentChecks.removeAll()
@@ -225,6 +255,6 @@ struct ICELiteAgent {
     }
 
     private static func randomisedConsentInterval() -> TimeAmount {
-        .milliseconds(Int64.random(in: 4_000...6_000))
+        .milliseconds(Int64.random(in: consentInterval))
     }
 }
