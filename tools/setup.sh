@@ -10,7 +10,7 @@ DEB_PACKAGES=(
   ffmpeg
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   postgresql
-  iproute2 nftables
+  iproute2 nftables conntrack
   wrk nginx-light
   chromium chromium-driver firefox-esr
 )

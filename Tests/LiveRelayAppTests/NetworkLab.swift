@@ -41,6 +41,13 @@ final class NetworkLab: @unchecked Sendable {
         guard status == 0 else { throw TestFailure("netns.py loss \(name): \(output)") }
     }
 
+    /// A NAT rebinding: the viewer's datagrams to `mediaPort` reach the server from source port `port` from now on,
+    /// and the old mapping is gone.
+    func rebind(port: Int, mediaPort: Int) throws {
+        let (status, output) = Self.run(["rebind", name, "--port", "\(port)", "--media-port", "\(mediaPort)"])
+        guard status == 0 else { throw TestFailure("netns.py rebind \(name): \(output)") }
+    }
+
     func destroy() {
         _ = Self.run(["destroy", name])
     }

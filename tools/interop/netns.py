@@ -7,6 +7,7 @@ needed (the CI kernel has none). Root only; addresses come from 10.201.0.0/16 an
     netns.py create viewer1 [--subnet K] [--owner PID]  netns + veth, 10.201.K.1 (host side) / 10.201.K.2 (viewer)
     netns.py shape viewer1 --rate 400kbit [--burst 3028] [--latency 50ms] | --off
     netns.py loss viewer1 --percent 5 | --off        (per datagram: the veth cuts UDP GSO messages as a NIC would)
+    netns.py rebind viewer1 --port 40001 --media-port 10000   a NAT rebinding (see ViewerHost.rebind)
     netns.py status viewer1                          addresses, tbf and loss counters
     netns.py measure viewer1 --rate 1mbit --seconds 5   UDP from the host to the viewer: delivered rate and loss
     netns.py destroy viewer1                         never fails if already gone
@@ -248,6 +249,34 @@ table inet {self.table} {{
             self._nft("delete", "table", "inet", self.table, check=False)
         return {"namespace": self.name, "table": f"inet {self.table}", "percent": 0}
 
+    # NAT rebinding (viewer → server: the viewer's UDP flows to the media port leave from another port)
+
+    def rebind(self, port, media_port):
+        """What a NAT that drops a mapping and makes a new one looks like to the server: inside the viewer host, UDP
+        to the server's media port leaves from `port` (source NAT, the viewer's socket unaware), replies to it come
+        back to the socket, and the old mapping is gone — datagrams the server sends that belong to no flow the
+        viewer opened are dropped, as a NAT drops what reaches an unmapped port. Existing flows are forgotten, so
+        the viewer's next datagram opens the new mapping. Call again with another port to rebind again."""
+        self._require()
+        if shutil.which("conntrack") is None:
+            raise NetnsError("conntrack not found (install conntrack; tools/setup.sh does)")
+        script = (f"table ip {self.rebind_table}\n"
+                  f"delete table ip {self.rebind_table}\n"
+                  f"table ip {self.rebind_table} {{\n"
+                  f"  chain post {{ type nat hook postrouting priority srcnat; "
+                  f"ip daddr {self.host_address} udp dport {media_port} snat ip to {self.viewer_address}:{port}; }}\n"
+                  f"  chain in {{ type filter hook input priority filter; "
+                  f"ip saddr {self.host_address} udp sport {media_port} ct state new drop; }}\n"
+                  f"}}\n")
+        self._nft("-f", "-", stdin=script)
+        # Exit 1 when nothing was tracked yet: that is fine.
+        run("ip", "netns", "exec", self.name, "conntrack", "-D", "-p", "udp", check=False)
+        return {"namespace": self.name, "port": port, "mediaPort": media_port}
+
+    @property
+    def rebind_table(self):
+        return "liverelay_rebind"
+
     def status(self):
         self._require()
         result = self.describe()
@@ -412,6 +441,10 @@ def main():
     loss.add_argument("name")
     loss.add_argument("--percent", type=float)
     loss.add_argument("--off", action="store_true")
+    rebind = commands.add_parser("rebind")
+    rebind.add_argument("name")
+    rebind.add_argument("--port", type=int, required=True, help="the viewer's new source port, as the server sees it")
+    rebind.add_argument("--media-port", type=int, required=True, help="the server's UDP media port")
     status = commands.add_parser("status")
     status.add_argument("name")
     measure = commands.add_parser("measure")
@@ -451,6 +484,8 @@ def main():
             result = host.clear_loss() if args.off else host.set_loss(args.percent)
         elif args.command == "status":
             result = host.status()
+        elif args.command == "rebind":
+            result = host.rebind(args.port, args.media_port)
         else:
             result = host.measure(args.rate, args.seconds, args.size, args.port)
     except NetnsError as error:
