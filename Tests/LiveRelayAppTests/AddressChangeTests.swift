@@ -23,15 +23,27 @@ struct AddressChangeTests {
         try await rebindDuringPlayback(label: "rc") { lab, port in
             ["python3", "\(WHEPTests.interop)/whep_chromium.py", "http://\(lab.hostAddress):\(port)/watch/moving", "--seconds", "40", "--progress"]
         } framesSince: { output, second in
-            // Chromium's samples carry the running count of decoded frames.
-            let samples = output.split(separator: "\n").compactMap { line -> [String: Any]? in
-                guard line.hasPrefix("{\"progress\"") else { return nil }
-                return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            }
-            let after = samples.filter { ($0["t"] as? Double ?? 0) > second }.compactMap { $0["framesDecoded"] as? Int }
-            guard let first = after.first, let last = after.last else { return 0 }
-            return last - first
+            Self.decodedSince(output, second)
         }
+    }
+
+    @Test func aFirefoxViewerKeepsPlayingAcrossANATRebinding() async throws {
+        try await rebindDuringPlayback(label: "rf") { lab, port in
+            ["python3", "\(WHEPTests.interop)/whep_firefox.py", "http://\(lab.hostAddress):\(port)/whep/moving", "--seconds", "40", "--progress"]
+        } framesSince: { output, second in
+            Self.decodedSince(output, second)
+        }
+    }
+
+    /// Frames decoded after `second`, from a browser driver's progress lines (running counts of decoded frames).
+    static func decodedSince(_ output: String, _ second: Double) -> Int {
+        let samples = output.split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard line.hasPrefix("{\"progress\"") else { return nil }
+            return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }
+        let after = samples.filter { ($0["t"] as? Double ?? 0) > second }.compactMap { $0["framesDecoded"] as? Int }
+        guard let first = after.first, let last = after.last else { return 0 }
+        return last - first
     }
 
     /// One viewer on a host of its own plays for 40 s; 12 s in, its NAT rebinds. The session must move to the new
@@ -70,7 +82,11 @@ struct AddressChangeTests {
         _ = await viewer.wait(timeout: .seconds(60))
         // The last 15 s of the 40 s run are well after the move: frames kept coming.
         let frames = framesSince(viewer.log, 25)
-        #expect(frames >= 15 * 30 / 2, "frames decoded in the last 15 s: \(frames); viewer: \(viewer.log.suffix(3000))")
+        let timeline = viewer.log.split(separator: "\n").filter { $0.hasPrefix("{\"progress\"") }.compactMap { line -> String? in
+            guard let sample = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return "\(sample["t"] ?? "?"):\(sample["framesDecoded"] ?? sample["videoFrames"] ?? "?"):\(sample["connectionState"] ?? "")"
+        }
+        #expect(frames >= 15 * 30 / 2, "frames decoded in the last 15 s: \(frames); timeline: \(timeline)")
         try await node.stop()
     }
 }
