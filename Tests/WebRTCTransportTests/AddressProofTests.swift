@@ -178,3 +178,52 @@ extension EgressTests {
         await viewer.close()
     }
 }
+
+/// A connected viewer that floods RTCP: PLIs reach the encoder at most once a second, datagrams beyond the
+/// allowance are dropped before decryption, a transport-cc packet declaring 65,535 statuses is refused, and another
+/// viewer's media is untouched.
+extension EgressTests {
+    func testAPLIAndTransportCCStormIsBoundedAndOthersKeepWatching() async throws {
+        let storm = try await join()
+        _ = try await connect(storm)
+        let other = try await join()
+        _ = try await connect(other)
+        // Both have their keyframe, so neither asks for one on its own while the storm goes on.
+        egress.handle(.webRTCVideo(layer: "720p", frame: Self.frame(.vp8, size: 2500, pts: 0, keyframe: true, seed: 2)), stream: "cam")
+        _ = try await rtpPackets(storm.viewer, ssrc: storm.videoSSRC) { $0.contains(where: \.header.marker) }
+        _ = try await rtpPackets(other.viewer, ssrc: other.videoSSRC) { $0.contains(where: \.header.marker) }
+        let before = keyframes.count
+        let started = ContinuousClock.now
+        for index in 0..<2_000 {
+            var datagram = ByteBuffer()
+            RTCPWriter.writeReceiverReport(ssrc: 1, reports: [], into: &datagram)
+            if index % 2 == 0 {
+                RTCPWriter.writePictureLossIndication(senderSSRC: 1, mediaSSRC: storm.videoSSRC, into: &datagram)
+            } else {
+                // A status count of 65,535 from a few run-length chunks.
+                let feedback = RTCPTransportFeedback(senderSSRC: 1, mediaSSRC: storm.videoSSRC, baseSequenceNumber: 0,
+                                                     referenceTime: 0, feedbackPacketCount: UInt8(truncatingIfNeeded: index),
+                                                     receiveDeltas: Array(repeating: nil, count: 65_535))
+                _ = RTCPWriter.writeTransportFeedback(feedback, into: &datagram)
+            }
+            try storm.viewer.outbound?.protectRTCP(&datagram)
+            try await storm.viewer.send(datagram)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let stormSeconds = Int((ContinuousClock.now - started).components.seconds)
+        let passedOn = keyframes.count - before
+        _ = other.viewer.drain()
+        egress.handle(.webRTCVideo(layer: "720p", frame: Self.frame(.vp8, size: 2500, pts: 3000, keyframe: true, seed: 3)), stream: "cam")
+        let video = try await rtpPackets(other.viewer, ssrc: other.videoSSRC) { $0.contains(where: \.header.marker) }
+        XCTAssertTrue(video.contains(where: \.header.marker), "the other viewer gets its frame")
+        // A thousand PLIs: one a second of them reaches the encoder.
+        XCTAssertLessThanOrEqual(passedOn, stormSeconds + 1, "keyframe requests passed on in \(stormSeconds) s: \(passedOn)")
+        let dropped = await egress.droppedDatagrams()
+        XCTAssertGreaterThan(dropped["rtcp_rate_limited"] ?? 0, 0, "\(dropped)")
+        XCTAssertGreaterThan(dropped["malformed_rtcp"] ?? 0, 0, "the 65,535-status feedback: \(dropped)")
+        let viewers = await egress.viewerCount()
+        XCTAssertEqual(viewers, 2)
+        await storm.viewer.close()
+        await other.viewer.close()
+    }
+}
