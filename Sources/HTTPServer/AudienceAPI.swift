@@ -13,10 +13,15 @@ public struct AudienceAPI: Sendable {
     /// Longest token lifetime the admin may ask for.
     static let maximumTokenLifetime = 7 * 24 * 3600
 
-    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter) {
+    /// `http.allowedOrigins`, for the event channel's refusal reason (`EventChannel` applies it).
+    let allowedOrigins: Set<String>
+
+    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter,
+                allowedOrigins: [String] = []) {
         self.audience = audience
         self.admin = admin
         self.router = router
+        self.allowedOrigins = Set(allowedOrigins)
         self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
     }
 
@@ -191,6 +196,9 @@ public struct AudienceAPI: Sendable {
 
         // A plain GET of the event channel (no WebSocket upgrade, or an upgrade refused): the reason, as JSON.
         streams.get(":name/events") { request, context -> Response in
+            guard EventChannel.originAllowed(request, allowedOrigins) else {
+                throw APIError(.forbidden, "origin_not_allowed", "pages from \(request.headers[.origin] ?? "") may not open this event channel")
+            }
             let stream = try await authorization.stream(try context.parameters.require("name"))
             let claims = try await authorization.claims(request, stream: stream.name, token: AudienceAuthorization.token(request))
             if stream.isPrivate, claims == nil {

@@ -30,10 +30,17 @@ public struct EventChannel: Sendable {
     let router: MediaRouter
     /// Largest message a client may send.
     static let maximumInboundMessage = 4096
+    /// Close code when the token a connection was opened with expires (private range, RFC 6455 §7.4.2).
+    public static let tokenExpiredCloseCode: UInt16 = 4001
+    /// Pages whose `Origin` may open the channel (`http.allowedOrigins`); empty: any. A request without `Origin` is
+    /// not a browser page's and is not judged by it.
+    let allowedOrigins: Set<String>
 
-    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter) {
+    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter,
+                allowedOrigins: [String] = []) {
         self.audience = audience
         self.router = router
+        self.allowedOrigins = Set(allowedOrigins)
         self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
     }
 
@@ -54,7 +61,7 @@ public struct EventChannel: Sendable {
     public func register(on router: Router<EventChannelRequestContext>) {
         router.ws("api/streams/:name/events", shouldUpgrade: { request, context in
             // Refusing here hands the request to the HTTP router, whose GET route answers with the JSON reason.
-            guard (try? await admit(request, context)) != nil else { return .dontUpgrade }
+            guard originAllowed(request), (try? await admit(request, context)) != nil else { return .dontUpgrade }
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             guard let (stream, claims) = try? await admit(context.request, context.requestContext) else { return }
@@ -62,8 +69,16 @@ public struct EventChannel: Sendable {
             let channel = context.requestContext.channel
             connection.onOverflow { channel.close(promise: nil) }
             defer { audience.leave(connection) }
-            let sender = claims?.sub.value ?? "anonymous-\(ObjectIdentifier(connection).hashValue)"
+            // Anonymous reactions are limited per address, not per connection: opening more sockets buys nothing.
+            let sender = claims?.sub.value ?? "anonymous@\(channel.remoteAddress?.ipAddress ?? "unknown")"
             try await withThrowingTaskGroup(of: Void.self) { group in
+                if let expires = claims?.exp.value {
+                    // A connection lives no longer than the token it was opened with.
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(max(0, expires.timeIntervalSinceNow)))
+                        try await outbound.close(.unknown(Self.tokenExpiredCloseCode), reason: "token expired")
+                    }
+                }
                 group.addTask {
                     while let text = await connection.next() {
                         try await outbound.write(.text(text))
@@ -86,6 +101,15 @@ public struct EventChannel: Sendable {
                 context.logger.notice("event listener too slow; dropped", metadata: ["stream": "\(stream)"])
             }
         })
+    }
+
+    func originAllowed(_ request: Request) -> Bool {
+        Self.originAllowed(request, allowedOrigins)
+    }
+
+    /// Every `Origin` the request carries must be allowed (a browser sends one; a second must not slip past).
+    static func originAllowed(_ request: Request, _ allowedOrigins: Set<String>) -> Bool {
+        allowedOrigins.isEmpty || request.headers[values: .origin].allSatisfy(allowedOrigins.contains)
     }
 
     /// The stream and the caller's claims if the caller may listen: any token of the stream, or none on a public stream.

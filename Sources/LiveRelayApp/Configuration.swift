@@ -12,6 +12,8 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var publicURL = ""
         /// The browser pages (viewer, moderator) served at `/` and `/watch/{stream}`.
         public var pagesDirectory = "signaling"
+        /// Origins (`https://example.com`) whose pages may open the event WebSocket; empty: any origin.
+        public var allowedOrigins: [String] = []
         public init() {}
     }
 

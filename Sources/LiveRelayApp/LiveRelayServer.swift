@@ -187,14 +187,16 @@ public final class LiveRelayServer: Sendable {
                                         players: players)
         streaming.register(on: httpRouter)
         audience.connect(httpPlayers: { players.counts(stream: $0) })
-        AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: httpRouter)
+        AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router,
+                    allowedOrigins: configuration.http.allowedOrigins).register(on: httpRouter)
         if let egress {
             WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token),
                        offersPerSecond: configuration.webrtc.offersPerSecondPerIP,
                        offerBurst: configuration.webrtc.offerBurstPerIP).register(on: httpRouter)
         }
         let eventRouter = Router(context: EventChannelRequestContext.self)
-        EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router).register(on: eventRouter)
+        EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router,
+                     allowedOrigins: configuration.http.allowedOrigins).register(on: eventRouter)
 
         // Listen once every observer is in place (no publisher's first frames go unseen) and nothing below can
         // throw before the service group owns the listener.
