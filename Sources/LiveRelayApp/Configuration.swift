@@ -23,7 +23,11 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var maximumMessageLength = 8 * 1024 * 1024
         public var maximumChunkStreams = 64
         public var idleTimeoutSeconds = 4.0
+        /// From TCP accept to an accepted `publish`; a connection that has not published by then is closed.
+        public var publishTimeoutSeconds = 10.0
         public var maximumConnections = 256
+        /// Connections at once from one IP address (an encoder needs one; a few more cover reconnects and NAT).
+        public var maximumConnectionsPerAddress = 16
         public init() {}
     }
 
@@ -264,6 +268,12 @@ extension Configuration {
         guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }
         guard rtmp.maximumChunkSize >= 128 else { throw ConfigurationError.badValue(name: "rtmp.maximumChunkSize", value: "\(rtmp.maximumChunkSize)") }
         guard rtmp.idleTimeoutSeconds > 0 else { throw ConfigurationError.badValue(name: "rtmp.idleTimeoutSeconds", value: "\(rtmp.idleTimeoutSeconds)") }
+        guard rtmp.publishTimeoutSeconds > 0 else {
+            throw ConfigurationError.badValue(name: "rtmp.publishTimeoutSeconds", value: "\(rtmp.publishTimeoutSeconds)")
+        }
+        guard rtmp.maximumConnections >= 1, rtmp.maximumConnectionsPerAddress >= 1 else {
+            throw ConfigurationError.badValue(name: "rtmp", value: "maximumConnections and maximumConnectionsPerAddress must be at least 1")
+        }
         guard audience.commentsPerSecond > 0, audience.commentBurst >= 1, audience.reactionsPerSecond > 0, audience.reactionBurst >= 1 else {
             throw ConfigurationError.badValue(name: "audience", value: "rates and bursts must be positive")
         }

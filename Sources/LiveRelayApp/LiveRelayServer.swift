@@ -295,6 +295,8 @@ extension RTMPIngestConfiguration {
         maximumMessageLength = settings.maximumMessageLength
         maximumChunkStreams = settings.maximumChunkStreams
         idleTimeout = .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
+        publishTimeout = .milliseconds(Int64(settings.publishTimeoutSeconds * 1000))
         maximumConnections = settings.maximumConnections
+        maximumConnectionsPerAddress = settings.maximumConnectionsPerAddress
     }
 }
