@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import HTTPServer
 import Testing
 @testable import LiveRelayApp
 
@@ -202,6 +203,22 @@ struct HTTPExhaustionTests {
             throw error
         }
         try await node.stop()
+    }
+
+    @Test("the held-request pool: each address gets its share, the pool its total, and slots come back")
+    func blockingRequestLimiterShares() {
+        let limiter = BlockingRequestLimiter(maximum: 5, maximumPerAddress: 3)
+        #expect((0..<3).map { _ in limiter.acquire(address: "a") } == [nil, nil, nil])
+        #expect(limiter.acquire(address: "a") == .tooManyFromAddress)
+        #expect(limiter.acquire(address: "b") == nil)
+        #expect(limiter.acquire(address: "c") == nil)
+        #expect(limiter.acquire(address: "d") == .full)
+        limiter.release(address: "a")
+        #expect(limiter.acquire(address: "d") == nil)
+        #expect(limiter.held == 5)
+        for address in ["a", "a", "b", "c", "d"] { limiter.release(address: address) }
+        #expect(limiter.held == 0)
+        #expect(limiter.acquire(address: "a") == nil)
     }
 
     @Test("reaction totals come in bounded pages that together hold every row")
