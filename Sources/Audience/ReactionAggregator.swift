@@ -156,15 +156,34 @@ public struct ReactionTotalsStore: Sendable {
         }
     }
 
-    /// Totals per second in `[from, to)` (unix seconds), oldest first.
-    public func totals(stream: String, from: Int64, to: Int64) async throws -> [Total] {
-        try await database.sql.raw("""
+    /// Totals per second in `[from, to)` (unix seconds), ordered by second then type, at most `limit` rows, and
+    /// only those after `after` (the last row of the previous page) when given.
+    public func totals(stream: String, from: Int64, to: Int64, after: (second: Int64, type: String)? = nil,
+                       limit: Int = 1000) async throws -> [Total] {
+        let after = after ?? (from - 1, "")
+        return try await database.sql.raw("""
             SELECT type, second, count FROM reaction_totals
             WHERE stream = \(bind: stream) AND second >= \(bind: from) AND second < \(bind: to)
+              AND (second > \(bind: after.second) OR (second = \(bind: after.second) AND type > \(bind: after.type)))
             ORDER BY second, type
+            LIMIT \(bind: Int64(max(0, limit)))
             """).all().map { row in
             Total(type: try row.decode(column: "type", as: String.self), second: try row.decode(column: "second", as: Int64.self),
                   count: try row.decode(column: "count", as: Int64.self))
         }
+    }
+
+    /// Sums by type over `[from, to)`: one row per reaction type, whatever the range.
+    public func sums(stream: String, from: Int64, to: Int64) async throws -> [String: Int64] {
+        let rows = try await database.sql.raw("""
+            SELECT type, CAST(SUM(count) AS BIGINT) AS total FROM reaction_totals
+            WHERE stream = \(bind: stream) AND second >= \(bind: from) AND second < \(bind: to)
+            GROUP BY type
+            """).all()
+        var sums: [String: Int64] = [:]
+        for row in rows {
+            sums[try row.decode(column: "type", as: String.self)] = try row.decode(column: "total", as: Int64.self)
+        }
+        return sums
     }
 }

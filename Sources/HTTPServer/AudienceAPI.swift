@@ -10,6 +10,8 @@ public struct AudienceAPI: Sendable {
     let authorization: AudienceAuthorization
     let admin: AdminAuthorization
     let router: MediaRouter
+    /// Most per-second rows one page of `GET …/reactions` returns.
+    let reactionPageLimit: Int
     /// Longest token lifetime the admin may ask for.
     static let maximumTokenLifetime = 7 * 24 * 3600
 
@@ -17,10 +19,11 @@ public struct AudienceAPI: Sendable {
     let allowedOrigins: Set<String>
 
     public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter,
-                allowedOrigins: [String] = []) {
+                reactionPageLimit: Int = 1000, allowedOrigins: [String] = []) {
         self.audience = audience
         self.admin = admin
         self.router = router
+        self.reactionPageLimit = reactionPageLimit
         self.allowedOrigins = Set(allowedOrigins)
         self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
     }
@@ -65,8 +68,12 @@ public struct AudienceAPI: Sendable {
     struct ReactionTotals: ResponseEncodable {
         var from: Int64
         var to: Int64
+        /// Sums over the whole `from..to` range.
         var totals: [String: Int64]
+        /// One page of per-second rows, ordered by second then type.
         var seconds: [ReactionTotalsStore.Total]
+        /// Pass as `after` (with the same `from` and `to`) for the next page; absent on the last page.
+        var next: String?
     }
 
     struct FlashRequest: Decodable {
@@ -165,9 +172,23 @@ public struct AudienceAPI: Sendable {
             let to = try integer(query.get("to"), name: "to", range: 0...Int.max).map(Int64.init) ?? now + 1
             let from = try integer(query.get("from"), name: "from", range: 0...Int.max).map(Int64.init) ?? to - 600
             guard from <= to, to - from <= 86_400 else { throw APIError.badRequest("from..to must be ordered and at most one day") }
-            let seconds = try await audience.reactionTotals.totals(stream: stream.name, from: from, to: to)
-            let totals = seconds.reduce(into: [String: Int64]()) { $0[$1.type, default: 0] += $1.count }
-            return ReactionTotals(from: from, to: to, totals: totals, seconds: seconds)
+            let limit = try integer(query.get("limit"), name: "limit", range: 1...reactionPageLimit) ?? reactionPageLimit
+            // `after` is the `next` of the previous page: "<second>:<type>" of its last row.
+            var after: (second: Int64, type: String)?
+            if let text = query.get("after") {
+                let parts = text.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let second = Int64(parts[0]) else { throw APIError.badRequest("after must be <second>:<type>") }
+                after = (second, String(parts[1]))
+            }
+            // One row more than the page tells whether another page follows.
+            var seconds = try await audience.reactionTotals.totals(stream: stream.name, from: from, to: to, after: after, limit: limit + 1)
+            var next: String?
+            if seconds.count > limit {
+                seconds.removeLast(seconds.count - limit)
+                next = seconds.last.map { "\($0.second):\($0.type)" }
+            }
+            let totals = try await audience.reactionTotals.sums(stream: stream.name, from: from, to: to)
+            return ReactionTotals(from: from, to: to, totals: totals, seconds: seconds, next: next)
         }
 
         streams.post(":name/flashes") { request, context in

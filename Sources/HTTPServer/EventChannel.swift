@@ -52,10 +52,22 @@ public struct EventChannel: Sendable {
 
     /// HTTP/1.1 with the upgrade to this channel, for `Application(router:server:)`. `handlers` makes each
     /// connection's handlers that see its requests before the router does (`StreamingRoutes.fastPathHandlers`).
+    /// With a `limiter`, every connection is counted and its request heads and bodies are given deadlines from the
+    /// moment it is accepted; `idleTimeout` closes a keep-alive connection that sends no request for that long.
     public static func serverBuilder(_ router: Router<EventChannelRequestContext>,
+                                     limiter: HTTPConnectionLimiter? = nil, idleTimeout: Duration? = nil,
                                      handlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }) -> HTTPServerBuilder {
-        .http1WebSocketUpgrade(webSocketRouter: router,
-                               configuration: .init(http1: .init(additionalChannelHandlers: handlers()), ws: serverConfiguration))
+        let webSocketResponder = router.buildResponder()
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(additionalChannelHandlers: (limiter.map { [$0.makeRequestWatcher()] } ?? []) + handlers(),
+                         idleTimeout: idleTimeout.map { TimeAmount($0) }),
+            ws: serverConfiguration)
+        return HTTPServerBuilder { responder in
+            let channel = HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
+                                                       configuration: configuration)
+            guard let limiter else { return channel }
+            return GuardedServerChildChannel(channel, limiter: limiter)
+        }
     }
 
     public func register(on router: Router<EventChannelRequestContext>) {

@@ -24,13 +24,17 @@ public struct StreamingRoutes: Sendable {
     let players: PlayerTally?
     /// Longest a blocking playlist or part request is held.
     let blockingTimeout: Duration
+    /// How many requests may be held waiting for media, overall and per client address.
+    let blockingRequests: BlockingRequestLimiter
 
     /// Without `access` every stream is served to anyone.
-    public init(packager: Packager, access: StreamingAccess? = nil, players: PlayerTally? = nil, blockingTimeout: Duration = .seconds(6)) {
+    public init(packager: Packager, access: StreamingAccess? = nil, players: PlayerTally? = nil, blockingTimeout: Duration = .seconds(6),
+                blockingRequests: BlockingRequestLimiter = BlockingRequestLimiter()) {
         self.packager = packager
         self.access = access
         self.players = players
         self.blockingTimeout = blockingTimeout
+        self.blockingRequests = blockingRequests
     }
 
     /// Notes a manifest or playlist fetch: its client (address and User-Agent) is one player of the stream.
@@ -180,7 +184,9 @@ public struct StreamingRoutes: Sendable {
                 throw APIError.badRequest("_HLS_msn \(msn) is beyond the live edge (\(newest.number))")
             }
             if newest.live {
-                let reached = await packager.waitFor(stream: stream, track: name, msn: msn, part: part, timeout: blockingTimeout)
+                let reached = try await blockingRequests.holding(address: context.remoteIP) {
+                    await packager.waitFor(stream: stream, track: name, msn: msn, part: part, timeout: blockingTimeout)
+                }
                 if !reached { throw APIError(.serviceUnavailable, "not_ready", "segment \(msn) did not arrive in time") }
             }
         } else if query.get("_HLS_part") != nil {
@@ -289,14 +295,18 @@ public struct StreamingRoutes: Sendable {
             guard Self.mayWait(packager.segment(stream: stream, track: track, number: number)), index < 1000 else {
                 throw APIError.notFound("no such part")
             }
-            _ = await packager.waitFor(stream: stream, track: track, msn: number, part: index, timeout: blockingTimeout)
+            _ = try await blockingRequests.holding(address: context.remoteIP) {
+                await packager.waitFor(stream: stream, track: track, msn: number, part: index, timeout: blockingTimeout)
+            }
             guard let buffers = availableMedia(stream: stream, track: track, file: file) else { throw APIError.notFound("no such part") }
             return try Self.respondMedia(request, buffers, tag: tag, contentType: contentType, cacheControl: cacheControl)
         case .segment(let number):
             var lookup = packager.segment(stream: stream, track: track, number: number)
             if case .upcoming = lookup {
                 // LL-DASH asks for a segment availabilityTimeOffset early; its first chunk is moments away.
-                _ = await packager.waitFor(stream: stream, track: track, msn: number, part: 0, timeout: blockingTimeout)
+                _ = try await blockingRequests.holding(address: context.remoteIP) {
+                    await packager.waitFor(stream: stream, track: track, msn: number, part: 0, timeout: blockingTimeout)
+                }
                 lookup = packager.segment(stream: stream, track: track, number: number)
             }
             switch lookup {

@@ -14,6 +14,21 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var pagesDirectory = "signaling"
         /// Origins (`https://example.com`) whose pages may open the event WebSocket; empty: any origin.
         public var allowedOrigins: [String] = []
+        /// Connections at once, overall and from one IP address; more are closed on accept.
+        public var maximumConnections = 10_000
+        public var maximumConnectionsPerAddress = 128
+        /// A request head must be complete this long after the connection opens (or after a later request's first
+        /// bytes); its body this long after the head. Slow senders (slowloris) are closed.
+        public var headerTimeoutSeconds = 10.0
+        public var bodyTimeoutSeconds = 30.0
+        /// A keep-alive connection with no request for this long is closed.
+        public var idleTimeoutSeconds = 60.0
+        /// Requests held waiting for media (LL-HLS blocking reloads, preload hints), overall and from one IP address
+        /// (429 beyond it, 503 beyond the overall pool).
+        public var maximumBlockingRequests = 4096
+        public var maximumBlockingRequestsPerAddress = 64
+        /// Most rows one `GET /api/streams/{s}/reactions` page returns (`limit` may ask for fewer).
+        public var reactionPageLimit = 1000
         public init() {}
     }
 
@@ -25,7 +40,11 @@ public struct Configuration: Sendable, Codable, Equatable {
         public var maximumMessageLength = 8 * 1024 * 1024
         public var maximumChunkStreams = 64
         public var idleTimeoutSeconds = 4.0
+        /// From TCP accept to an accepted `publish`; a connection that has not published by then is closed.
+        public var publishTimeoutSeconds = 10.0
         public var maximumConnections = 256
+        /// Connections at once from one IP address (an encoder needs one; a few more cover reconnects and NAT).
+        public var maximumConnectionsPerAddress = 16
         public init() {}
     }
 
@@ -261,6 +280,13 @@ extension Configuration {
             guard (0...65535).contains(value) else { throw ConfigurationError.badValue(name: name, value: "\(value)") }
         }
         try port("http.port", http.port)
+        guard http.maximumConnections >= 1, http.maximumConnectionsPerAddress >= 1, http.maximumBlockingRequests >= 1,
+              http.maximumBlockingRequestsPerAddress >= 1, http.reactionPageLimit >= 1 else {
+            throw ConfigurationError.badValue(name: "http", value: "connection, blocking-request and page limits must be at least 1")
+        }
+        guard http.headerTimeoutSeconds > 0, http.bodyTimeoutSeconds > 0, http.idleTimeoutSeconds > 0 else {
+            throw ConfigurationError.badValue(name: "http", value: "header, body and idle timeouts must be positive")
+        }
         try port("rtmp.port", rtmp.port)
         try port("webrtc.port", webrtc.port)
         guard webrtc.pacingFactor == 0 || (1...10).contains(webrtc.pacingFactor) else {
@@ -275,6 +301,12 @@ extension Configuration {
         guard ["auto", "text", "json"].contains(log.format) else { throw ConfigurationError.badValue(name: "log.format", value: log.format) }
         guard rtmp.maximumChunkSize >= 128 else { throw ConfigurationError.badValue(name: "rtmp.maximumChunkSize", value: "\(rtmp.maximumChunkSize)") }
         guard rtmp.idleTimeoutSeconds > 0 else { throw ConfigurationError.badValue(name: "rtmp.idleTimeoutSeconds", value: "\(rtmp.idleTimeoutSeconds)") }
+        guard rtmp.publishTimeoutSeconds > 0 else {
+            throw ConfigurationError.badValue(name: "rtmp.publishTimeoutSeconds", value: "\(rtmp.publishTimeoutSeconds)")
+        }
+        guard rtmp.maximumConnections >= 1, rtmp.maximumConnectionsPerAddress >= 1 else {
+            throw ConfigurationError.badValue(name: "rtmp", value: "maximumConnections and maximumConnectionsPerAddress must be at least 1")
+        }
         guard audience.commentsPerSecond > 0, audience.commentBurst >= 1, audience.reactionsPerSecond > 0, audience.reactionBurst >= 1 else {
             throw ConfigurationError.badValue(name: "audience", value: "rates and bursts must be positive")
         }

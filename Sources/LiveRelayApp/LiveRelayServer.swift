@@ -184,10 +184,13 @@ public final class LiveRelayServer: Sendable {
         let players = PlayerTally()
         let streaming = StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
                                                                                     admin: AdminAuthorization(token: admin.token), store: store),
-                                        players: players)
+                                        players: players,
+                                        blockingRequests: BlockingRequestLimiter(maximum: configuration.http.maximumBlockingRequests,
+                                                                                 maximumPerAddress: configuration.http.maximumBlockingRequestsPerAddress))
         streaming.register(on: httpRouter)
         audience.connect(httpPlayers: { players.counts(stream: $0) })
         AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router,
+                    reactionPageLimit: configuration.http.reactionPageLimit,
                     allowedOrigins: configuration.http.allowedOrigins).register(on: httpRouter)
         if let egress {
             WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token),
@@ -208,7 +211,9 @@ public final class LiveRelayServer: Sendable {
 
         let http = Application(
             router: httpRouter,
-            server: EventChannel.serverBuilder(eventRouter, handlers: { streaming.fastPathHandlers(serverName: "LiveRelay") }),
+            server: EventChannel.serverBuilder(eventRouter, limiter: HTTPConnectionLimiter(limits: HTTPConnectionLimits(configuration.http)),
+                                               idleTimeout: .milliseconds(Int64(configuration.http.idleTimeoutSeconds * 1000)),
+                                               handlers: { streaming.fastPathHandlers(serverName: "LiveRelay") }),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
             onServerRunning: { [weak self] channel in
                 guard let self else { return }
@@ -301,6 +306,16 @@ extension RTMPIngestConfiguration {
         maximumMessageLength = settings.maximumMessageLength
         maximumChunkStreams = settings.maximumChunkStreams
         idleTimeout = .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
+        publishTimeout = .milliseconds(Int64(settings.publishTimeoutSeconds * 1000))
         maximumConnections = settings.maximumConnections
+        maximumConnectionsPerAddress = settings.maximumConnectionsPerAddress
+    }
+}
+
+extension HTTPConnectionLimits {
+    init(_ settings: Configuration.HTTP) {
+        self.init(maximumConnections: settings.maximumConnections, maximumConnectionsPerAddress: settings.maximumConnectionsPerAddress,
+                  headerTimeout: .milliseconds(Int64(settings.headerTimeoutSeconds * 1000)),
+                  bodyTimeout: .milliseconds(Int64(settings.bodyTimeoutSeconds * 1000)))
     }
 }

@@ -2,29 +2,42 @@ import NIOCore
 
 /// Reads AMF0 values from a complete message body. Messages are reassembled before decoding, so running out of
 /// bytes is an error here, not a reason to wait.
+///
+/// Counts declared by the peer (strict and ECMA array lengths) are never used to reserve memory: collections grow
+/// as their elements actually decode, and `maximumValues` bounds how many values one call may produce, since a
+/// one-byte `null` still costs a whole `AMF0Value` once decoded.
 public struct AMF0Decoder: Sendable {
     /// Commands nest two or three levels; metadata a few more. 32 stops stack exhaustion by hostile input.
     public var maximumDepth: Int
+    /// Values (including nested ones and object properties) one `decode` or `decodeAll` may produce. A `connect`
+    /// carries about 15, `onMetaData` about 25; 65,536 keeps an 8 MiB message of one-byte values from expanding
+    /// into hundreds of megabytes of decoded values.
+    public var maximumValues: Int
 
-    public init(maximumDepth: Int = 32) {
+    public init(maximumDepth: Int = 32, maximumValues: Int = 65_536) {
         self.maximumDepth = maximumDepth
+        self.maximumValues = maximumValues
     }
 
     /// Decodes every value in `buffer`.
     public func decodeAll(_ buffer: ByteBuffer) throws(AMF0Error) -> [AMF0Value] {
         var buffer = buffer
         var values: [AMF0Value] = []
+        var budget = maximumValues
         while buffer.readableBytes > 0 {
-            values.append(try decode(&buffer))
+            values.append(try decode(&buffer, depth: 0, budget: &budget))
         }
         return values
     }
 
     public func decode(_ buffer: inout ByteBuffer) throws(AMF0Error) -> AMF0Value {
-        try decode(&buffer, depth: 0)
+        var budget = maximumValues
+        return try decode(&buffer, depth: 0, budget: &budget)
     }
 
-    private func decode(_ buffer: inout ByteBuffer, depth: Int) throws(AMF0Error) -> AMF0Value {
+    private func decode(_ buffer: inout ByteBuffer, depth: Int, budget: inout Int) throws(AMF0Error) -> AMF0Value {
+        guard budget > 0 else { throw .tooManyValues(limit: maximumValues) }
+        budget -= 1
         guard let marker = buffer.readInteger(as: UInt8.self) else { throw .truncated }
         switch marker {
         case AMF0Value.Marker.number:
@@ -39,19 +52,20 @@ public struct AMF0Decoder: Sendable {
             guard let length = buffer.readInteger(as: UInt32.self) else { throw .truncated }
             return .longString(try readUTF8(&buffer, length: Int(length)))
         case AMF0Value.Marker.object:
-            return .object(try readProperties(&buffer, depth: depth + 1))
+            return .object(try readProperties(&buffer, depth: depth + 1, budget: &budget))
         case AMF0Value.Marker.ecmaArray:
+            // The declared count is only a hint (encoders get it wrong); the object-end marker ends the array.
             guard buffer.readInteger(as: UInt32.self) != nil else { throw .truncated }
-            return .ecmaArray(try readProperties(&buffer, depth: depth + 1))
+            return .ecmaArray(try readProperties(&buffer, depth: depth + 1, budget: &budget))
         case AMF0Value.Marker.strictArray:
             guard depth + 1 <= maximumDepth else { throw .nestingTooDeep(limit: maximumDepth) }
             guard let count = buffer.readInteger(as: UInt32.self) else { throw .truncated }
-            // Every element takes at least one byte, so a count above the remaining bytes is a lie, not a reason
-            // to reserve memory.
+            // Every element takes at least one byte, so a count above the remaining bytes is a lie. Even a count that
+            // fits is not reserved up front: the elements are appended as they decode, within the value budget.
             guard Int(count) <= buffer.readableBytes else { throw .invalidArrayLength(count) }
+            guard Int(count) <= budget else { throw .tooManyValues(limit: maximumValues) }
             var elements: [AMF0Value] = []
-            elements.reserveCapacity(Int(count))
-            for _ in 0..<count { elements.append(try decode(&buffer, depth: depth + 1)) }
+            for _ in 0..<count { elements.append(try decode(&buffer, depth: depth + 1, budget: &budget)) }
             return .strictArray(elements)
         case AMF0Value.Marker.null:
             return .null
@@ -67,7 +81,7 @@ public struct AMF0Decoder: Sendable {
         }
     }
 
-    private func readProperties(_ buffer: inout ByteBuffer, depth: Int) throws(AMF0Error) -> [AMF0Property] {
+    private func readProperties(_ buffer: inout ByteBuffer, depth: Int, budget: inout Int) throws(AMF0Error) -> [AMF0Property] {
         guard depth <= maximumDepth else { throw .nestingTooDeep(limit: maximumDepth) }
         var properties: [AMF0Property] = []
         while true {
@@ -76,7 +90,7 @@ public struct AMF0Decoder: Sendable {
                 buffer.moveReaderIndex(forwardBy: 1)
                 return properties
             }
-            properties.append(AMF0Property(key, try decode(&buffer, depth: depth)))
+            properties.append(AMF0Property(key, try decode(&buffer, depth: depth, budget: &budget)))
         }
     }
 

@@ -7,6 +7,8 @@ public enum AMF0Error: Error, Equatable, Sendable {
     case nestingTooDeep(limit: Int)
     /// A strict array claimed more elements than the remaining bytes could hold.
     case invalidArrayLength(UInt32)
+    /// One message decoded to more values than the decoder's limit.
+    case tooManyValues(limit: Int)
     /// A string was not valid UTF-8.
     case invalidString
 }

@@ -34,11 +34,17 @@ public struct RTMPChunkDecoder: Sendable {
     /// Peers start at 128 bytes (§5.4.1) until they send Set Chunk Size.
     public private(set) var chunkSize = 128
     private var chunkStreams: [UInt32: ChunkStream] = [:]
-    /// Declared lengths of the messages currently being reassembled.
+    /// Declared lengths of the messages currently being reassembled, checked against `maximumBufferedBytes`. Nothing
+    /// is allocated for them until their bytes arrive.
     private var reservedBytes = 0
 
     public init(limits: RTMPChunkLimits = RTMPChunkLimits()) {
         self.limits = limits
+    }
+
+    /// Bytes of storage held for incomplete messages. It follows what arrived, not what the headers declared.
+    public var partialMessageCapacity: Int {
+        chunkStreams.values.reduce(0) { $0 + ($1.partial?.capacity ?? 0) }
     }
 
     public mutating func parseStep(_ buffer: inout ByteBuffer) throws(RTMPProtocolError) -> ParseResult {
@@ -144,9 +150,9 @@ public struct RTMPChunkDecoder: Sendable {
                     throw .bufferedBytesExceeded(limit: limits.maximumBufferedBytes)
                 }
                 reservedBytes += stream.length
-                var partial = ByteBuffer()
-                partial.reserveCapacity(stream.length)
-                stream.partial = partial
+                // The declared length only counts against the limits; memory follows the bytes that actually
+                // arrive (the buffer doubles as it fills), so a header claiming megabytes costs a few bytes.
+                stream.partial = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
             }
             stream.partial?.writeImmutableBuffer(payload)
             if let partial = stream.partial, partial.readableBytes == stream.length {

@@ -14,17 +14,21 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     private let router: MediaRouter
     private let authorize: @Sendable (_ app: String, _ key: String) -> String?
     private let handshakeTimeout: Duration
+    private let publishTimeout: Duration
     private var logger: Logger
     private var publication: Publication?
     private var handshakeTimer: Scheduled<Void>?
+    /// Runs from accept until the first accepted publish.
+    private var publishTimer: Scheduled<Void>?
     /// Frame rate from onMetaData, applied when the video configuration arrives (metadata usually comes first).
     private var declaredFrameRate: Double?
     private var closing = false
 
-    init(configuration: RTMPSessionConfiguration, handshakeTimeout: Duration, router: MediaRouter,
+    init(configuration: RTMPSessionConfiguration, handshakeTimeout: Duration, publishTimeout: Duration, router: MediaRouter,
          authorize: @escaping @Sendable (_ app: String, _ key: String) -> String?, logger: Logger) {
         self.session = RTMPServerSession(configuration: configuration)
         self.handshakeTimeout = handshakeTimeout
+        self.publishTimeout = publishTimeout
         self.router = router
         self.authorize = authorize
         self.logger = logger
@@ -33,17 +37,23 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         logger[metadataKey: "remote"] = "\(Self.describe(context.channel.remoteAddress))"
         RTMPIngestMetrics.connections.increment()
-        let timeout = TimeAmount.nanoseconds(Int64(handshakeTimeout.components.seconds) * 1_000_000_000
-                                                 + handshakeTimeout.components.attoseconds / 1_000_000_000)
-        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+        let loop = context.eventLoop.assumeIsolated()
+        handshakeTimer = loop.scheduleTask(in: TimeAmount(handshakeTimeout)) { [weak self] in
             guard let self, !self.session.isHandshakeComplete else { return }
             self.reject(reason: "handshake_timeout", message: "RTMP handshake not completed in time", context: context)
+        }
+        // A connection that never publishes is refused at the deadline even if it keeps talking (pings, commands,
+        // a slow trickle of chunks), so the idle timeout alone cannot be gamed.
+        publishTimer = loop.scheduleTask(in: TimeAmount(publishTimeout)) { [weak self] in
+            guard let self, self.publication == nil else { return }
+            self.reject(reason: "publish_timeout", message: "RTMP peer did not publish in time", context: context)
         }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        publishTimer?.cancel()
         endPublication()
         context.fireChannelInactive()
     }
@@ -55,6 +65,10 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         if session.isHandshakeComplete, let timer = handshakeTimer {
             timer.cancel()
             handshakeTimer = nil
+        }
+        if publication != nil, let timer = publishTimer {
+            timer.cancel()
+            publishTimer = nil
         }
     }
 

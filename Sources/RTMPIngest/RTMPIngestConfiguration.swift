@@ -18,12 +18,20 @@ public struct RTMPIngestConfiguration: Sendable {
     public var idleTimeout: Duration
     /// Time allowed from accept to a completed handshake, so that half-open probes do not hold slots.
     public var handshakeTimeout: Duration
+    /// Time allowed from accept to an accepted `publish`. Until then a connection is unauthenticated, so it may not
+    /// hold a slot (and the few megabytes its chunk streams may buffer) for long: encoders publish within a second.
+    public var publishTimeout: Duration
     /// Connections served at once; more are closed on accept.
     public var maximumConnections: Int
+    /// Connections served at once from one IP address; more from it are closed on accept, so that one host cannot
+    /// fill `maximumConnections` and lock real encoders out.
+    public var maximumConnectionsPerAddress: Int
 
     public init(host: String = "0.0.0.0", port: Int = 1935, application: String = "live", maximumChunkSize: Int = 65536,
                 maximumMessageLength: Int = 8 << 20, maximumChunkStreams: Int = 64, maximumBufferedBytes: Int = 16 << 20,
-                idleTimeout: Duration = .seconds(4), handshakeTimeout: Duration = .seconds(5), maximumConnections: Int = 256) {
+                idleTimeout: Duration = .seconds(4), handshakeTimeout: Duration = .seconds(5),
+                publishTimeout: Duration = .seconds(10), maximumConnections: Int = 256,
+                maximumConnectionsPerAddress: Int = 16) {
         self.host = host
         self.port = port
         self.application = application
@@ -33,7 +41,9 @@ public struct RTMPIngestConfiguration: Sendable {
         self.maximumBufferedBytes = maximumBufferedBytes
         self.idleTimeout = idleTimeout
         self.handshakeTimeout = handshakeTimeout
+        self.publishTimeout = publishTimeout
         self.maximumConnections = maximumConnections
+        self.maximumConnectionsPerAddress = maximumConnectionsPerAddress
     }
 
     var sessionConfiguration: RTMPSessionConfiguration {

@@ -15,6 +15,8 @@ public final class RTMPIngestServer: Service, Sendable {
     private struct State {
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Open connections by remote IP address; an address leaves the table with its last connection.
+        var connectionsByAddress: [String: Int] = [:]
         var stopped = false
     }
 
@@ -46,15 +48,18 @@ public final class RTMPIngestServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [weak self] channel in
-                guard let self, self.admit(channel) else {
-                    RTMPIngestMetrics.rejected(reason: "too_many_connections")
+                guard let self else { return channel.close() }
+                if let refusal = self.admit(channel) {
+                    RTMPIngestMetrics.rejected(reason: refusal.rawValue)
                     logger.warning("refusing RTMP connection: connection limit reached",
-                                   metadata: ["reason": "too_many_connections"])
+                                   metadata: ["reason": "\(refusal.rawValue)",
+                                              "remote": "\(channel.remoteAddress?.ipAddress ?? "-")"])
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = RTMPConnectionHandler(configuration: sessionConfiguration,
                                                         handshakeTimeout: configuration.handshakeTimeout,
+                                                        publishTimeout: configuration.publishTimeout,
                                                         router: router, authorize: authorize, logger: logger)
                     try channel.pipeline.syncOperations.addHandlers(
                         IdleStateHandler(readTimeout: idleTimeout), handler)
@@ -83,6 +88,7 @@ public final class RTMPIngestServer: Service, Sendable {
                 state.stopped = true
                 state.serverChannel = nil
                 state.connections = [:]
+                state.connectionsByAddress = [:]
             }
             return (state.serverChannel, Array(state.connections.values))
         }
@@ -99,19 +105,39 @@ public final class RTMPIngestServer: Service, Sendable {
         await stop()
     }
 
-    /// Counts the connection against the limit and forgets it when it closes.
-    private func admit(_ channel: any Channel) -> Bool {
+    /// Why a connection was closed on accept; the raw value is the `liverelay_rtmp_rejected_total` reason.
+    private enum Refusal: String {
+        case stopped
+        case tooManyConnections = "too_many_connections"
+        case tooManyConnectionsFromAddress = "too_many_connections_from_address"
+    }
+
+    /// Counts the connection against the overall and per-address limits and forgets it when it closes; returns
+    /// why it is refused, or nil.
+    private func admit(_ channel: any Channel) -> Refusal? {
         let id = ObjectIdentifier(channel)
-        let admitted = state.withLockedValue { state -> Bool in
-            guard !state.stopped, state.connections.count < configuration.maximumConnections else { return false }
+        let address = channel.remoteAddress?.ipAddress ?? ""
+        let refusal = state.withLockedValue { state -> Refusal? in
+            guard !state.stopped else { return .stopped }
+            guard state.connections.count < configuration.maximumConnections else { return .tooManyConnections }
+            let fromAddress = state.connectionsByAddress[address, default: 0]
+            guard fromAddress < configuration.maximumConnectionsPerAddress else { return .tooManyConnectionsFromAddress }
             state.connections[id] = channel
-            return true
+            state.connectionsByAddress[address] = fromAddress + 1
+            return nil
         }
-        if admitted {
+        if refusal == nil {
             channel.closeFuture.whenComplete { [weak self] _ in
-                self?.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
+                self?.state.withLockedValue { state in
+                    guard state.connections.removeValue(forKey: id) != nil else { return }
+                    if let count = state.connectionsByAddress[address], count > 1 {
+                        state.connectionsByAddress[address] = count - 1
+                    } else {
+                        state.connectionsByAddress[address] = nil
+                    }
+                }
             }
         }
-        return admitted
+        return refusal
     }
 }

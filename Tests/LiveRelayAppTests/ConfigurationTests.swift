@@ -1,3 +1,4 @@
+import HTTPServer
 import Testing
 @testable import LiveRelayApp
 
@@ -58,5 +59,39 @@ struct ConfigurationTests {
         configuration = Configuration()
         configuration.log.level = "loud"
         #expect(throws: ConfigurationError.self) { try configuration.validate() }
+    }
+
+    @Test("every exhaustion limit has a key, a default and a check")
+    func exhaustionLimitsAreConfigurable() throws {
+        let defaults = Configuration()
+        #expect(defaults.rtmp.publishTimeoutSeconds == 10)
+        #expect(defaults.rtmp.maximumConnectionsPerAddress == 16)
+        #expect(defaults.http.maximumConnectionsPerAddress == 128)
+        #expect(defaults.http.headerTimeoutSeconds == 10)
+        #expect(defaults.http.maximumBlockingRequestsPerAddress == 64)
+        #expect(defaults.http.reactionPageLimit == 1000)
+        let configuration = try Configuration.parse(yaml: """
+            rtmp: { publishTimeoutSeconds: 3, maximumConnectionsPerAddress: 4 }
+            http: { maximumConnections: 500, maximumConnectionsPerAddress: 8, headerTimeoutSeconds: 5, bodyTimeoutSeconds: 6,
+                    idleTimeoutSeconds: 7, maximumBlockingRequests: 100, maximumBlockingRequestsPerAddress: 2, reactionPageLimit: 50 }
+            """)
+        try configuration.validate()
+        #expect(configuration.rtmp.publishTimeoutSeconds == 3 && configuration.rtmp.maximumConnectionsPerAddress == 4)
+        #expect(configuration.http.maximumConnections == 500 && configuration.http.maximumConnectionsPerAddress == 8)
+        #expect(configuration.http.headerTimeoutSeconds == 5 && configuration.http.bodyTimeoutSeconds == 6)
+        #expect(configuration.http.idleTimeoutSeconds == 7 && configuration.http.maximumBlockingRequests == 100)
+        #expect(configuration.http.maximumBlockingRequestsPerAddress == 2 && configuration.http.reactionPageLimit == 50)
+        let limits = HTTPConnectionLimits(configuration.http)
+        #expect(limits == HTTPConnectionLimits(maximumConnections: 500, maximumConnectionsPerAddress: 8, headerTimeout: .seconds(5),
+                                               bodyTimeout: .seconds(6)))
+
+        for adjust: (inout Configuration) -> Void in [
+            { $0.rtmp.publishTimeoutSeconds = 0 }, { $0.rtmp.maximumConnectionsPerAddress = 0 },
+            { $0.http.headerTimeoutSeconds = 0 }, { $0.http.maximumBlockingRequestsPerAddress = 0 }, { $0.http.reactionPageLimit = 0 },
+        ] {
+            var broken = Configuration()
+            adjust(&broken)
+            #expect(throws: ConfigurationError.self) { try broken.validate() }
+        }
     }
 }

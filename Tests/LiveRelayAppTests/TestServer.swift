@@ -29,6 +29,9 @@ final class TestServer: Sendable {
         configuration.transcoder.enabled = false
         // An ephemeral media port: a developer's server may hold 10000.
         configuration.webrtc.port = 0
+        // Every test client shares one address (loopback); tests of the per-address caps set their own.
+        configuration.http.maximumConnectionsPerAddress = configuration.http.maximumConnections
+        configuration.rtmp.maximumConnectionsPerAddress = configuration.rtmp.maximumConnections
         // Every test client comes from 127.0.0.1; the per-address WHEP limits have tests of their own (WHEPFloodTests).
         configuration.webrtc.offersPerSecondPerIP = 1000
         configuration.webrtc.offerBurstPerIP = 1000

@@ -38,4 +38,42 @@ struct HostilePeerTests {
         #expect(fixture.router.isLive("s1"))
         #expect(fixture.observer.record("s1").started == 1)
     }
+
+    @Test("256 idle handshaked connections from one address: 16 are served, all are closed at the publish deadline, and publishers from elsewhere are unaffected")
+    func idleConnectionsFromOneAddressAreCappedAndExpire() async throws {
+        // The idle timeout is long so that only the publish deadline can close the idle connections.
+        let fixture = try await IngestFixture.start(idleTimeout: .seconds(120), publishTimeout: .seconds(6))
+        defer { Task { [server = fixture.server] in await server.stop() } }
+        let ffmpeg = try ExternalProcess.ffmpeg(url: fixture.url(), size: "320x180", seconds: 30)
+        defer { ffmpeg.terminate() }
+        #expect(await eventually { fixture.observer.record("s1").videoFrames >= 5 })
+
+        var hostile: [RawPeer] = []
+        for _ in 0..<256 {
+            // A refused connection may be closed before it is even reported as connected.
+            guard let peer = try? await RawPeer.connect(port: fixture.port, from: "127.0.0.2") else { continue }
+            try? await peer.send(RawPeer.handshake)
+            hostile.append(peer)
+        }
+        defer { for peer in hostile { Task { await peer.close() } } }
+        // The per-address cap: beyond 16 at a time they are closed on accept; the admitted ones were handshaked.
+        #expect(await eventually { hostile.filter { $0.channel.isActive }.count <= 16 })
+        let handshaked = hostile.contains { $0.receivedHandshakeReply }
+        #expect(handshaked)
+
+        // While they are held, another address still gets a connection and a handshake.
+        let neighbour = try await RawPeer.connect(port: fixture.port)
+        try await neighbour.send(RawPeer.handshake)
+        #expect(await eventually { neighbour.receivedHandshakeReply })
+        await neighbour.close()
+
+        // The publish deadline closes the rest, though they completed the handshake and the idle timeout is far off.
+        #expect(await eventually(within: 20) { hostile.allSatisfy { !$0.channel.isActive } })
+
+        let framesBefore = fixture.observer.record("s1").videoFrames
+        #expect(await eventually { fixture.observer.record("s1").videoFrames > framesBefore + 10 })
+        #expect(fixture.router.isLive("s1"))
+        #expect(fixture.observer.record("s1").started == 1)
+        #expect(fixture.observer.record("s1").ended == 0)
+    }
 }

@@ -69,14 +69,15 @@ struct IngestFixture {
     let server: RTMPIngestServer
     let port: Int
 
-    static func start(handshakeTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(4)) async throws -> IngestFixture {
+    static func start(handshakeTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(4),
+                      publishTimeout: Duration = .seconds(10)) async throws -> IngestFixture {
         var logger = Logger(label: "test.rtmp")
         logger.logLevel = .error
         let router = MediaRouter(logger: logger)
         let observer = RecordingObserver()
         router.addObserver(observer)
         let configuration = RTMPIngestConfiguration(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout,
-                                                    handshakeTimeout: handshakeTimeout)
+                                                    handshakeTimeout: handshakeTimeout, publishTimeout: publishTimeout)
         let server = RTMPIngestServer(configuration: configuration, router: router,
                                       authorize: { app, key in app == "live" && key == "k1" ? "s1" : nil }, logger: logger)
         let port = try await server.start()
@@ -137,15 +138,41 @@ final class ExternalProcess: @unchecked Sendable {
     }
 }
 
+/// Counts the bytes a raw peer receives (the handshake reply is 3,073 bytes).
+final class ReceivedByteCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    private let count = NIOLockedValueBox(0)
+
+    var received: Int { count.withLockedValue { $0 } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data).readableBytes
+        count.withLockedValue { $0 += bytes }
+    }
+}
+
 /// A raw TCP peer for feeding the server bytes no encoder would send.
 struct RawPeer {
     let channel: any Channel
+    let counter: ReceivedByteCounter
 
-    static func connect(port: Int) async throws -> RawPeer {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port).get()
-        return RawPeer(channel: channel)
+    /// Connects to the server on 127.0.0.1, from `sourceAddress` when given (another loopback address such as
+    /// 127.0.0.2 stands for another host).
+    static func connect(port: Int, from sourceAddress: String? = nil) async throws -> RawPeer {
+        let counter = ReceivedByteCounter()
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(counter) }
+            }
+        if let sourceAddress {
+            bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: sourceAddress, port: 0))
+        }
+        let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        return RawPeer(channel: channel, counter: counter)
     }
+
+    /// S0 + S1 + S2 arrived.
+    var receivedHandshakeReply: Bool { counter.received >= 1 + 2 * 1536 }
 
     func send(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))

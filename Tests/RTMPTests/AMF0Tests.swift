@@ -69,6 +69,32 @@ struct AMF0Tests {
         #expect(throws: AMF0Error.invalidString) { try decoded([0x02, 0x00, 0x02, 0xC3, 0x28]) }
     }
 
+    @Test("array counts are checked against the bytes left and the value budget, never reserved")
+    func arrayCountsAreNotTrusted() throws {
+        // 2^32−1 elements declared, three bytes present: refused before anything is allocated for them.
+        #expect(throws: AMF0Error.invalidArrayLength(0xFFFF_FFFF)) {
+            try decoded([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x05, 0x05, 0x05])
+        }
+        #expect(throws: AMF0Error.truncated) { try decoded([0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x01, 0x61]) }
+        // A count the bytes could hold, but more values than one message may produce: one-byte nulls would
+        // otherwise expand 40-fold once decoded.
+        let manyNulls: [UInt8] = [0x0A, 0x00, 0x01, 0x86, 0xA0] + [UInt8](repeating: 0x05, count: 100_000)
+        #expect(throws: AMF0Error.tooManyValues(limit: 65_536)) { try decoded(manyNulls) }
+        // Loose values at the top level and object properties draw on the same budget.
+        let looseNulls = [UInt8](repeating: 0x05, count: 70_000)
+        #expect(throws: AMF0Error.tooManyValues(limit: 65_536)) { try decoded(looseNulls) }
+        var object: [UInt8] = [0x03]
+        for index in 0..<70_000 {
+            let key = Array(String(index).utf8)
+            object += [0x00, UInt8(key.count)] + key + [0x05]
+        }
+        object += [0x00, 0x00, 0x09]
+        #expect(throws: AMF0Error.tooManyValues(limit: 65_536)) { try decoded(object) }
+        // Within the budget, a declared count is honoured exactly.
+        let fewNulls: [UInt8] = [0x0A, 0x00, 0x00, 0x03, 0xE8] + [UInt8](repeating: 0x05, count: 1000)
+        #expect(try decoded(fewNulls) == [.strictArray([AMF0Value](repeating: .null, count: 1000))])
+    }
+
     @Test func limitsNesting() throws {
         let nestedArrays = Array([[UInt8]](repeating: [0x0A, 0, 0, 0, 1], count: 40).joined()) + [0x05]
         #expect(throws: AMF0Error.nestingTooDeep(limit: 32)) { try decoded(nestedArrays) }

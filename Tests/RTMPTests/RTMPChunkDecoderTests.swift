@@ -197,6 +197,48 @@ struct RTMPChunkDecoderTests {
         #expect(throws: RTMPProtocolError.messageTooLong(length: 0xFFFFFF, limit: 8 << 20)) { try decode(chunks.bytes) }
     }
 
+    @Test("a header declaring 16 MiB costs only the bytes that arrived; the buffer grows with the message")
+    func declaredLengthIsNotReserved() throws {
+        let declared = 0xFF_FFFF  // the largest length a chunk header can carry: 16 MiB less one byte
+        let limits = RTMPChunkLimits(maximumMessageLength: 16 << 20, maximumBufferedBytes: 16 << 20)
+        var decoder = RTMPChunkDecoder(limits: limits)
+        var chunks = ChunkBytes()
+        chunks.type0(csid: 4, timestamp: 0, length: declared, type: 9)
+        chunks.payload(128, fill: 0x5A)
+        var buffer = ByteBuffer(bytes: chunks.bytes)
+        var messages: [ExpectedMessage] = []
+        try Self.drain(&decoder, &buffer, into: &messages)
+        #expect(messages.isEmpty)
+        #expect(decoder.partialMessageCapacity >= 128)
+        #expect(decoder.partialMessageCapacity <= 4096, "held \(decoder.partialMessageCapacity) bytes for 128 received")
+
+        // A quarter of a MiB more: storage stays within twice what arrived.
+        var more = ChunkBytes()
+        for _ in 0..<2048 {
+            more.type3(csid: 4)
+            more.payload(128, fill: 0x5B)
+        }
+        buffer = ByteBuffer(bytes: more.bytes)
+        try Self.drain(&decoder, &buffer, into: &messages)
+        let received = 128 * 2049
+        #expect(messages.isEmpty)
+        #expect(decoder.partialMessageCapacity >= received)
+        #expect(decoder.partialMessageCapacity <= 2 * received, "held \(decoder.partialMessageCapacity) bytes for \(received) received")
+    }
+
+    @Test("a message that grows chunk by chunk reassembles byte for byte")
+    func grownMessageReassembles() throws {
+        var chunks = ChunkBytes()
+        chunks.controlMessage(type: 1, value: 1000)
+        let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        chunks.type0(csid: 4, timestamp: 40, length: payload.count, type: 9)
+        for start in stride(from: 0, to: payload.count, by: 1000) {
+            if start > 0 { chunks.type3(csid: 4) }
+            chunks.bytes += payload[start..<min(start + 1000, payload.count)]
+        }
+        #expect(try decode(chunks.bytes) == [ExpectedMessage(typeID: 9, timestamp: 40, payload: payload)])
+    }
+
     @Test func limitsChunkStreams() {
         var chunks = ChunkBytes()
         for csid in 3...7 {

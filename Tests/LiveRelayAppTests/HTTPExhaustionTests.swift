@@ -1,0 +1,267 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import HTTPServer
+import Testing
+@testable import LiveRelayApp
+
+/// A raw HTTP/1.1 client on its own TCP connection, from a chosen loopback address (127.0.0.2 stands for a second
+/// host), for requests no well-behaved client sends: heads that never end, many connections at once.
+struct RawHTTPConnection {
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        private let bytes = NIOLockedValueBox([UInt8]())
+
+        var received: [UInt8] { bytes.withLockedValue { $0 } }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            bytes.withLockedValue { $0 += buffer.readableBytesView }
+        }
+    }
+
+    let channel: any Channel
+    let collector: Collector
+
+    static func connect(port: Int, from sourceAddress: String) async throws -> RawHTTPConnection {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .bind(to: try SocketAddress(ipAddress: sourceAddress, port: 0))
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawHTTPConnection(channel: channel, collector: collector)
+    }
+
+    func send(_ text: String) async throws {
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+    }
+
+    var isOpen: Bool { channel.isActive }
+
+    /// The status of the first response, once its status line has arrived.
+    var status: Int? {
+        let text = String(decoding: collector.received.prefix(64), as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 "), text.count >= 12 else { return nil }
+        return Int(text.dropFirst(9).prefix(3))
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+@Suite("HTTP against exhausting clients", .serialized)
+struct HTTPExhaustionTests {
+    @Test("300 slowloris connections from one address: 32 are admitted, all are closed at the header deadline, other clients are answered")
+    func slowlorisIsCappedAndTimedOut() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.maximumConnectionsPerAddress = 32
+            configuration.http.headerTimeoutSeconds = 2
+        }
+        do {
+            var slow: [RawHTTPConnection] = []
+            for _ in 0..<300 {
+                // A refused connection may be closed before it is reported as connected.
+                guard let connection = try? await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2") else {
+                    continue
+                }
+                try? await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n")
+                slow.append(connection)
+            }
+            defer { for connection in slow { Task { await connection.close() } } }
+            #expect(await eventually { slow.filter(\.isOpen).count <= 32 })
+
+            // While they are held, another address is answered, over a fresh connection and a raw one.
+            #expect(try await node.request("GET", "/healthz", admin: false).status == 200)
+            let neighbour = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            try await neighbour.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
+            #expect(await eventually { neighbour.status == 200 })
+            await neighbour.close()
+
+            // Header lines trickling in do not extend the deadline: every slow connection is closed.
+            let trickled = await eventually(timeout: .seconds(20)) {
+                for connection in slow where connection.isOpen {
+                    try? await connection.send("X-Slow: 1\r\n")
+                }
+                return slow.allSatisfy { !$0.isOpen }
+            }
+            #expect(trickled, "\(slow.filter(\.isOpen).count) slow connections still open")
+            #expect(try await node.request("GET", "/healthz", admin: false).status == 200)
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("a complete request is answered and its keep-alive connection then waits without a header deadline")
+    func keepAliveIsNotCutByTheHeaderDeadline() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.headerTimeoutSeconds = 1
+            configuration.http.idleTimeoutSeconds = 30
+        }
+        do {
+            let connection = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
+            #expect(await eventually { connection.status == 200 })
+            // Past the header deadline, an idle keep-alive connection stays; a second request on it is answered.
+            try await Task.sleep(for: .seconds(2))
+            #expect(connection.isOpen)
+            let before = connection.collector.received.count
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
+            #expect(await eventually { connection.collector.received.count > before })
+            await connection.close()
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("a body that trickles in is cut at the body deadline; one that arrives is answered")
+    func slowBodyIsTimedOut() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.bodyTimeoutSeconds = 1
+        }
+        do {
+            // The admin's stream creation reads the body before answering.
+            let authorization = "Authorization: Bearer \(TestServer.adminToken)\r\n"
+            let head = "POST /api/streams HTTP/1.1\r\nHost: liverelay\r\n\(authorization)Content-Type: application/json\r\nContent-Length: 64\r\n\r\n"
+            let slow = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2")
+            try await slow.send(head + "{")
+            let cut = await eventually(timeout: .seconds(15)) {
+                try? await slow.send(" ")
+                return !slow.isOpen
+            }
+            #expect(cut)
+            #expect(slow.status == nil)
+
+            let whole = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            let body = #"{"name":"slowbody"}"#
+            try await whole.send("POST /api/streams HTTP/1.1\r\nHost: liverelay\r\n\(authorization)Content-Type: application/json\r\n"
+                                 + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+            #expect(await eventually { whole.status == 201 })
+            await whole.close()
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("held LL-HLS blocking reloads: one address beyond its share gets 429, another address still blocks and gets 200")
+    func blockingReloadsAreLimitedPerAddress() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.maximumBlockingRequestsPerAddress = 8
+        }
+        let key = try await node.createStream("cam")
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 60,
+                                                      bFrames: false, gop: 60)
+        try publisher.start()
+        defer { publisher.terminate() }
+        do {
+            #expect(try await StreamingTests.waitForSegments(node, "cam", count: 2), "no segments: \(publisher.log)")
+            // The segment after the one being written: two segments (about 4 s) away, so requests for it are held.
+            let playlist = try await StreamingTests.text(node, "/hls/cam/source-video.m3u8")
+            let hint = try #require(playlist.split(separator: "\n").first { $0.hasPrefix("#EXT-X-PRELOAD-HINT") }, "\(playlist)")
+            let hinted = try #require(hint.split(separator: "\"").dropFirst().first).split(separator: "/").last!
+            let writing = try #require(hinted.split(separator: ".").first.flatMap { Int($0) })
+            let reload = "GET /hls/cam/source-video.m3u8?_HLS_msn=\(writing + 1) HTTP/1.1\r\nHost: liverelay\r\n\r\n"
+
+            var held: [RawHTTPConnection] = []
+            defer { for connection in held { Task { await connection.close() } } }
+            for _ in 0..<8 {
+                let connection = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2")
+                try await connection.send(reload)
+                held.append(connection)
+            }
+            // One more from the same address is refused at once, not held.
+            var refused: Int?
+            for _ in 0..<20 where refused == nil {
+                let extra = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2")
+                try await extra.send(reload)
+                _ = await eventually(timeout: .seconds(8)) { extra.status != nil }
+                if extra.status == 429 { refused = 429 }
+                await extra.close()
+            }
+            #expect(refused == 429)
+
+            // Another address's reload blocks as usual and is answered with the playlist.
+            let other = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            try await other.send(reload)
+            #expect(await eventually(timeout: .seconds(10)) { other.status != nil })
+            #expect(other.status == 200)
+            await other.close()
+            // The held ones are answered too once their segment exists.
+            #expect(await eventually(timeout: .seconds(10)) { held.allSatisfy { $0.status == 200 } },
+                    "\(held.map { $0.status.map(String.init) ?? "-" })")
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("the held-request pool: each address gets its share, the pool its total, and slots come back")
+    func blockingRequestLimiterShares() {
+        let limiter = BlockingRequestLimiter(maximum: 5, maximumPerAddress: 3)
+        #expect((0..<3).map { _ in limiter.acquire(address: "a") } == [nil, nil, nil])
+        #expect(limiter.acquire(address: "a") == .tooManyFromAddress)
+        #expect(limiter.acquire(address: "b") == nil)
+        #expect(limiter.acquire(address: "c") == nil)
+        #expect(limiter.acquire(address: "d") == .full)
+        limiter.release(address: "a")
+        #expect(limiter.acquire(address: "d") == nil)
+        #expect(limiter.held == 5)
+        for address in ["a", "a", "b", "c", "d"] { limiter.release(address: address) }
+        #expect(limiter.held == 0)
+        #expect(limiter.acquire(address: "a") == nil)
+    }
+
+    @Test("reaction totals come in bounded pages that together hold every row")
+    func reactionTotalsArePaged() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.reactionPageLimit = 2
+            configuration.audience.reactionsPerSecond = 100
+            configuration.audience.reactionBurst = 100
+        }
+        do {
+            _ = try await node.createStream("show")
+            let viewer = try await node.token("show", role: "viewer", sub: "alice")
+            for type in ["heart", "like", "wow", "clap", "fire"] {
+                #expect(try await node.call("POST", "/api/streams/show/reactions", token: viewer, json: ["type": type]).status == 202)
+            }
+            // Totals are written once a second; wait until all five are there.
+            #expect(try await eventually {
+                let totals = try await node.call("GET", "/api/streams/show/reactions").json["totals"] as? [String: Int] ?? [:]
+                return totals.values.reduce(0, +) == 5
+            })
+            #expect(try await node.call("GET", "/api/streams/show/reactions?limit=3").status == 400)
+
+            let first = try await node.call("GET", "/api/streams/show/reactions")
+            let to = try #require(first.json["to"] as? Int)
+            var page = first.json
+            var rows = 0
+            var pages = 0
+            while true {
+                pages += 1
+                let seconds = page["seconds"] as? [[String: Any]] ?? []
+                #expect(seconds.count <= 2)
+                rows += seconds.count
+                #expect((page["totals"] as? [String: Int])?.values.reduce(0, +) == 5)
+                guard let next = page["next"] as? String, pages < 10 else { break }
+                let from = try #require(first.json["from"] as? Int)
+                page = try await node.call("GET", "/api/streams/show/reactions?from=\(from)&to=\(to)&after=\(next)").json
+            }
+            #expect(rows == 5)
+            #expect(pages >= 3)
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+}
