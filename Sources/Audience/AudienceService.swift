@@ -122,7 +122,8 @@ public final class AudienceService: Sendable {
 
     // MARK: Comments
 
-    /// Checks, rate-limits, stores (committed) and announces a comment.
+    /// Checks, rate-limits, stores (committed) and announces a comment. Stored under the stream incarnation the
+    /// author's token was verified for (`claims.inc`), as are deletions and bans below.
     public func postComment(stream: String, by claims: AudienceClaims, text: String) async throws -> Comment {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw AudienceError.invalidText("comment text is empty") }
@@ -135,7 +136,7 @@ public final class AudienceService: Sendable {
         }
         let comment: Comment
         do {
-            comment = try await commentWriter.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
+            comment = try await commentWriter.add(stream: claims.inc, authorID: claims.sub.value, author: claims.name, text: text)
         } catch CommentStoreError.banned {
             // Held back from viewers; moderators see what a banned user tried to say.
             hub.broadcast(.encode(type: "comment.held", HeldPayload(authorId: claims.sub.value, author: claims.name, text: text,
@@ -148,13 +149,13 @@ public final class AudienceService: Sendable {
     }
 
     public func deleteComment(stream: String, id: Int64, by claims: AudienceClaims, reason: String) async throws {
-        guard try await comments.delete(stream: stream, id: id, by: claims.sub.value, reason: reason) else { throw AudienceError.notFound }
+        guard try await comments.delete(stream: claims.inc, id: id, by: claims.sub.value, reason: reason) else { throw AudienceError.notFound }
         hub.broadcast(.encode(type: "comment.deleted", DeletedPayload(id: id)), stream: stream)
         logger.info("comment deleted", metadata: ["stream": "\(stream)", "id": "\(id)", "moderator": "\(claims.sub.value)"])
     }
 
     public func ban(stream: String, sub: String, reason: String, by claims: AudienceClaims) async throws -> Ban {
-        let ban = try await comments.ban(stream: stream, sub: sub, reason: reason, by: claims.sub.value)
+        let ban = try await comments.ban(stream: claims.inc, sub: sub, reason: reason, by: claims.sub.value)
         // Clients hide the user's comments already on screen; the API stops returning them.
         hub.broadcast(.encode(type: "user.banned", BannedPayload(sub: sub)), stream: stream)
         logger.info("user banned", metadata: ["stream": "\(stream)", "sub": "\(sub)", "moderator": "\(claims.sub.value)"])
@@ -162,7 +163,7 @@ public final class AudienceService: Sendable {
     }
 
     public func unban(stream: String, sub: String, by claims: AudienceClaims) async throws {
-        guard try await comments.unban(stream: stream, sub: sub, by: claims.sub.value) else { throw AudienceError.notFound }
+        guard try await comments.unban(stream: claims.inc, sub: sub, by: claims.sub.value) else { throw AudienceError.notFound }
     }
 
     // MARK: Reactions
@@ -207,6 +208,13 @@ public final class AudienceService: Sendable {
     }
 
     // MARK: Event channel
+
+    /// The stream was deleted: its listeners are closed and its pinned disclaimer dropped, so nothing of it reaches
+    /// the listeners of a stream created again under the name.
+    public func forget(stream: String) {
+        _ = pinned.withLockedValue { $0.removeValue(forKey: stream) }
+        hub.close(stream: stream)
+    }
 
     /// Registers a listener and queues what a newcomer sees first: the stream status and the pinned disclaimer.
     public func join(stream: String, role: AudienceRole?, isLive: Bool) -> EventConnection {

@@ -8,19 +8,24 @@ public enum AudienceRole: String, Codable, Sendable {
     case moderator
 }
 
-/// The claims of a LiveRelay audience token: who (`sub`, `name`), as what (`role`), where (`stream`), until when (`exp`).
+/// The claims of a LiveRelay audience token: who (`sub`, `name`), as what (`role`), where (`stream`, and `inc`, the
+/// incarnation of the stream it was minted for), until when (`exp`).
 public struct AudienceClaims: JWTPayload, Equatable {
     public var sub: SubjectClaim
     public var name: String
     public var role: AudienceRole
     public var stream: String
+    /// The stream incarnation (`StreamRecord.incarnation`): a stream deleted and created again under its name has
+    /// another, so its old tokens admit nobody.
+    public var inc: String
     public var exp: ExpirationClaim
 
-    public init(sub: String, name: String, role: AudienceRole, stream: String, expires: Date) {
+    public init(sub: String, name: String, role: AudienceRole, stream: String, incarnation: String, expires: Date) {
         self.sub = SubjectClaim(value: sub)
         self.name = name
         self.role = role
         self.stream = stream
+        self.inc = incarnation
         self.exp = ExpirationClaim(value: expires)
     }
 
@@ -55,8 +60,8 @@ public final class AudienceTokenAuthority: Sendable {
         try await keys.sign(claims)
     }
 
-    /// The claims of `token` if it is genuine, unexpired and for `stream`.
-    public func verify(_ token: String, stream: String) async throws(AudienceTokenError) -> AudienceClaims {
+    /// The claims of `token` if it is genuine, unexpired and for this incarnation of `stream`.
+    public func verify(_ token: String, stream: String, incarnation: String) async throws(AudienceTokenError) -> AudienceClaims {
         let claims: AudienceClaims
         do {
             claims = try await keys.verify(token, as: AudienceClaims.self)
@@ -65,7 +70,7 @@ public final class AudienceTokenAuthority: Sendable {
         } catch {
             throw .invalid
         }
-        guard claims.stream == stream else { throw .wrongStream }
+        guard claims.stream == stream, claims.inc == incarnation else { throw .wrongStream }
         return claims
     }
 

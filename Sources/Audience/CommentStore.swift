@@ -38,6 +38,9 @@ public enum CommentStoreError: Error, Equatable {
 }
 
 /// Comments, bans and the moderation audit trail in the SQL layer; the same statements on SQLite and PostgreSQL.
+///
+/// `stream` here is the stream's incarnation (`StreamRecord.incarnation`), not its name: a stream deleted and created
+/// again under its name shows none of the old comments and is bound by none of the old bans.
 public struct CommentStore: Sendable {
     let database: Database
 

@@ -88,14 +88,14 @@ public struct AudienceAPI: Sendable {
             }
             let expires = Date.now.addingTimeInterval(TimeInterval(ttl))
             let token = try await audience.tokens.mint(AudienceClaims(sub: body.sub, name: name, role: body.role, stream: stream.name,
-                                                                      expires: expires))
+                                                                      incarnation: stream.incarnation, expires: expires))
             return EditedResponse(status: .created, response: TokenResponse(token: token, role: body.role, sub: body.sub,
                                                                             expiresAt: AudienceTime.string(expires)))
         }
 
         streams.post(":name/comments") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.viewer, request, stream: stream.name)
+            let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(CommentRequest.self, from: request, context: context, fields: ["text"])
             let comment = try await perform { try await audience.postComment(stream: stream.name, by: claims, text: body.text) }
             return EditedResponse(status: .created, headers: [.location: "/api/streams/\(stream.name)/comments/\(comment.id)"],
@@ -108,13 +108,13 @@ public struct AudienceAPI: Sendable {
             let query = request.uri.queryParameters
             let limit = try integer(query.get("limit"), name: "limit", range: 1...200) ?? 50
             let before = try integer(query.get("before"), name: "before", range: 1...Int.max).map(Int64.init)
-            let comments = try await audience.comments.page(stream: stream.name, before: before, limit: limit)
+            let comments = try await audience.comments.page(stream: stream.incarnation, before: before, limit: limit)
             return CommentPage(comments: comments, next: comments.count == limit ? comments.last?.id : nil)
         }
 
         streams.delete(":name/comments/:id") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             guard let id = Int64(try context.parameters.require("id")) else { throw APIError.notFound("no such comment") }
             let reason = request.uri.queryParameters.get("reason") ?? ""
             try await perform { try await audience.deleteComment(stream: stream.name, id: id, by: claims, reason: reason) }
@@ -123,7 +123,7 @@ public struct AudienceAPI: Sendable {
 
         streams.post(":name/bans") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(BanRequest.self, from: request, context: context, fields: ["sub", "reason"])
             guard (1...128).contains(body.sub.count) else { throw APIError.badRequest("sub must be 1-128 characters") }
             let ban = try await audience.ban(stream: stream.name, sub: body.sub, reason: body.reason ?? "", by: claims)
@@ -132,13 +132,13 @@ public struct AudienceAPI: Sendable {
 
         streams.get(":name/bans") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            _ = try await authorization.require(.moderator, request, stream: stream.name)
-            return BanList(bans: try await audience.comments.bans(stream: stream.name))
+            _ = try await authorization.require(.moderator, request, stream: stream)
+            return BanList(bans: try await audience.comments.bans(stream: stream.incarnation))
         }
 
         streams.delete(":name/bans/:sub") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let sub = try context.parameters.require("sub")
             try await perform { try await audience.unban(stream: stream.name, sub: sub, by: claims) }
             return Response(status: .noContent)
@@ -146,7 +146,7 @@ public struct AudienceAPI: Sendable {
 
         streams.post(":name/reactions") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.viewer, request, stream: stream.name)
+            let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(ReactionRequest.self, from: request, context: context, fields: ["type"])
             try await perform { try audience.react(stream: stream.name, type: body.type, sender: claims.sub.value) }
             return Response(status: .accepted)
@@ -167,7 +167,7 @@ public struct AudienceAPI: Sendable {
 
         streams.post(":name/flashes") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(FlashRequest.self, from: request, context: context,
                                                    fields: ["kind", "text", "severity", "durationSeconds", "pinned"])
             let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -184,7 +184,7 @@ public struct AudienceAPI: Sendable {
 
         streams.delete(":name/flashes/pinned") { request, context in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            _ = try await authorization.require(.moderator, request, stream: stream.name)
+            _ = try await authorization.require(.moderator, request, stream: stream)
             guard audience.unpin(stream: stream.name) else { throw APIError.notFound("no disclaimer is pinned") }
             return Response(status: .noContent)
         }
@@ -192,7 +192,7 @@ public struct AudienceAPI: Sendable {
         // A plain GET of the event channel (no WebSocket upgrade, or an upgrade refused): the reason, as JSON.
         streams.get(":name/events") { request, context -> Response in
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.claims(request, stream: stream.name, token: AudienceAuthorization.token(request))
+            let claims = try await authorization.claims(request, stream: stream, token: AudienceAuthorization.token(request))
             if stream.isPrivate, claims == nil {
                 throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required",
                                headers: [.wwwAuthenticate: "Bearer"])
@@ -202,7 +202,7 @@ public struct AudienceAPI: Sendable {
     }
 
     private func requireViewerIfPrivate(_ stream: StreamRecord, _ request: Request) async throws {
-        let claims = try await authorization.claims(request, stream: stream.name)
+        let claims = try await authorization.claims(request, stream: stream)
         if stream.isPrivate, claims == nil {
             throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required", headers: [.wwwAuthenticate: "Bearer"])
         }

@@ -19,15 +19,20 @@ struct AudienceAuthorization: Sendable {
         return record
     }
 
-    /// The caller's claims, or nil when no credentials were presented. Bad credentials throw 401/403.
-    /// `token` defaults to the bearer token; the event channel also takes it from the query.
-    func claims(_ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims? {
+    /// The caller's claims for this incarnation of the stream, or nil when no credentials were presented. Bad
+    /// credentials throw 401/403. `token` defaults to the bearer token; the event channel also takes it from the query.
+    func claims(_ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims? {
+        try await claims(request, stream: stream.name, incarnation: stream.incarnation, token: token)
+    }
+
+    func claims(_ request: Request, stream: String, incarnation: String, token: String?? = nil) async throws -> AudienceClaims? {
         guard let token = token ?? Self.bearer(request) else { return nil }
         if admin.isAdmin(request) {
-            return AudienceClaims(sub: "admin", name: "Operator", role: .moderator, stream: stream, expires: .distantFuture)
+            return AudienceClaims(sub: "admin", name: "Operator", role: .moderator, stream: stream, incarnation: incarnation,
+                                  expires: .distantFuture)
         }
         do {
-            return try await tokens.verify(token, stream: stream)
+            return try await tokens.verify(token, stream: stream, incarnation: incarnation)
         } catch .expired {
             throw APIError(.unauthorized, "token_expired", "the token has expired", headers: [.wwwAuthenticate: "Bearer"])
         } catch .invalid {
@@ -37,7 +42,7 @@ struct AudienceAuthorization: Sendable {
         }
     }
 
-    func require(_ role: AudienceRole, _ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims {
+    func require(_ role: AudienceRole, _ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims {
         guard let claims = try await claims(request, stream: stream, token: token) else {
             throw APIError(.unauthorized, "unauthorized", "a \(role.rawValue) token is required (Authorization: Bearer <token>)",
                            headers: [.wwwAuthenticate: "Bearer"])

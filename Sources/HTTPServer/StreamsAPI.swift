@@ -12,13 +12,18 @@ public struct StreamsAPI: Sendable {
     let admin: AdminAuthorization
     /// How broadcasters reach this node's RTMP ingest, e.g. `rtmp://host:1935/live`.
     let rtmpIngestURL: String
+    /// Drops what the node holds of a deleted stream beyond the router (packaged window, WebRTC viewers, event
+    /// listeners); runs before the DELETE is answered.
+    let forget: @Sendable (String) async -> Void
 
-    public init(store: StreamStore, keys: PublishKeyIndex, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String) {
+    public init(store: StreamStore, keys: PublishKeyIndex, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String,
+                forget: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.store = store
         self.keys = keys
         self.router = router
         self.admin = admin
         self.rtmpIngestURL = rtmpIngestURL
+        self.forget = forget
     }
 
     struct CreateStreamRequest: Decodable {
@@ -61,8 +66,11 @@ public struct StreamsAPI: Sendable {
             try admin.requireAdmin(request)
             let name = try context.parameters.require("name")
             guard try await store.delete(name) else { throw APIError.notFound("no stream named '\(name)'") }
+            // From here every media path of the name answers 404: the index no longer knows it, the publisher is cut
+            // off, and the packaged window, WebRTC viewers and event listeners are dropped.
             keys.remove(stream: name)
             self.router.evict(stream: name)
+            await forget(name)
             context.logger.info("stream deleted", metadata: ["stream": "\(name)"])
             return Response(status: .noContent)
         }
@@ -90,6 +98,7 @@ public struct StreamsAPI: Sendable {
         let status = router.status(of: record.name)
         return StreamDescription(
             name: record.name,
+            incarnation: includeKey ? record.incarnation : nil,
             publishKey: includeKey ? record.publishKey : nil,
             private: record.isPrivate,
             live: status != nil,
@@ -105,6 +114,8 @@ struct StreamList: ResponseEncodable {
 
 struct StreamDescription: ResponseEncodable {
     var name: String
+    /// This stream as distinct from any other of the same name before or after it (admin only).
+    var incarnation: String?
     var publishKey: String?
     var `private`: Bool
     var live: Bool

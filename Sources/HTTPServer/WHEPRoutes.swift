@@ -91,7 +91,7 @@ public struct WHEPRoutes: Sendable {
         let record = try await authorization.stream(name)
         if record.isPrivate {
             // A private stream needs a viewer (or moderator) token of this stream, or the admin token.
-            guard try await authorization.claims(request, stream: name) != nil else {
+            guard try await authorization.claims(request, stream: record) != nil else {
                 throw APIError(.unauthorized, "unauthorized", "stream '\(name)' is private: a viewer token is required (Authorization: Bearer <token>)",
                                headers: [.wwwAuthenticate: "Bearer"])
             }

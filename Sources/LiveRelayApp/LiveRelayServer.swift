@@ -198,8 +198,14 @@ public final class LiveRelayServer: Sendable {
         // throw before the service group owns the listener.
         let rtmpPort = try await rtmp.start()
         let boundWebRTCPort = webrtcPort
+        let webRTCEgress = egress
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
-                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
+                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)",
+                   forget: { name in
+                       packager.remove(stream: name)
+                       await webRTCEgress?.closeSessions(stream: name)
+                       audience.forget(stream: name)
+                   })
             .register(on: httpRouter)
 
         let http = Application(

@@ -35,6 +35,39 @@ struct StreamsAPITests {
         try await node.stop()
     }
 
+    /// Visible comments of a stream, read with the admin token (private streams too).
+    static func commentCount(_ node: TestServer, _ stream: String) async throws -> Int? {
+        (try await node.request("GET", "/api/streams/\(stream)/comments").json["comments"] as? [Any])?.count
+    }
+
+    /// A stream deleted and created again under its name is another stream: the old tokens admit nobody and the
+    /// old comments and bans are gone.
+    @Test func aStreamCreatedAgainUnderItsNameInheritsNoTokensCommentsOrBans() async throws {
+        let node = try await TestServer()
+        _ = try await node.createStream("show", private: true)
+        let first = try #require(try await node.streamInfo("show")["incarnation"] as? String)
+        let viewer = try await node.token("show", role: "viewer", sub: "alice")
+        let moderator = try await node.token("show", role: "moderator", sub: "mod")
+        #expect(try await node.call("POST", "/api/streams/show/comments", token: viewer, json: ["text": "before"]).status == 201)
+        #expect(try await node.call("POST", "/api/streams/show/bans", token: moderator, json: ["sub": "bob"]).status == 201)
+        #expect(try await Self.commentCount(node, "show") == 1)
+
+        #expect(try await node.request("DELETE", "/api/streams/show").status == 204)
+        _ = try await node.createStream("show", private: true)
+        let second = try #require(try await node.streamInfo("show")["incarnation"] as? String)
+        #expect(first != second)
+
+        #expect(try await node.call("GET", "/api/streams/show/comments", token: viewer).status != 200, "an old token reads nothing")
+        #expect(try await node.call("POST", "/api/streams/show/comments", token: viewer, json: ["text": "after"]).status != 201)
+        #expect(try await node.call("GET", "/api/streams/show/bans", token: moderator).status != 200)
+        #expect(try await Self.commentCount(node, "show") == 0, "the old comments belong to the deleted stream")
+        let bans = try await node.request("GET", "/api/streams/show/bans")
+        #expect((bans.json["bans"] as? [Any])?.isEmpty == true, "\(bans.json)")
+        let bob = try await node.token("show", role: "viewer", sub: "bob")
+        #expect(try await node.call("POST", "/api/streams/show/comments", token: bob, json: ["text": "not banned here"]).status == 201)
+        try await node.stop()
+    }
+
     @Test func streamLifecycle() async throws {
         let node = try await TestServer()
         let created = try await node.request("POST", "/api/streams", json: ["name": "main", "private": false])

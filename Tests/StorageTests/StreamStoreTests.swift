@@ -52,6 +52,55 @@ struct StreamStoreTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func aStreamCreatedAgainIsANewIncarnation(_ backend: Backend) async throws {
+        try await withDatabase(backend) { open in
+            let database = try await open()
+            let store = StreamStore(database: database)
+            let first = try await store.create(name: "main", isPrivate: true)
+            #expect(first.incarnation.hasPrefix("s:") && first.incarnation.count == 34)
+            #expect(try await store.delete("main"))
+            let second = try await store.create(name: "main", isPrivate: true)
+            #expect(second.incarnation != first.incarnation)
+            #expect(try await store.get("main")?.incarnation == second.incarnation)
+            #expect(try await store.rotateKey("main")?.incarnation == second.incarnation, "a new key is not a new stream")
+            try await database.close()
+        }
+    }
+
+    /// A database of the schema before incarnations: its streams get one, and their comments, bans and audit rows
+    /// are keyed by it; rows of streams already deleted are not (no stream of the name can show them again).
+    @Test(arguments: Backend.allCases)
+    func migrationGivesExistingStreamsAnIncarnationAndRekeysTheirRows(_ backend: Backend) async throws {
+        try await withDatabase(backend) { open in
+            let old = try await open()
+            try await old.sql.raw("DROP INDEX streams_incarnation").run()
+            try await old.sql.raw("ALTER TABLE streams DROP COLUMN incarnation").run()
+            try await old.sql.raw("DELETE FROM schema_migrations WHERE version = 3").run()
+            try await old.sql.raw("INSERT INTO streams (name, publish_key, is_private, created_at) VALUES ('main', 'k', 1, 5)").run()
+            for stream in ["main", "gone"] {
+                try await old.sql.raw("""
+                    INSERT INTO comments (stream, author_sub, author_name, text, created_at) VALUES (\(bind: stream), 'a', 'A', 'hi', 1)
+                    """).run()
+                try await old.sql.raw("""
+                    INSERT INTO bans (stream, sub, reason, banned_by, created_at) VALUES (\(bind: stream), 'b', '', 'm', 1)
+                    """).run()
+            }
+            try await old.close()
+
+            let database = try await open()
+            let main = try #require(try await StreamStore(database: database).get("main"))
+            #expect(main.incarnation == "legacy:main:5")
+            let comments = try await database.sql.raw("SELECT stream FROM comments ORDER BY id").all()
+                .map { try $0.decode(column: "stream", as: String.self) }
+            #expect(comments == ["legacy:main:5", "gone"])
+            let bans = try await database.sql.raw("SELECT stream FROM bans ORDER BY stream").all()
+                .map { try $0.decode(column: "stream", as: String.self) }
+            #expect(bans == ["gone", "legacy:main:5"])
+            try await database.close()
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func rotatedKeyReplacesTheOldOne(_ backend: Backend) async throws {
         try await withDatabase(backend) { open in
             let database = try await open()
