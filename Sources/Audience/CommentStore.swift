@@ -104,9 +104,12 @@ public struct CommentStore: Sendable {
         }
     }
 
+    /// Bans the user and, in the same transaction, revokes every token of theirs on the stream minted so far.
     public func ban(stream: String, sub: String, reason: String, by moderator: String) async throws -> Ban {
         let now = AudienceTime.milliseconds(.now)
         try await database.transaction { sql in
+            try await TokenRevocationStore.insert(sql, .user(sub, incarnation: stream, at: AudienceTime.date(milliseconds: now)),
+                                                  at: AudienceTime.date(milliseconds: now))
             try await sql.raw("""
                 INSERT INTO bans (stream, sub, reason, banned_by, created_at)
                 VALUES (\(bind: stream), \(bind: sub), \(bind: reason), \(bind: moderator), \(bind: now))

@@ -29,6 +29,8 @@ public struct AudienceAPI: Sendable {
 
     struct TokenResponse: ResponseEncodable {
         var token: String
+        /// The token's `jti`: what `DELETE /api/streams/{s}/tokens/{id}` revokes.
+        var id: String
         var role: AudienceRole
         var sub: String
         var expiresAt: String
@@ -86,11 +88,23 @@ public struct AudienceAPI: Sendable {
             guard (1...Self.maximumTokenLifetime).contains(ttl) else {
                 throw APIError.badRequest("ttlSeconds must be 1-\(Self.maximumTokenLifetime)")
             }
-            let expires = Date.now.addingTimeInterval(TimeInterval(ttl))
-            let token = try await audience.tokens.mint(AudienceClaims(sub: body.sub, name: name, role: body.role, stream: stream.name,
-                                                                      incarnation: stream.incarnation, expires: expires))
-            return EditedResponse(status: .created, response: TokenResponse(token: token, role: body.role, sub: body.sub,
+            let now = Date.now
+            let expires = now.addingTimeInterval(TimeInterval(ttl))
+            let claims = AudienceClaims(sub: body.sub, name: name, role: body.role, stream: stream.name, incarnation: stream.incarnation,
+                                        issuedAt: now, expires: expires)
+            let token = try await audience.tokens.mint(claims)
+            return EditedResponse(status: .created, response: TokenResponse(token: token, id: claims.jti.value, role: body.role, sub: body.sub,
                                                                             expiresAt: AudienceTime.string(expires)))
+        }
+
+        streams.delete(":name/tokens/:id") { request, context in
+            try admin.requireAdmin(request)
+            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let id = try context.parameters.require("id")
+            guard (1...128).contains(id.count) else { throw APIError.badRequest("id must be 1-128 characters") }
+            try await audience.revokeToken(id: id, incarnation: stream.incarnation)
+            context.logger.info("token revoked", metadata: ["stream": "\(stream.name)"])
+            return Response(status: .noContent)
         }
 
         streams.post(":name/comments") { request, context in

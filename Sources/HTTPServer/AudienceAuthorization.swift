@@ -37,6 +37,8 @@ struct AudienceAuthorization: Sendable {
             throw APIError(.unauthorized, "token_expired", "the token has expired", headers: [.wwwAuthenticate: "Bearer"])
         } catch .invalid {
             throw APIError(.unauthorized, "invalid_token", "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+        } catch .revoked {
+            throw APIError(.unauthorized, "token_revoked", "the token has been revoked", headers: [.wwwAuthenticate: "Bearer"])
         } catch .wrongStream {
             throw APIError(.forbidden, "wrong_stream", "the token is for another stream")
         }

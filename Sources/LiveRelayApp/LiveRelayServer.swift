@@ -108,10 +108,10 @@ public final class LiveRelayServer: Sendable {
         keys.load(try await store.list())
 
         let admin = try AdminToken.resolve(configured: configuration.admin.token, dataDirectory: configuration.dataDirectory)
-        if admin.newlyGenerated {
-            // Printed once, on the start that generated it; later starts read it from the file.
-            // Written unbuffered: stdout to a file or pipe would otherwise hold the line until exit.
-            FileHandle.standardOutput.write(Data("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)\n".utf8))
+        if let announcement = AdminToken.announcement(admin, stdoutIsTerminal: AdminToken.stdoutIsTerminal) {
+            // Shown once, on the start that generated it, and only on a terminal; later starts read it from the file.
+            if let line = announcement.terminal { FileHandle.standardOutput.write(Data(line.utf8)) }
+            logger.notice("\(announcement.log)")
         }
 
         if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {

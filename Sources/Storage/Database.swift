@@ -74,13 +74,16 @@ public final class Database: Sendable {
         try await closeConnection()
     }
 
+    /// The data directory is made 0700 and the database file 0600 as they are created: the database holds publish keys.
     private static func sqlitePath(in dataDirectory: String) throws -> String {
+        let path = (dataDirectory as NSString).appendingPathComponent("liverelay.db")
         do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try SecretFile.prepareDirectory(dataDirectory)
+            try SecretFile.touch(path)
         } catch {
             throw DatabaseError.dataDirectoryUnavailable(path: dataDirectory, reason: "\(error)")
         }
-        return (dataDirectory as NSString).appendingPathComponent("liverelay.db")
+        return path
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {

@@ -96,6 +96,23 @@ public enum Migrations {
                 """
             }
         },
+        // Token revocations: single tokens by id, and every token of a banned user on a stream incarnation issued up to
+        // the ban. Rows older than the longest token lifetime are deleted at start.
+        Migration(version: 4, name: "token revocations") { backend in
+            let id = backend == .postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+            return [
+                """
+                CREATE TABLE IF NOT EXISTS token_revocations (
+                    id \(id),
+                    stream TEXT NOT NULL,
+                    sub TEXT,
+                    jti TEXT,
+                    issued_through BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
     ]
 }
 

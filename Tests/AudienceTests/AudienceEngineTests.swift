@@ -43,7 +43,8 @@ struct AudienceTokenTests {
         #expect(first == second && first.count >= 40)
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/audience-token.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        #expect(try AudienceTokenAuthority.resolveSecret(configured: " configured ", dataDirectory: directory) == "configured")
+        #expect(try AudienceTokenAuthority.resolveSecret(configured: " configured-secret-of-32-bytes-or-more ", dataDirectory: directory)
+                    == "configured-secret-of-32-bytes-or-more")
     }
 }
 
@@ -226,6 +227,24 @@ struct AudienceServiceTests {
             #expect(seen.contains { $0.contains(#""type":"user.banned""#) && $0.contains("carol") })
             #expect(seen.last == #"{"id":\#(longest.id),"type":"comment.deleted"}"#)
             audience.leave(listener)
+        }
+    }
+
+    /// Two nodes sharing one database: a ban on one revokes the user's tokens on the other once it refreshes, and a
+    /// node started later loads the revocation at start.
+    @Test(arguments: TestBackend.allCases)
+    func revocationsReachEveryNodeSharingTheDatabase(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { database in
+            let first = await makeService(database)
+            let second = await makeService(database)
+            let token = try await second.tokens.mint(viewer("troll"))
+            #expect(try await second.tokens.verify(token, stream: "main", incarnation: "main").sub.value == "troll")
+            _ = try await first.ban(stream: "main", sub: "troll", reason: "", by: viewer("mod", role: .moderator))
+            try await second.refreshRevocations()
+            await #expect(throws: AudienceTokenError.revoked) { _ = try await second.tokens.verify(token, stream: "main", incarnation: "main") }
+            let third = await makeService(database)
+            try await third.loadRevocations()
+            await #expect(throws: AudienceTokenError.revoked) { _ = try await third.tokens.verify(token, stream: "main", incarnation: "main") }
         }
     }
 

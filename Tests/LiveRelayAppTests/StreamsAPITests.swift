@@ -154,6 +154,9 @@ struct StreamsAPITests {
         let first = try await TestServer(configuration: configuration)
         let token = first.endpoints.adminToken
         #expect(token.count == 64)
+        // Created private: the data directory 0700, the token file 0600.
+        #expect((try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int) == 0o700)
+        #expect((try FileManager.default.attributesOfItem(atPath: directory + "/admin-token")[.posixPermissions] as? Int) == 0o600)
         var create = URLRequest(url: URL(string: first.baseURL + "/api/streams")!)
         create.httpMethod = "POST"
         create.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -172,5 +175,39 @@ struct StreamsAPITests {
         #expect(json["publishKey"] as? String == key)
         #expect(json["private"] as? Bool == true)
         try await second.stop()
+    }
+
+    /// The generated admin token is shown on a terminal only; otherwise the log says where the file is, never the token.
+    @Test func aGeneratedAdminTokenIsShownOnATerminalOnly() throws {
+        let resolved = AdminToken.Resolved(token: "f00d" + String(repeating: "0", count: 60), newlyGenerated: true, path: "/data/admin-token")
+        let terminal = try #require(AdminToken.announcement(resolved, stdoutIsTerminal: true))
+        #expect(terminal.terminal?.contains(resolved.token) == true && !terminal.log.contains(resolved.token))
+        let piped = try #require(AdminToken.announcement(resolved, stdoutIsTerminal: false))
+        #expect(piped.terminal == nil && !piped.log.contains(resolved.token) && piped.log.contains("/data/admin-token"))
+        var stored = resolved
+        stored.newlyGenerated = false
+        #expect(AdminToken.announcement(stored, stdoutIsTerminal: true) == nil, "shown once, on the start that generated it")
+    }
+
+    @Test func shortAdminTokensAndTokenKeysAreRefusedAtStart() async throws {
+        for adjust in [{ (configuration: inout Configuration) in configuration.admin.token = "short-admin-token" },
+                       { (configuration: inout Configuration) in configuration.audience.tokenKey = "short-token-key" }] {
+            var configuration = Configuration()
+            adjust(&configuration)
+            let error = #expect(throws: ConfigurationError.self) { try configuration.validate() }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains("shorter than 32 bytes") && !text.contains("short-admin-token") && !text.contains("short-token-key"), "\(text)")
+        }
+        var rotated = Configuration()
+        rotated.audience.previousTokenKey = String(repeating: "k", count: 32)
+        #expect(throws: ConfigurationError.self, "a previous key needs the end of its overlap") { try rotated.validate() }
+        rotated.audience.previousTokenKeyUntil = "2026-12-24T00:00:00Z"
+        try rotated.validate()
+        // A server given a short admin token does not start.
+        let directory = TestServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = TestServer.makeConfiguration(dataDirectory: directory)
+        configuration.admin.token = "short"
+        await #expect(throws: ConfigurationError.self) { _ = try await TestServer(configuration: configuration) }
     }
 }
