@@ -108,7 +108,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/comments") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(CommentRequest.self, from: request, context: context, fields: ["text"])
             let comment = try await perform { try await audience.postComment(stream: stream.name, by: claims, text: body.text) }
@@ -117,8 +117,8 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.get(":name/comments") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            try await requireViewerIfPrivate(stream, request)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            try await refuseBadCredentials(stream, request)
             let query = request.uri.queryParameters
             let limit = try integer(query.get("limit"), name: "limit", range: 1...200) ?? 50
             let before = try integer(query.get("before"), name: "before", range: 1...Int.max).map(Int64.init)
@@ -127,7 +127,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.delete(":name/comments/:id") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.moderator, request, stream: stream)
             guard let id = Int64(try context.parameters.require("id")) else { throw APIError.notFound("no such comment") }
             let reason = request.uri.queryParameters.get("reason") ?? ""
@@ -136,7 +136,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/bans") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(BanRequest.self, from: request, context: context, fields: ["sub", "reason"])
             guard (1...128).contains(body.sub.count) else { throw APIError.badRequest("sub must be 1-128 characters") }
@@ -145,13 +145,13 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.get(":name/bans") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             _ = try await authorization.require(.moderator, request, stream: stream)
             return BanList(bans: try await audience.comments.bans(stream: stream.incarnation))
         }
 
         streams.delete(":name/bans/:sub") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.moderator, request, stream: stream)
             let sub = try context.parameters.require("sub")
             try await perform { try await audience.unban(stream: stream.name, sub: sub, by: claims) }
@@ -159,7 +159,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/reactions") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(ReactionRequest.self, from: request, context: context, fields: ["type"])
             try await perform { try audience.react(stream: stream.name, type: body.type, sender: claims.sub.value) }
@@ -167,8 +167,8 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.get(":name/reactions") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            try await requireViewerIfPrivate(stream, request)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            try await refuseBadCredentials(stream, request)
             let now = Int64(Date.now.timeIntervalSince1970)
             let query = request.uri.queryParameters
             let to = try integer(query.get("to"), name: "to", range: 0...Int.max).map(Int64.init) ?? now + 1
@@ -180,7 +180,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/flashes") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(FlashRequest.self, from: request, context: context,
                                                    fields: ["kind", "text", "severity", "durationSeconds", "pinned"])
@@ -197,7 +197,7 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.delete(":name/flashes/pinned") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             _ = try await authorization.require(.moderator, request, stream: stream)
             guard audience.unpin(stream: stream.name) else { throw APIError.notFound("no disclaimer is pinned") }
             return Response(status: .noContent)
@@ -205,21 +205,16 @@ public struct AudienceAPI: Sendable {
 
         // A plain GET of the event channel (no WebSocket upgrade, or an upgrade refused): the reason, as JSON.
         streams.get(":name/events") { request, context -> Response in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.claims(request, stream: stream, token: AudienceAuthorization.token(request))
-            if stream.isPrivate, claims == nil {
-                throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required",
-                               headers: [.wwwAuthenticate: "Bearer"])
-            }
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request,
+                                                               token: AudienceAuthorization.token(request))
+            _ = try await authorization.claims(request, stream: stream, token: AudienceAuthorization.token(request))
             throw APIError(.upgradeRequired, "upgrade_required", "the event channel is a WebSocket", headers: [.upgrade: "websocket"])
         }
     }
 
-    private func requireViewerIfPrivate(_ stream: StreamRecord, _ request: Request) async throws {
-        let claims = try await authorization.claims(request, stream: stream)
-        if stream.isPrivate, claims == nil {
-            throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required", headers: [.wwwAuthenticate: "Bearer"])
-        }
+    /// Bad credentials are refused even on a public stream (a private one was checked by `visibleStream`).
+    private func refuseBadCredentials(_ stream: StreamRecord, _ request: Request) async throws {
+        _ = try await authorization.claims(request, stream: stream)
     }
 
     private func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws -> Int? {

@@ -11,12 +11,26 @@ struct AudienceAuthorization: Sendable {
     let admin: AdminAuthorization
     let store: StreamStore
 
-    /// The stream, or 404.
+    /// The stream, or 404. For callers already known to be the operator; everyone else goes through
+    /// `visibleStream`.
     func stream(_ name: String) async throws -> StreamRecord {
-        guard StreamName.isValid(name), let record = try await store.get(name) else {
-            throw APIError.notFound("no stream named '\(name)'")
-        }
+        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
         return record
+    }
+
+    /// The stream as the caller may see it. A private stream is visible only with credentials for it (a token of
+    /// this incarnation, or the admin token); without them — none, bad, expired, revoked or another stream's — it is
+    /// answered exactly as a name no stream has, so the answer never tells whether a private name exists.
+    func visibleStream(_ name: String, _ request: Request, token: String?? = nil) async throws -> StreamRecord {
+        let record = try await stream(name)
+        guard record.isPrivate else { return record }
+        // try? flattens: nil for refused credentials and for none.
+        guard (try? await claims(request, stream: record, token: token)) != nil else { throw Self.noSuchStream(name) }
+        return record
+    }
+
+    static func noSuchStream(_ name: String) -> APIError {
+        APIError.notFound("no stream named '\(name)'")
     }
 
     /// The caller's claims for this incarnation of the stream, or nil when no credentials were presented. Bad

@@ -199,7 +199,9 @@ public struct StreamingRoutes: Sendable {
     /// What a request for `stream` is let see. A stream that does not exist (never created, or deleted): nothing,
     /// 404. A public stream: everything, URLs plain. A private one: with a valid signed query issued for the
     /// request's path prefix and the stream's current incarnation, what it names; with a viewer token, the
-    /// manifests, whose URLs get a fresh signed query. Otherwise 401 (no credentials) or 401/403 (bad ones).
+    /// manifests, whose URLs get a fresh signed query. Without either — no credentials, a bad token, a forged
+    /// signature — exactly the 404 of a stream that does not exist, so the answer never tells whether a private name
+    /// exists. Only a genuine signature past its expiry says so (`403 url_expired`: its holder was admitted before).
     private func admit(_ request: Request, stream: String, prefix: String) async throws -> Admission {
         guard let access else { return .open }
         guard let entry = access.lookup(stream) else { throw Self.notPackaged(stream) }
@@ -213,16 +215,13 @@ public struct StreamingRoutes: Sendable {
         case .expired:
             throw APIError(.forbidden, "url_expired", "the signed URL has expired: load the manifest again with a viewer token")
         case .invalid:
-            throw APIError(.forbidden, "invalid_signature", "the URL signature is not valid for \(prefix)")
+            throw Self.notPackaged(stream)
         case .missing:
             break
         }
         let token = AudienceAuthorization.token(request)
-        guard try await access.authorization.claims(request, stream: stream, incarnation: entry.incarnation, token: .some(token)) != nil else {
-            throw APIError(.unauthorized, "unauthorized",
-                           "stream '\(stream)' is private: a viewer token is required (?token=<token> or Authorization: Bearer <token>)",
-                           headers: [.wwwAuthenticate: "Bearer"])
-        }
+        let claims = try? await access.authorization.claims(request, stream: stream, incarnation: entry.incarnation, token: .some(token))
+        guard claims != nil else { throw Self.notPackaged(stream) }
         return .token(incarnation: entry.incarnation, expires: access.signer.expiry())
     }
 

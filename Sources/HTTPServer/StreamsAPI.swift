@@ -58,8 +58,10 @@ public struct StreamsAPI: Sendable {
         streams.get(":name") { request, context in
             let record = try await find(context)
             let isAdmin = admin.isAdmin(request)
-            // Anyone may ask whether a public stream is live (viewer pages do); keys and private streams need the admin token.
-            guard isAdmin || !record.isPrivate else { throw APIError.unauthorized }
+            // Anyone may ask whether a public stream is live (viewer pages do); keys, the publisher's address and
+            // private streams need the admin token. Without it a private stream is answered exactly as a name no
+            // stream has, so the answer does not tell whether it exists.
+            guard isAdmin || !record.isPrivate else { throw Self.noSuchStream(record.name) }
             return describe(record, includeKey: isAdmin)
         }
         streams.delete(":name") { request, context in
@@ -88,10 +90,12 @@ public struct StreamsAPI: Sendable {
 
     private func find(_ context: LiveRelayRequestContext) async throws -> StreamRecord {
         let name = try context.parameters.require("name")
-        guard StreamName.isValid(name), let record = try await store.get(name) else {
-            throw APIError.notFound("no stream named '\(name)'")
-        }
+        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
         return record
+    }
+
+    static func noSuchStream(_ name: String) -> APIError {
+        APIError.notFound("no stream named '\(name)'")
     }
 
     func describe(_ record: StreamRecord, includeKey: Bool) -> StreamDescription {
@@ -104,7 +108,7 @@ public struct StreamsAPI: Sendable {
             live: status != nil,
             createdAt: record.createdAt,
             ingestURL: includeKey ? rtmpIngestURL : nil,
-            ingest: status.map(IngestDescription.init))
+            ingest: status.map { IngestDescription($0, includeAddress: includeKey) })
     }
 }
 
@@ -147,9 +151,10 @@ struct IngestDescription: Encodable {
     var audioFrames: Int
     var uptimeSeconds: Double
 
-    init(_ status: IngestStatus) {
+    /// `includeAddress`: the publisher's address is for the operator, never in the public status.
+    init(_ status: IngestStatus, includeAddress: Bool) {
         source = status.publisher.source
-        remoteAddress = status.publisher.remoteAddress
+        remoteAddress = includeAddress ? status.publisher.remoteAddress : nil
         video = status.video.map { Video(codec: $0.codec.rawValue, width: $0.width, height: $0.height, fps: status.frameRate) }
         audio = status.audio.map { Audio(codec: $0.codec.rawValue, sampleRate: $0.sampleRate, channels: $0.channels) }
         bitrateKbps = status.bitrateKbps

@@ -76,6 +76,13 @@ public struct Configuration: Sendable, Codable, Equatable {
         public init() {}
     }
 
+    public struct Metrics: Sendable, Codable, Equatable {
+        /// Streams whose names may appear in `/metrics` labels; every other stream is labelled by a keyed hash
+        /// (`StreamMetricLabel`), so private names never reach the metrics store.
+        public var streamLabels: [String] = []
+        public init() {}
+    }
+
     /// DASH/HLS packaging (see PackagerWiring.swift); every key optional.
     public struct Transcoding: Sendable, Codable, Equatable {
         /// Re-encode lower H.264 rungs for DASH/HLS (and, with WebRTC egress, the VP8 ladder). Off: source only.
@@ -155,6 +162,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var log = Log()
     public var demo = Demo()
     public var audience = Audience()
+    public var metrics = Metrics()
     public var packager = Packaging()
     public var transcoder = Transcoding()
     public var webrtc = WebRTC()

@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import Hummingbird
 import Logging
+import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
@@ -84,6 +85,7 @@ public final class LiveRelayServer: Sendable {
     private func runServices(handleSignals: Bool) async throws {
         let configuration = self.configuration
         try configuration.validate()
+        StreamMetricLabel.allow(configuration.metrics.streamLabels)
         var libraries = NativeLibraryVersions.current.logFields.mapValues { Logger.MetadataValue.string($0) }
         libraries["libsrtp"] = .string(SRTPLibrary.version)
         libraries["openssl"] = .string(OpenSSLLibrary.version)

@@ -109,9 +109,72 @@ struct StreamsAPITests {
     @Test func privateStreamsHideFromAnonymousReaders() async throws {
         let node = try await TestServer()
         _ = try await node.createStream("backstage", private: true)
-        #expect(try await node.request("GET", "/api/streams/backstage", admin: false).status == 401)
+        #expect(try await node.request("GET", "/api/streams/backstage", admin: false).status == 404)
         let admin = try await node.request("GET", "/api/streams/backstage")
         #expect(admin.json["private"] as? Bool == true)
+        try await node.stop()
+    }
+
+    /// Whatever an unauthenticated caller asks of a private stream, the answer is the one a name no stream has gets:
+    /// the same status, error and detail (the name aside), with or without a bad token or a forged signature.
+    @Test func aPrivateStreamAnswersAnonymousCallersAsANonexistentOne() async throws {
+        let node = try await TestServer()
+        _ = try await node.createStream("backstage", private: true)
+        _ = try await node.createStream("lobby")
+        let otherToken = try await node.token("lobby", role: "viewer", sub: "a")
+        let requests: [(method: String, path: String, token: String?, body: String?, type: String)] = [
+            ("GET", "/api/streams/{s}", nil, nil, ""),
+            ("GET", "/api/streams/{s}/comments", nil, nil, ""),
+            ("GET", "/api/streams/{s}/comments", "not.a.token", nil, ""),
+            ("GET", "/api/streams/{s}/comments", otherToken, nil, ""),
+            ("POST", "/api/streams/{s}/comments", nil, #"{"text":"hi"}"#, "application/json"),
+            ("POST", "/api/streams/{s}/reactions", otherToken, #"{"type":"heart"}"#, "application/json"),
+            ("GET", "/api/streams/{s}/reactions", nil, nil, ""),
+            ("GET", "/api/streams/{s}/events", nil, nil, ""),
+            ("GET", "/api/streams/{s}/bans", otherToken, nil, ""),
+            ("GET", "/hls/{s}/master.m3u8", nil, nil, ""),
+            ("GET", "/hls/{s}/master.m3u8?token=not.a.token", nil, nil, ""),
+            ("GET", "/hls/{s}/source-video.m3u8?exp=1&sig=AAAAAAAAAAAAAAAAAAAAAA", nil, nil, ""),
+            ("GET", "/dash/{s}/manifest.mpd", otherToken, nil, ""),
+            ("GET", "/cmaf/{s}/source-video/1.m4s?exp=9999999999&sig=AAAAAAAAAAAAAAAAAAAAAA", nil, nil, ""),
+            ("POST", "/whep/{s}", nil, "v=0\r\n", "application/sdp"),
+        ]
+        for request in requests {
+            var answers: [String] = []
+            for name in ["backstage", "nosuch"] {
+                let path = request.path.replacingOccurrences(of: "{s}", with: name)
+                let result = try await node.call(request.method, path, token: request.token, raw: request.body.map { Data($0.utf8) },
+                                                 contentType: request.type)
+                let fields = result.json.mapValues { "\($0)".replacingOccurrences(of: name, with: "{s}") }
+                answers.append("\(result.status) \(fields.sorted { $0.key < $1.key })")
+            }
+            #expect(answers[0] == answers[1], "\(request.method) \(request.path)")
+            #expect(answers[0].hasPrefix("404 "), "\(request.method) \(request.path): \(answers[0])")
+        }
+        try await node.stop()
+    }
+
+    /// The public status has no publisher address; `/metrics` names no stream that is not on the allow-list.
+    @Test func publicStatusAndMetricsLeakNoAddressesOrPrivateNames() async throws {
+        let node = try await TestServer { $0.metrics.streamLabels = ["lobby"] }
+        _ = try await node.createStream("lobby")
+        _ = try await node.createStream("boardroom-private", private: true)
+        let lobby = try node.router.beginPublishing(stream: "lobby", source: "rtmp", remoteAddress: "203.0.113.9:50000")
+        let boardroom = try node.router.beginPublishing(stream: "boardroom-private", source: "rtmp", remoteAddress: "198.51.100.4:50000")
+        defer {
+            lobby.end()
+            boardroom.end()
+        }
+        let anonymous = try await node.request("GET", "/api/streams/lobby", admin: false)
+        #expect(anonymous.status == 200 && anonymous.json["live"] as? Bool == true)
+        #expect(!String(decoding: anonymous.body, as: UTF8.self).contains("203.0.113.9"), "\(anonymous.json)")
+        let admin = try await node.request("GET", "/api/streams/lobby")
+        #expect((admin.json["ingest"] as? [String: Any])?["remoteAddress"] as? String == "203.0.113.9:50000")
+
+        let metrics = String(decoding: try await node.request("GET", "/metrics", admin: false).body, as: UTF8.self)
+        #expect(metrics.contains("stream=\"lobby\""), "an allowed name is kept")
+        #expect(!metrics.contains("boardroom"), "a private name never reaches /metrics")
+        #expect(metrics.contains("stream=\"h"), "other streams are labelled by a hash")
         try await node.stop()
     }
 

@@ -157,6 +157,29 @@ struct StreamStoreTests {
         }
     }
 
+    /// Even at `trace`, no log line carries a bound value: binds hold publish keys, comment text and user ids.
+    @Test(arguments: Backend.allCases)
+    func boundValuesAreNeverLogged(_ backend: Backend) async throws {
+        let captured = CapturedLog()
+        var logger = Logger(label: "test.storage") { _ in CapturedLog.Handler(sink: captured) }
+        logger.logLevel = .trace
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liverelay-sqlite-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = backend == .postgres ? try PostgresTestServer() : nil
+        defer { server?.stop() }
+        let database = try await Database.open(url: server?.url, dataDirectory: directory, logger: logger)
+        let store = StreamStore(database: database)
+        _ = try await store.create(name: "main", isPrivate: true, publishKey: "lr_BoundValueMustNotBeLogged1")
+        _ = try await store.get("main")
+        _ = try await database.transaction { sql in
+            try await sql.raw("SELECT name FROM streams WHERE publish_key = \(bind: "lr_BoundValueMustNotBeLogged2")").all()
+        }
+        try await database.close()
+        let lines = captured.lines
+        #expect(!lines.isEmpty, "the capture works")
+        #expect(!lines.contains { $0.contains("BoundValueMustNotBeLogged") }, "\(lines.filter { $0.contains("BoundValue") })")
+    }
+
     @Test func unsupportedURLIsRejected() async throws {
         await #expect(throws: DatabaseError.self) {
             try await Database.open(url: "mysql://x@y/z", dataDirectory: "/tmp", logger: Logger(label: "test"))
@@ -166,5 +189,31 @@ struct StreamStoreTests {
     @Test func passwordsAreRedactedInLogs() {
         #expect(Database.redacted("postgres://user:secret@host:5432/db") == "postgres://user:***@host:5432/db")
         #expect(Database.redacted("postgres://user@host/db") == "postgres://user@host/db")
+    }
+}
+
+/// Keeps every log line (message and metadata) written through the handlers it makes.
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    var lines: [String] { lock.withLock { stored } }
+
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+
+    /// A value-semantics handler writing here, as swift-log expects of handlers.
+    struct Handler: LogHandler {
+        let sink: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            sink.append("\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })")
+        }
     }
 }
