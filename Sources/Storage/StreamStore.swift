@@ -27,7 +27,9 @@ public enum StreamStoreError: Error, Equatable {
     case alreadyExists(String)
 }
 
-/// Streams and their publish keys, persisted in the SQL layer.
+/// Streams and their publish keys, persisted in the SQL layer. Every write is a transaction through
+/// `Database.transaction`: on the one SQLite connection a bare statement would otherwise run inside whatever
+/// transaction another task has open there, and be rolled back with it after the API had answered 201.
 public struct StreamStore: Sendable {
     private let database: Database
 
@@ -39,14 +41,16 @@ public struct StreamStore: Sendable {
     public func create(name: String, isPrivate: Bool, publishKey: String = PublishKey.generate()) async throws -> StreamRecord {
         let record = StreamRecord(name: name, incarnation: StreamIncarnation.generate(), publishKey: publishKey, isPrivate: isPrivate,
                                   createdAt: Date(timeIntervalSince1970: (Date.now.timeIntervalSince1970 * 1000).rounded(.down) / 1000))
-        let inserted = try await database.sql.raw("""
-            INSERT INTO streams (name, incarnation, publish_key, is_private, created_at)
-            VALUES (\(bind: record.name), \(bind: record.incarnation), \(bind: record.publishKey), \(bind: record.isPrivate ? 1 : 0),
-                    \(bind: Self.milliseconds(record.createdAt)))
-            ON CONFLICT (name) DO NOTHING
-            RETURNING name
-            """).all()
-        guard !inserted.isEmpty else { throw StreamStoreError.alreadyExists(name) }
+        let inserted = try await database.transaction { sql in
+            try await sql.raw("""
+                INSERT INTO streams (name, incarnation, publish_key, is_private, created_at)
+                VALUES (\(bind: record.name), \(bind: record.incarnation), \(bind: record.publishKey), \(bind: record.isPrivate ? 1 : 0),
+                        \(bind: Self.milliseconds(record.createdAt)))
+                ON CONFLICT (name) DO NOTHING
+                RETURNING name
+                """).all().count
+        }
+        guard inserted > 0 else { throw StreamStoreError.alreadyExists(name) }
         return record
     }
 
@@ -60,17 +64,22 @@ public struct StreamStore: Sendable {
             .first().map(Self.record(from:))
     }
 
-    /// Deletes the stream; false if it did not exist.
+    /// Deletes the stream; false if it did not exist. Returns once the deletion has committed.
     public func delete(_ name: String) async throws -> Bool {
-        !(try await database.sql.raw("DELETE FROM streams WHERE name = \(bind: name) RETURNING name").all()).isEmpty
+        try await database.transaction { sql in
+            !(try await sql.raw("DELETE FROM streams WHERE name = \(bind: name) RETURNING name").all()).isEmpty
+        }
     }
 
-    /// Gives the stream a new publish key; the old one stops working. Nil if the stream does not exist.
+    /// Gives the stream a new publish key; the old one stops working. Nil if the stream does not exist. Returns once
+    /// the new key has committed.
     public func rotateKey(_ name: String, newKey: String = PublishKey.generate()) async throws -> StreamRecord? {
-        try await database.sql.raw("""
-            UPDATE streams SET publish_key = \(bind: newKey) WHERE name = \(bind: name)
-            RETURNING name, incarnation, publish_key, is_private, created_at
-            """).first().map(Self.record(from:))
+        try await database.transaction { sql in
+            try await sql.raw("""
+                UPDATE streams SET publish_key = \(bind: newKey) WHERE name = \(bind: name)
+                RETURNING name, incarnation, publish_key, is_private, created_at
+                """).first().map(Self.record(from:))
+        }
     }
 
     private static func record(from row: any SQLRow) throws -> StreamRecord {

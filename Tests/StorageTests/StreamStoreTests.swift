@@ -148,6 +148,38 @@ struct StreamStoreTests {
         }
     }
 
+    /// A stream created while another task's transaction is open is not part of it: when that transaction rolls
+    /// back, the stream the API answered 201 for is still there.
+    @Test(arguments: Backend.allCases)
+    func aStreamWriteNeverJoinsAnotherTasksTransaction(_ backend: Backend) async throws {
+        struct Abort: Error {}
+        try await withDatabase(backend) { open in
+            let database = try await open()
+            let store = StreamStore(database: database)
+            let (opened, inside) = AsyncStream<Void>.makeStream()
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let transaction = Task {
+                try await database.transaction { sql in
+                    try await sql.raw("INSERT INTO streams (name, incarnation, publish_key, is_private, created_at) VALUES ('other', 's:x', 'k', 0, 0)").run()
+                    inside.yield()
+                    for await _ in released { break }
+                    throw Abort()
+                }
+            }
+            for await _ in opened { break }
+            let creating = Task { try await store.create(name: "main", isPrivate: false) }
+            // Ordering only: the create gets its chance to run while the transaction is still open.
+            try await Task.sleep(for: .milliseconds(300))
+            release.yield()
+            let outcome = await transaction.result
+            #expect(throws: Abort.self) { try outcome.get() }
+            let created = try await creating.value
+            #expect(try await store.get("main") == created)
+            #expect(try await store.get("other") == nil)
+            try await database.close()
+        }
+    }
+
     @Test func sqliteUsesWriteAheadLogging() async throws {
         try await withDatabase(.sqlite) { open in
             let database = try await open()
