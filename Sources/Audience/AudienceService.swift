@@ -31,6 +31,11 @@ public final class AudienceService: Sendable {
     public let comments: CommentStore
     private let commentWriter: CommentWriter
     public let reactionTotals: ReactionTotalsStore
+    private let revocationStore: TokenRevocationStore
+    /// The last `token_revocations` row taken in.
+    private let lastRevocationID = NIOLockedValueBox<Int64>(0)
+    /// How often revocations stored by other nodes are taken in.
+    private let revocationRefreshInterval: Duration
     public let hub: EventHub
     public let reactions: ReactionAggregator
     public let tokens: AudienceTokenAuthority
@@ -49,13 +54,16 @@ public final class AudienceService: Sendable {
     private let logger: Logger
 
     public init(database: Database, tokens: AudienceTokenAuthority, settings: AudienceSettings = AudienceSettings(),
-                metadataSink: (any TimedMetadataSink)? = nil, viewerReportInterval: Duration = .seconds(2), logger: Logger) {
+                metadataSink: (any TimedMetadataSink)? = nil, viewerReportInterval: Duration = .seconds(2),
+                revocationRefreshInterval: Duration = .seconds(5), logger: Logger) {
+        self.revocationRefreshInterval = revocationRefreshInterval
         self.settings = settings
         self.viewerReportInterval = viewerReportInterval
         self.tokens = tokens
         self.comments = CommentStore(database: database)
         self.commentWriter = CommentWriter(database: database)
         self.reactionTotals = ReactionTotalsStore(database: database)
+        self.revocationStore = TokenRevocationStore(database: database)
         self.hub = EventHub(outboxCapacity: settings.outboxCapacity)
         self.reactions = ReactionAggregator(hub: hub, store: reactionTotals, window: settings.reactionWindow, logger: logger)
         self.commentLimiter = TokenBucketLimiter(rate: settings.commentsPerSecond, burst: settings.commentBurst)
@@ -80,8 +88,8 @@ public final class AudienceService: Sendable {
         self.httpPlayers.withLockedValue { $0 = httpPlayers }
     }
 
-    /// Runs the reaction windows and the moderators' viewer reports until cancelled, then closes every event channel
-    /// so the HTTP server can drain.
+    /// Runs the reaction windows, the moderators' viewer reports and the revocation refresh until cancelled, then
+    /// closes every event channel so the HTTP server can drain.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.reactions.run() }
@@ -90,6 +98,17 @@ public final class AudienceService: Sendable {
                     try? await Task.sleep(for: self.viewerReportInterval)
                     for stream in self.hub.streamsWithListeners where self.hub.counts(stream: stream).moderators > 0 {
                         await self.reportViewers(stream: stream)
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.revocationRefreshInterval)
+                    guard !Task.isCancelled else { break }
+                    do {
+                        try await self.refreshRevocations()
+                    } catch {
+                        self.logger.warning("token revocations not refreshed", metadata: ["error": "\(error)"])
                     }
                 }
             }
@@ -122,7 +141,8 @@ public final class AudienceService: Sendable {
 
     // MARK: Comments
 
-    /// Checks, rate-limits, stores (committed) and announces a comment.
+    /// Checks, rate-limits, stores (committed) and announces a comment. Stored under the stream incarnation the
+    /// author's token was verified for (`claims.inc`), as are deletions and bans below.
     public func postComment(stream: String, by claims: AudienceClaims, text: String) async throws -> Comment {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw AudienceError.invalidText("comment text is empty") }
@@ -135,7 +155,7 @@ public final class AudienceService: Sendable {
         }
         let comment: Comment
         do {
-            comment = try await commentWriter.add(stream: stream, authorID: claims.sub.value, author: claims.name, text: text)
+            comment = try await commentWriter.add(stream: claims.inc, authorID: claims.sub.value, author: claims.name, text: text)
         } catch CommentStoreError.banned {
             // Held back from viewers; moderators see what a banned user tried to say.
             hub.broadcast(.encode(type: "comment.held", HeldPayload(authorId: claims.sub.value, author: claims.name, text: text,
@@ -148,21 +168,47 @@ public final class AudienceService: Sendable {
     }
 
     public func deleteComment(stream: String, id: Int64, by claims: AudienceClaims, reason: String) async throws {
-        guard try await comments.delete(stream: stream, id: id, by: claims.sub.value, reason: reason) else { throw AudienceError.notFound }
+        guard try await comments.delete(stream: claims.inc, id: id, by: claims.sub.value, reason: reason) else { throw AudienceError.notFound }
         hub.broadcast(.encode(type: "comment.deleted", DeletedPayload(id: id)), stream: stream)
         logger.info("comment deleted", metadata: ["stream": "\(stream)", "id": "\(id)", "moderator": "\(claims.sub.value)"])
     }
 
     public func ban(stream: String, sub: String, reason: String, by claims: AudienceClaims) async throws -> Ban {
-        let ban = try await comments.ban(stream: stream, sub: sub, reason: reason, by: claims.sub.value)
+        let ban = try await comments.ban(stream: claims.inc, sub: sub, reason: reason, by: claims.sub.value)
+        // The ban revoked the user's tokens in the database; this node stops accepting them now.
+        tokens.revocations.add(.user(sub, incarnation: claims.inc, at: ban.createdAt))
         // Clients hide the user's comments already on screen; the API stops returning them.
         hub.broadcast(.encode(type: "user.banned", BannedPayload(sub: sub)), stream: stream)
         logger.info("user banned", metadata: ["stream": "\(stream)", "sub": "\(sub)", "moderator": "\(claims.sub.value)"])
         return ban
     }
 
+    /// Revokes one token of the stream incarnation by its `jti`.
+    public func revokeToken(id: String, incarnation: String) async throws {
+        let revocation = TokenRevocation.token(id, incarnation: incarnation, at: .now)
+        try await revocationStore.add(revocation)
+        tokens.revocations.add(revocation)
+    }
+
+    /// Loads the revocations in force into the token authority (at start).
+    public func loadRevocations() async throws {
+        let loaded = try await revocationStore.load()
+        for revocation in loaded.revocations { tokens.revocations.add(revocation) }
+        lastRevocationID.withLockedValue { $0 = max($0, loaded.lastID) }
+    }
+
+    /// Takes in the revocations other nodes sharing the database stored since the last look (`run` does this every
+    /// `revocationRefreshInterval`), so a ban or revocation made on one node holds on all of them.
+    public func refreshRevocations() async throws {
+        let after = lastRevocationID.withLockedValue { $0 }
+        let loaded = try await revocationStore.load(after: after)
+        for revocation in loaded.revocations { tokens.revocations.add(revocation) }
+        lastRevocationID.withLockedValue { $0 = max($0, loaded.lastID) }
+    }
+
+    /// Lifts the ban. Tokens the ban revoked stay revoked: the user needs a new one.
     public func unban(stream: String, sub: String, by claims: AudienceClaims) async throws {
-        guard try await comments.unban(stream: stream, sub: sub, by: claims.sub.value) else { throw AudienceError.notFound }
+        guard try await comments.unban(stream: claims.inc, sub: sub, by: claims.sub.value) else { throw AudienceError.notFound }
     }
 
     // MARK: Reactions
@@ -207,6 +253,13 @@ public final class AudienceService: Sendable {
     }
 
     // MARK: Event channel
+
+    /// The stream was deleted: its listeners are closed and its pinned disclaimer dropped, so nothing of it reaches
+    /// the listeners of a stream created again under the name.
+    public func forget(stream: String) {
+        _ = pinned.withLockedValue { $0.removeValue(forKey: stream) }
+        hub.close(stream: stream)
+    }
 
     /// Registers a listener and queues what a newcomer sees first: the stream status and the pinned disclaimer.
     public func join(stream: String, role: AudienceRole?, isLive: Bool) -> EventConnection {

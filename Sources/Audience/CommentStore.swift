@@ -38,6 +38,9 @@ public enum CommentStoreError: Error, Equatable {
 }
 
 /// Comments, bans and the moderation audit trail in the SQL layer; the same statements on SQLite and PostgreSQL.
+///
+/// `stream` here is the stream's incarnation (`StreamRecord.incarnation`), not its name: a stream deleted and created
+/// again under its name shows none of the old comments and is bound by none of the old bans.
 public struct CommentStore: Sendable {
     let database: Database
 
@@ -101,9 +104,12 @@ public struct CommentStore: Sendable {
         }
     }
 
+    /// Bans the user and, in the same transaction, revokes every token of theirs on the stream minted so far.
     public func ban(stream: String, sub: String, reason: String, by moderator: String) async throws -> Ban {
         let now = AudienceTime.milliseconds(.now)
         try await database.transaction { sql in
+            try await TokenRevocationStore.insert(sql, .user(sub, incarnation: stream, at: AudienceTime.date(milliseconds: now)),
+                                                  at: AudienceTime.date(milliseconds: now))
             try await sql.raw("""
                 INSERT INTO bans (stream, sub, reason, banned_by, created_at)
                 VALUES (\(bind: stream), \(bind: sub), \(bind: reason), \(bind: moderator), \(bind: now))

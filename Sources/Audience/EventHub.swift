@@ -51,6 +51,12 @@ public final class EventHub: Sendable {
         for connection in all { connection.close() }
     }
 
+    /// Ends and forgets every listener of one stream (the stream was deleted).
+    public func close(stream: String) {
+        let listeners = connections.withLockedValue { $0.removeValue(forKey: stream).map { Array($0.values) } ?? [] }
+        for connection in listeners { connection.close() }
+    }
+
     public var streamsWithListeners: [String] {
         connections.withLockedValue { Array($0.keys) }
     }

@@ -2,7 +2,10 @@ import Crypto
 import Foundation
 
 /// Signed, expiring query tokens for the DASH/HLS URLs of a private stream: `exp=<unix seconds>&sig=<signature>`,
-/// the signature an HMAC-SHA256 (truncated to 128 bits, base64url) of the stream name and the expiry.
+/// the signature an HMAC-SHA256 (truncated to 128 bits, base64url) of the stream incarnation, the path prefix the
+/// query was issued for (`/cmaf/{stream}/` for media, `/hls/{stream}/` for media playlists) and the expiry. A query
+/// admits only URLs under its prefix, and nothing once the stream is deleted (a stream created again under the
+/// name is another incarnation).
 ///
 /// They are per stream, not per viewer, and expire on a coarse grid: every viewer admitted in the same few minutes is
 /// given the same URLs, so an HTTP cache or CDN in front keeps one copy of each segment and passes the query through.
@@ -31,33 +34,44 @@ public struct MediaURLSigner: Sendable {
         self.granularity = granularity
     }
 
-    /// The query (without `?`) that admits its holder to `stream`'s media until the next grid point past
-    /// `now + lifetime`.
-    public func query(stream: String, now: Date = Date()) -> String {
+    /// When a query issued at `now` expires: the next grid point past `now + lifetime`, in Unix seconds.
+    public func expiry(now: Date = Date()) -> Int {
         let due = Int(now.timeIntervalSince1970.rounded(.up)) + lifetime
-        let expires = (due + granularity - 1) / granularity * granularity
-        return "exp=\(expires)&sig=\(signature(stream: stream, expires: expires))"
+        return (due + granularity - 1) / granularity * granularity
     }
 
-    public func verify(stream: String, expires: String?, signature presented: String?, now: Date = Date()) -> Verdict {
+    /// The query (without `?`) that admits its holder to the URLs under `prefix` of this stream incarnation until
+    /// `expiry(now:)`.
+    public func query(prefix: String, incarnation: String, now: Date = Date()) -> String {
+        query(prefix: prefix, incarnation: incarnation, expires: expiry(now: now))
+    }
+
+    /// The query for `prefix` with a given expiry: a playlist admitted by a signed query names its media with a
+    /// query of the same expiry, so following URLs never extends a grant.
+    public func query(prefix: String, incarnation: String, expires: Int) -> String {
+        "exp=\(expires)&sig=\(signature(prefix: prefix, incarnation: incarnation, expires: expires))"
+    }
+
+    /// Checks a presented query against the prefix of the requested path and the stream's current incarnation.
+    public func verify(prefix: String, incarnation: String, expires: String?, signature presented: String?, now: Date = Date()) -> Verdict {
         guard expires != nil || presented != nil else { return .missing }
         guard let expires, let presented, expires.count <= 12, let seconds = Int(expires), seconds > 0,
               let given = Self.decode(presented), given.count == 16 else { return .invalid }
-        var expected = Data(HMAC<SHA256>.authenticationCode(for: Self.message(stream: stream, expires: seconds), using: key))
-        expected = expected.prefix(16)
+        let message = Self.message(prefix: prefix, incarnation: incarnation, expires: seconds)
+        let expected = Data(HMAC<SHA256>.authenticationCode(for: message, using: key)).prefix(16)
         // Compared in constant time.
         guard zip(given, expected).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return .invalid }
         return Double(seconds) > now.timeIntervalSince1970 ? .valid : .expired
     }
 
-    func signature(stream: String, expires: Int) -> String {
-        let code = HMAC<SHA256>.authenticationCode(for: Self.message(stream: stream, expires: expires), using: key)
+    func signature(prefix: String, incarnation: String, expires: Int) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Self.message(prefix: prefix, incarnation: incarnation, expires: expires), using: key)
         return Data(code).prefix(16).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    private static func message(stream: String, expires: Int) -> Data {
-        Data("\(stream)\n\(expires)".utf8)
+    private static func message(prefix: String, incarnation: String, expires: Int) -> Data {
+        Data("\(incarnation)\n\(prefix)\n\(expires)".utf8)
     }
 
     private static func decode(_ text: String) -> Data? {

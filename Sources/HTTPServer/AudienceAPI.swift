@@ -37,6 +37,8 @@ public struct AudienceAPI: Sendable {
 
     struct TokenResponse: ResponseEncodable {
         var token: String
+        /// The token's `jti`: what `DELETE /api/streams/{s}/tokens/{id}` revokes.
+        var id: String
         var role: AudienceRole
         var sub: String
         var expiresAt: String
@@ -98,16 +100,28 @@ public struct AudienceAPI: Sendable {
             guard (1...Self.maximumTokenLifetime).contains(ttl) else {
                 throw APIError.badRequest("ttlSeconds must be 1-\(Self.maximumTokenLifetime)")
             }
-            let expires = Date.now.addingTimeInterval(TimeInterval(ttl))
-            let token = try await audience.tokens.mint(AudienceClaims(sub: body.sub, name: name, role: body.role, stream: stream.name,
-                                                                      expires: expires))
-            return EditedResponse(status: .created, response: TokenResponse(token: token, role: body.role, sub: body.sub,
+            let now = Date.now
+            let expires = now.addingTimeInterval(TimeInterval(ttl))
+            let claims = AudienceClaims(sub: body.sub, name: name, role: body.role, stream: stream.name, incarnation: stream.incarnation,
+                                        issuedAt: now, expires: expires)
+            let token = try await audience.tokens.mint(claims)
+            return EditedResponse(status: .created, response: TokenResponse(token: token, id: claims.jti.value, role: body.role, sub: body.sub,
                                                                             expiresAt: AudienceTime.string(expires)))
         }
 
-        streams.post(":name/comments") { request, context in
+        streams.delete(":name/tokens/:id") { request, context in
+            try admin.requireAdmin(request)
             let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.viewer, request, stream: stream.name)
+            let id = try context.parameters.require("id")
+            guard (1...128).contains(id.count) else { throw APIError.badRequest("id must be 1-128 characters") }
+            try await audience.revokeToken(id: id, incarnation: stream.incarnation)
+            context.logger.info("token revoked", metadata: ["stream": "\(stream.name)"])
+            return Response(status: .noContent)
+        }
+
+        streams.post(":name/comments") { request, context in
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(CommentRequest.self, from: request, context: context, fields: ["text"])
             let comment = try await perform { try await audience.postComment(stream: stream.name, by: claims, text: body.text) }
             return EditedResponse(status: .created, headers: [.location: "/api/streams/\(stream.name)/comments/\(comment.id)"],
@@ -115,18 +129,18 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.get(":name/comments") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            try await requireViewerIfPrivate(stream, request)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            try await refuseBadCredentials(stream, request)
             let query = request.uri.queryParameters
             let limit = try integer(query.get("limit"), name: "limit", range: 1...200) ?? 50
             let before = try integer(query.get("before"), name: "before", range: 1...Int.max).map(Int64.init)
-            let comments = try await audience.comments.page(stream: stream.name, before: before, limit: limit)
+            let comments = try await audience.comments.page(stream: stream.incarnation, before: before, limit: limit)
             return CommentPage(comments: comments, next: comments.count == limit ? comments.last?.id : nil)
         }
 
         streams.delete(":name/comments/:id") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             guard let id = Int64(try context.parameters.require("id")) else { throw APIError.notFound("no such comment") }
             let reason = request.uri.queryParameters.get("reason") ?? ""
             try await perform { try await audience.deleteComment(stream: stream.name, id: id, by: claims, reason: reason) }
@@ -134,8 +148,8 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/bans") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(BanRequest.self, from: request, context: context, fields: ["sub", "reason"])
             guard (1...128).contains(body.sub.count) else { throw APIError.badRequest("sub must be 1-128 characters") }
             let ban = try await audience.ban(stream: stream.name, sub: body.sub, reason: body.reason ?? "", by: claims)
@@ -143,30 +157,30 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.get(":name/bans") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            _ = try await authorization.require(.moderator, request, stream: stream.name)
-            return BanList(bans: try await audience.comments.bans(stream: stream.name))
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            _ = try await authorization.require(.moderator, request, stream: stream)
+            return BanList(bans: try await audience.comments.bans(stream: stream.incarnation))
         }
 
         streams.delete(":name/bans/:sub") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let sub = try context.parameters.require("sub")
             try await perform { try await audience.unban(stream: stream.name, sub: sub, by: claims) }
             return Response(status: .noContent)
         }
 
         streams.post(":name/reactions") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.viewer, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.viewer, request, stream: stream)
             let body = try await StrictJSON.decode(ReactionRequest.self, from: request, context: context, fields: ["type"])
             try await perform { try audience.react(stream: stream.name, type: body.type, sender: claims.sub.value) }
             return Response(status: .accepted)
         }
 
         streams.get(":name/reactions") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            try await requireViewerIfPrivate(stream, request)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            try await refuseBadCredentials(stream, request)
             let now = Int64(Date.now.timeIntervalSince1970)
             let query = request.uri.queryParameters
             let to = try integer(query.get("to"), name: "to", range: 0...Int.max).map(Int64.init) ?? now + 1
@@ -192,8 +206,8 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.post(":name/flashes") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.require(.moderator, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            let claims = try await authorization.require(.moderator, request, stream: stream)
             let body = try await StrictJSON.decode(FlashRequest.self, from: request, context: context,
                                                    fields: ["kind", "text", "severity", "durationSeconds", "pinned"])
             let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -209,8 +223,8 @@ public struct AudienceAPI: Sendable {
         }
 
         streams.delete(":name/flashes/pinned") { request, context in
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            _ = try await authorization.require(.moderator, request, stream: stream.name)
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            _ = try await authorization.require(.moderator, request, stream: stream)
             guard audience.unpin(stream: stream.name) else { throw APIError.notFound("no disclaimer is pinned") }
             return Response(status: .noContent)
         }
@@ -220,21 +234,16 @@ public struct AudienceAPI: Sendable {
             guard EventChannel.originAllowed(request, allowedOrigins) else {
                 throw APIError(.forbidden, "origin_not_allowed", "pages from \(request.headers[.origin] ?? "") may not open this event channel")
             }
-            let stream = try await authorization.stream(try context.parameters.require("name"))
-            let claims = try await authorization.claims(request, stream: stream.name, token: AudienceAuthorization.token(request))
-            if stream.isPrivate, claims == nil {
-                throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required",
-                               headers: [.wwwAuthenticate: "Bearer"])
-            }
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request,
+                                                               token: AudienceAuthorization.token(request))
+            _ = try await authorization.claims(request, stream: stream, token: AudienceAuthorization.token(request))
             throw APIError(.upgradeRequired, "upgrade_required", "the event channel is a WebSocket", headers: [.upgrade: "websocket"])
         }
     }
 
-    private func requireViewerIfPrivate(_ stream: StreamRecord, _ request: Request) async throws {
-        let claims = try await authorization.claims(request, stream: stream.name)
-        if stream.isPrivate, claims == nil {
-            throw APIError(.unauthorized, "unauthorized", "this stream is private: a viewer token is required", headers: [.wwwAuthenticate: "Bearer"])
-        }
+    /// Bad credentials are refused even on a public stream (a private one was checked by `visibleStream`).
+    private func refuseBadCredentials(_ stream: StreamRecord, _ request: Request) async throws {
+        _ = try await authorization.claims(request, stream: stream)
     }
 
     private func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws -> Int? {

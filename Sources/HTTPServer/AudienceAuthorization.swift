@@ -11,33 +11,54 @@ struct AudienceAuthorization: Sendable {
     let admin: AdminAuthorization
     let store: StreamStore
 
-    /// The stream, or 404.
+    /// The stream, or 404. For callers already known to be the operator; everyone else goes through
+    /// `visibleStream`.
     func stream(_ name: String) async throws -> StreamRecord {
-        guard StreamName.isValid(name), let record = try await store.get(name) else {
-            throw APIError.notFound("no stream named '\(name)'")
-        }
+        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
         return record
     }
 
-    /// The caller's claims, or nil when no credentials were presented. Bad credentials throw 401/403.
-    /// `token` defaults to the bearer token; the event channel also takes it from the query.
-    func claims(_ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims? {
+    /// The stream as the caller may see it. A private stream is visible only with credentials for it (a token of
+    /// this incarnation, or the admin token); without them — none, bad, expired, revoked or another stream's — it is
+    /// answered exactly as a name no stream has, so the answer never tells whether a private name exists.
+    func visibleStream(_ name: String, _ request: Request, token: String?? = nil) async throws -> StreamRecord {
+        let record = try await stream(name)
+        guard record.isPrivate else { return record }
+        // try? flattens: nil for refused credentials and for none.
+        guard (try? await claims(request, stream: record, token: token)) != nil else { throw Self.noSuchStream(name) }
+        return record
+    }
+
+    static func noSuchStream(_ name: String) -> APIError {
+        APIError.notFound("no stream named '\(name)'")
+    }
+
+    /// The caller's claims for this incarnation of the stream, or nil when no credentials were presented. Bad
+    /// credentials throw 401/403. `token` defaults to the bearer token; the event channel also takes it from the query.
+    func claims(_ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims? {
+        try await claims(request, stream: stream.name, incarnation: stream.incarnation, token: token)
+    }
+
+    func claims(_ request: Request, stream: String, incarnation: String, token: String?? = nil) async throws -> AudienceClaims? {
         guard let token = token ?? Self.bearer(request) else { return nil }
         if admin.isAdmin(request) {
-            return AudienceClaims(sub: "admin", name: "Operator", role: .moderator, stream: stream, expires: .distantFuture)
+            return AudienceClaims(sub: "admin", name: "Operator", role: .moderator, stream: stream, incarnation: incarnation,
+                                  expires: .distantFuture)
         }
         do {
-            return try await tokens.verify(token, stream: stream)
+            return try await tokens.verify(token, stream: stream, incarnation: incarnation)
         } catch .expired {
             throw APIError(.unauthorized, "token_expired", "the token has expired", headers: [.wwwAuthenticate: "Bearer"])
         } catch .invalid {
             throw APIError(.unauthorized, "invalid_token", "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+        } catch .revoked {
+            throw APIError(.unauthorized, "token_revoked", "the token has been revoked", headers: [.wwwAuthenticate: "Bearer"])
         } catch .wrongStream {
             throw APIError(.forbidden, "wrong_stream", "the token is for another stream")
         }
     }
 
-    func require(_ role: AudienceRole, _ request: Request, stream: String, token: String?? = nil) async throws -> AudienceClaims {
+    func require(_ role: AudienceRole, _ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims {
         guard let claims = try await claims(request, stream: stream, token: token) else {
             throw APIError(.unauthorized, "unauthorized", "a \(role.rawValue) token is required (Authorization: Bearer <token>)",
                            headers: [.wwwAuthenticate: "Bearer"])

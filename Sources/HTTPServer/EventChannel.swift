@@ -126,9 +126,9 @@ public struct EventChannel: Sendable {
 
     /// The stream and the caller's claims if the caller may listen: any token of the stream, or none on a public stream.
     private func admit(_ request: Request, _ context: EventChannelRequestContext) async throws -> (String, AudienceClaims?) {
-        let stream = try await authorization.stream(try context.parameters.require("name"))
-        let claims = try await authorization.claims(request, stream: stream.name, token: AudienceAuthorization.token(request))
-        if stream.isPrivate, claims == nil { throw APIError.unauthorized }
+        let token = AudienceAuthorization.token(request)
+        let stream = try await authorization.visibleStream(try context.parameters.require("name"), request, token: token)
+        let claims = try await authorization.claims(request, stream: stream, token: token)
         return (stream.name, claims)
     }
 

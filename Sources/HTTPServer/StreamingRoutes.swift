@@ -56,9 +56,10 @@ public struct StreamingRoutes: Sendable {
             }
             router.on("dash/:stream/manifest.mpd", method: method) { request, context in
                 let stream = try Self.streamName(context)
-                let admission = try await admit(request, stream: stream)
+                let admission = try await admit(request, stream: stream, prefix: "/dash/\(stream)/")
                 let timeURL = Self.absoluteURL(request, path: "/api/time")
-                guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL, query: admission.query) else {
+                let mediaQuery = signedQuery(admission, prefix: Self.mediaPrefix(stream))
+                guard let mpd = packager.dashManifest(stream: stream, utcTimingURL: timeURL, query: mediaQuery) else {
                     throw Self.notPackaged(stream)
                 }
                 sawPlayer(request, context, stream: stream, kind: "dash")
@@ -86,7 +87,8 @@ public struct StreamingRoutes: Sendable {
         let parts = target[..<pathEnd].split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 4 || parts.count == 5, parts[0].isEmpty else { return nil }
         let stream = String(parts[2])
-        guard StreamName.isValid(stream), access.map({ !$0.isPrivate(stream) }) ?? true else { return nil }
+        // Private streams, and names no stream has (never created, or deleted), are the router's to answer.
+        guard StreamName.isValid(stream), access.map({ $0.lookup(stream)?.isPrivate == false }) ?? true else { return nil }
         switch (parts[1], parts.count) {
         case ("cmaf", 5):
             return immediateMedia(request, stream: stream, track: String(parts[3]), file: String(parts[4]))
@@ -161,10 +163,11 @@ public struct StreamingRoutes: Sendable {
         guard file.hasSuffix(".m3u8") else { throw APIError.notFound("no such playlist: \(file)") }
         let name = String(file.dropLast(5))
         guard Self.isSafeName(name) else { throw APIError.badRequest("invalid playlist name") }
-        let admission = try await admit(request, stream: stream)
+        let admission = try await admit(request, stream: stream, prefix: Self.playlistPrefix(stream))
         sawPlayer(request, context, stream: stream, kind: "hls")
         if name == "master" {
-            guard let manifest = renderedPlaylist(stream: stream, name: name, query: admission.query) else { throw Self.notPackaged(stream) }
+            let playlistQuery = signedQuery(admission, prefix: Self.playlistPrefix(stream))
+            guard let manifest = renderedPlaylist(stream: stream, name: name, query: playlistQuery) else { throw Self.notPackaged(stream) }
             return Self.playlistAnswer(request.method, request.headers, manifest, cacheControl: admission.manifestCacheControl).response
         }
         guard let newest = packager.newestSegment(stream: stream, track: name) else {
@@ -192,49 +195,61 @@ public struct StreamingRoutes: Sendable {
         } else if query.get("_HLS_part") != nil {
             throw APIError.badRequest("_HLS_part without _HLS_msn")
         }
-        guard let manifest = renderedPlaylist(stream: stream, name: name, query: admission.query) else { throw Self.notPackaged(stream) }
+        let mediaQuery = signedQuery(admission, prefix: Self.mediaPrefix(stream))
+        guard let manifest = renderedPlaylist(stream: stream, name: name, query: mediaQuery) else { throw Self.notPackaged(stream) }
         return Self.playlistAnswer(request.method, request.headers, manifest, cacheControl: admission.manifestCacheControl).response
     }
 
     // MARK: Private streams
 
-    /// What a request for `stream` is let see. A public stream: everything, URLs plain. A private one: with a
-    /// valid signed query, what it names (the manifests it returns carry the same query); with a viewer token, the
-    /// manifests, whose URLs get a fresh signed query. Otherwise 401 (no credentials) or 401/403 (bad ones).
-    private func admit(_ request: Request, stream: String) async throws -> Admission {
-        guard let access, access.isPrivate(stream) else { return .open }
+    /// What a request for `stream` is let see. A stream that does not exist (never created, or deleted): nothing,
+    /// 404. A public stream: everything, URLs plain. A private one: with a valid signed query issued for the
+    /// request's path prefix and the stream's current incarnation, what it names; with a viewer token, the
+    /// manifests, whose URLs get a fresh signed query. Without either — no credentials, a bad token, a forged
+    /// signature — exactly the 404 of a stream that does not exist, so the answer never tells whether a private name
+    /// exists. Only a genuine signature past its expiry says so (`403 url_expired`: its holder was admitted before).
+    private func admit(_ request: Request, stream: String, prefix: String) async throws -> Admission {
+        guard let access else { return .open }
+        guard let entry = access.lookup(stream) else { throw Self.notPackaged(stream) }
+        guard entry.isPrivate else { return .open }
         let query = request.uri.queryParameters
         let expires = query.get("exp").map { String($0) }
         let signature = query.get("sig").map { String($0) }
-        switch access.signer.verify(stream: stream, expires: expires, signature: signature) {
+        switch access.signer.verify(prefix: prefix, incarnation: entry.incarnation, expires: expires, signature: signature) {
         case .valid:
-            return .signed(query: "?exp=\(expires ?? "")&sig=\(signature ?? "")")
+            return .signed(incarnation: entry.incarnation, expires: Int(expires ?? "") ?? 0)
         case .expired:
             throw APIError(.forbidden, "url_expired", "the signed URL has expired: load the manifest again with a viewer token")
         case .invalid:
-            throw APIError(.forbidden, "invalid_signature", "the URL signature is not valid for stream '\(stream)'")
+            throw Self.notPackaged(stream)
         case .missing:
             break
         }
-        guard try await access.authorization.claims(request, stream: stream, token: .some(AudienceAuthorization.token(request))) != nil else {
-            throw APIError(.unauthorized, "unauthorized",
-                           "stream '\(stream)' is private: a viewer token is required (?token=<token> or Authorization: Bearer <token>)",
-                           headers: [.wwwAuthenticate: "Bearer"])
+        let token = AudienceAuthorization.token(request)
+        let claims = try? await access.authorization.claims(request, stream: stream, incarnation: entry.incarnation, token: .some(token))
+        guard claims != nil else { throw Self.notPackaged(stream) }
+        return .token(incarnation: entry.incarnation, expires: access.signer.expiry())
+    }
+
+    /// The path prefixes signed queries are issued for: media, and HLS media playlists (named by the multivariant one).
+    static func mediaPrefix(_ stream: String) -> String { "/cmaf/\(stream)/" }
+    static func playlistPrefix(_ stream: String) -> String { "/hls/\(stream)/" }
+
+    /// The query a manifest admitted this way appends to the URLs it names under `prefix`.
+    private func signedQuery(_ admission: Admission, prefix: String) -> String {
+        switch admission {
+        case .open: return ""
+        case .signed(let incarnation, let expires), .token(let incarnation, let expires):
+            return "?" + (access?.signer.query(prefix: prefix, incarnation: incarnation, expires: expires) ?? "")
         }
-        return .token(query: "?" + access.signer.query(stream: stream))
     }
 
     enum Admission {
         case open
-        case signed(query: String)
-        case token(query: String)
-
-        var query: String {
-            switch self {
-            case .open: ""
-            case .signed(let query), .token(let query): query
-            }
-        }
+        /// By a signed query; the manifests it admits name URLs with queries of the same expiry.
+        case signed(incarnation: String, expires: Int)
+        /// By a viewer token; the manifests name URLs with fresh signed queries.
+        case token(incarnation: String, expires: Int)
 
         /// A private stream's manifests are for their requester only: a shared cache must not hand them to others.
         var manifestCacheControl: String {
@@ -280,7 +295,7 @@ public struct StreamingRoutes: Sendable {
         let track = context.parameters.get("track") ?? ""
         guard Self.isSafeName(track) else { throw APIError.badRequest("invalid track name") }
         guard let file = MediaFile(context.parameters.get("file") ?? "") else { throw APIError.notFound("no such media file") }
-        let cacheControl = try await admit(request, stream: stream).mediaCacheControl
+        let cacheControl = try await admit(request, stream: stream, prefix: Self.mediaPrefix(stream)).mediaCacheControl
         guard let epoch = packager.epoch(of: stream) else { throw Self.notPackaged(stream) }
         let tag = Self.mediaTag(epoch: epoch, track: track, file: context.parameters.get("file") ?? "")
         let contentType = Self.contentType(track, initialization: file.isInitialization)
@@ -439,15 +454,15 @@ enum ByteRange {
     }
 }
 
-/// What DASH/HLS serving needs to know of private streams: which they are (from memory, asked on every request), how
-/// to check a viewer token, and the URL signer.
+/// What DASH/HLS serving needs to know of streams: which exist, with which incarnation, and which are private (from
+/// memory, asked on every request), how to check a viewer token, and the URL signer.
 public struct StreamingAccess: Sendable {
-    let isPrivate: @Sendable (String) -> Bool
+    let lookup: @Sendable (String) -> PublishKeyIndex.Entry?
     let authorization: AudienceAuthorization
     let signer: MediaURLSigner
 
     public init(keys: PublishKeyIndex, tokens: AudienceTokenAuthority, admin: AdminAuthorization, store: StreamStore) {
-        isPrivate = { keys.isPrivate($0) }
+        lookup = { keys.entry($0) }
         authorization = AudienceAuthorization(tokens: tokens, admin: admin, store: store)
         signer = tokens.mediaURLs
     }

@@ -12,13 +12,18 @@ public struct StreamsAPI: Sendable {
     let admin: AdminAuthorization
     /// How broadcasters reach this node's RTMP ingest, e.g. `rtmp://host:1935/live`.
     let rtmpIngestURL: String
+    /// Drops what the node holds of a deleted stream beyond the router (packaged window, WebRTC viewers, event
+    /// listeners); runs before the DELETE is answered.
+    let forget: @Sendable (String) async -> Void
 
-    public init(store: StreamStore, keys: PublishKeyIndex, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String) {
+    public init(store: StreamStore, keys: PublishKeyIndex, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String,
+                forget: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.store = store
         self.keys = keys
         self.router = router
         self.admin = admin
         self.rtmpIngestURL = rtmpIngestURL
+        self.forget = forget
     }
 
     struct CreateStreamRequest: Decodable {
@@ -53,16 +58,21 @@ public struct StreamsAPI: Sendable {
         streams.get(":name") { request, context in
             let record = try await find(context)
             let isAdmin = admin.isAdmin(request)
-            // Anyone may ask whether a public stream is live (viewer pages do); keys and private streams need the admin token.
-            guard isAdmin || !record.isPrivate else { throw APIError.unauthorized }
+            // Anyone may ask whether a public stream is live (viewer pages do); keys, the publisher's address and
+            // private streams need the admin token. Without it a private stream is answered exactly as a name no
+            // stream has, so the answer does not tell whether it exists.
+            guard isAdmin || !record.isPrivate else { throw Self.noSuchStream(record.name) }
             return describe(record, includeKey: isAdmin)
         }
         streams.delete(":name") { request, context in
             try admin.requireAdmin(request)
             let name = try context.parameters.require("name")
             guard try await store.delete(name) else { throw APIError.notFound("no stream named '\(name)'") }
+            // From here every media path of the name answers 404: the index no longer knows it, the publisher is cut
+            // off, and the packaged window, WebRTC viewers and event listeners are dropped.
             keys.remove(stream: name)
             self.router.evict(stream: name)
+            await forget(name)
             context.logger.info("stream deleted", metadata: ["stream": "\(name)"])
             return Response(status: .noContent)
         }
@@ -80,22 +90,25 @@ public struct StreamsAPI: Sendable {
 
     private func find(_ context: LiveRelayRequestContext) async throws -> StreamRecord {
         let name = try context.parameters.require("name")
-        guard StreamName.isValid(name), let record = try await store.get(name) else {
-            throw APIError.notFound("no stream named '\(name)'")
-        }
+        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
         return record
+    }
+
+    static func noSuchStream(_ name: String) -> APIError {
+        APIError.notFound("no stream named '\(name)'")
     }
 
     func describe(_ record: StreamRecord, includeKey: Bool) -> StreamDescription {
         let status = router.status(of: record.name)
         return StreamDescription(
             name: record.name,
+            incarnation: includeKey ? record.incarnation : nil,
             publishKey: includeKey ? record.publishKey : nil,
             private: record.isPrivate,
             live: status != nil,
             createdAt: record.createdAt,
             ingestURL: includeKey ? rtmpIngestURL : nil,
-            ingest: status.map(IngestDescription.init))
+            ingest: status.map { IngestDescription($0, includeAddress: includeKey) })
     }
 }
 
@@ -105,6 +118,8 @@ struct StreamList: ResponseEncodable {
 
 struct StreamDescription: ResponseEncodable {
     var name: String
+    /// This stream as distinct from any other of the same name before or after it (admin only).
+    var incarnation: String?
     var publishKey: String?
     var `private`: Bool
     var live: Bool
@@ -136,9 +151,10 @@ struct IngestDescription: Encodable {
     var audioFrames: Int
     var uptimeSeconds: Double
 
-    init(_ status: IngestStatus) {
+    /// `includeAddress`: the publisher's address is for the operator, never in the public status.
+    init(_ status: IngestStatus, includeAddress: Bool) {
         source = status.publisher.source
-        remoteAddress = status.publisher.remoteAddress
+        remoteAddress = includeAddress ? status.publisher.remoteAddress : nil
         video = status.video.map { Video(codec: $0.codec.rawValue, width: $0.width, height: $0.height, fps: status.frameRate) }
         audio = status.audio.map { Audio(codec: $0.codec.rawValue, sampleRate: $0.sampleRate, channels: $0.channels) }
         bitrateKbps = status.bitrateKbps

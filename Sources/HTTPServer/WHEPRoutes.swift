@@ -98,14 +98,9 @@ public struct WHEPRoutes: Sendable {
             throw APIError(.tooManyRequests, "too_many_requests", "too many WHEP offers from this address",
                            headers: [.retryAfter: "\(retryAfter)"])
         }
-        let record = try await authorization.stream(name)
-        if record.isPrivate {
-            // A private stream needs a viewer (or moderator) token of this stream, or the admin token.
-            guard try await authorization.claims(request, stream: name) != nil else {
-                throw APIError(.unauthorized, "unauthorized", "stream '\(name)' is private: a viewer token is required (Authorization: Bearer <token>)",
-                               headers: [.wwwAuthenticate: "Bearer"])
-            }
-        }
+        // A private stream needs a viewer (or moderator) token of this stream, or the admin token; without one it is
+        // answered as a stream that does not exist.
+        _ = try await authorization.visibleStream(name, request)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/sdp") else {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "the body must be an SDP offer (Content-Type: application/sdp)")

@@ -16,7 +16,16 @@ extension AudienceService {
         settings.commentBurst = section.commentBurst
         settings.reactionsPerSecond = section.reactionsPerSecond
         settings.reactionBurst = section.reactionBurst
-        return AudienceService(database: database, tokens: await AudienceTokenAuthority(secret: secret, mediaURLLifetime: section.mediaURLLifetimeSeconds), settings: settings, logger: logger)
+        var previous: [AudienceTokenKey] = []
+        if !section.previousTokenKey.isEmpty, let until = configuration.previousTokenKeyUntil {
+            previous.append(AudienceTokenKey(secret: section.previousTokenKey.trimmingCharacters(in: .whitespacesAndNewlines),
+                                             verifiesUntil: until))
+        }
+        let tokens = await AudienceTokenAuthority(key: AudienceTokenKey(secret: secret), previous: previous,
+                                                  mediaURLLifetime: section.mediaURLLifetimeSeconds)
+        let audience = AudienceService(database: database, tokens: tokens, settings: settings, logger: logger)
+        try await audience.loadRevocations()
+        return audience
     }
 }
 

@@ -55,7 +55,8 @@ public struct Configuration: Sendable, Codable, Equatable {
     }
 
     public struct Admin: Sendable, Codable, Equatable {
-        /// Bearer token for the admin API. Empty: generated once, stored in the data directory and printed.
+        /// Bearer token for the admin API, at least 32 bytes. Empty: generated once, stored in the data directory
+        /// (mode 0600) and printed to a terminal.
         public var token = ""
         public init() {}
     }
@@ -77,8 +78,13 @@ public struct Configuration: Sendable, Codable, Equatable {
     }
 
     public struct Audience: Sendable, Codable, Equatable {
-        /// HS256 secret of viewer and moderator tokens. Empty: generated once and kept in the data directory.
+        /// HS256 secret of viewer and moderator tokens, at least 32 bytes. Empty: generated once and kept in the data
+        /// directory.
         public var tokenKey = ""
+        /// The key `tokenKey` replaced: tokens it signed still verify until `previousTokenKeyUntil` (RFC 3339), so a
+        /// key is rotated without logging every viewer out. Empty: no previous key.
+        public var previousTokenKey = ""
+        public var previousTokenKeyUntil = ""
         public var reactionTypes = ["heart", "like", "laugh", "wow", "clap", "fire"]
         /// Per user and stream: a token bucket of this rate with this burst (429 beyond it).
         public var commentsPerSecond = 1.0
@@ -88,6 +94,13 @@ public struct Configuration: Sendable, Codable, Equatable {
         /// How long a signed DASH/HLS URL of a private stream stays good (seconds; a viewer past it reloads the
         /// manifest with a token).
         public var mediaURLLifetimeSeconds = 7200
+        public init() {}
+    }
+
+    public struct Metrics: Sendable, Codable, Equatable {
+        /// Streams whose names may appear in `/metrics` labels; every other stream is labelled by a keyed hash
+        /// (`StreamMetricLabel`), so private names never reach the metrics store.
+        public var streamLabels: [String] = []
         public init() {}
     }
 
@@ -177,6 +190,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var log = Log()
     public var demo = Demo()
     public var audience = Audience()
+    public var metrics = Metrics()
     public var packager = Packaging()
     public var transcoder = Transcoding()
     public var webrtc = WebRTC()
@@ -189,12 +203,17 @@ public enum ConfigurationError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case invalid(path: String, reason: String)
     case badValue(name: String, value: String)
+    /// A secret shorter than the minimum; its value is never repeated in the message.
+    case secretTooShort(name: String, minimum: Int)
 
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): return "cannot read config file \(path): \(reason)"
         case .invalid(let path, let reason): return "config file \(path) is not valid: \(reason)"
         case .badValue(let name, let value): return "\(name)=\(value) is not a valid value"
+        case .secretTooShort(let name, let minimum):
+            return "\(name) is shorter than \(minimum) bytes: use at least \(minimum) random bytes (e.g. `openssl rand -hex 32`), " +
+                "or leave it empty to have one generated into the data directory"
         }
     }
 }
@@ -266,6 +285,8 @@ extension Configuration {
         string("LIVERELAY_DATABASE_URL") { database.url = $0 }
         string("LIVERELAY_ADMIN_TOKEN") { admin.token = $0 }
         string("LIVERELAY_AUDIENCE_TOKEN_KEY") { audience.tokenKey = $0 }
+        string("LIVERELAY_AUDIENCE_PREVIOUS_TOKEN_KEY") { audience.previousTokenKey = $0 }
+        string("LIVERELAY_AUDIENCE_PREVIOUS_TOKEN_KEY_UNTIL") { audience.previousTokenKeyUntil = $0 }
         string("LIVERELAY_LOG_LEVEL") { log.level = $0 }
         string("LIVERELAY_LOG_FORMAT") { log.format = $0 }
         string("LIVERELAY_DATA_DIR") { dataDirectory = $0 }
@@ -316,9 +337,38 @@ extension Configuration {
         guard !audience.reactionTypes.isEmpty, audience.reactionTypes.allSatisfy({ (1...32).contains($0.count) }) else {
             throw ConfigurationError.badValue(name: "audience.reactionTypes", value: "\(audience.reactionTypes)")
         }
+        try validateSecrets()
         try packager.validate()
         guard demo.width >= 16, demo.height >= 16, demo.width % 2 == 0, demo.height % 2 == 0, (1...120).contains(demo.fps) else {
             throw ConfigurationError.badValue(name: "demo", value: "\(demo.width)x\(demo.height)@\(demo.fps)")
         }
+    }
+}
+
+extension Configuration {
+    /// The shortest admin token or token key accepted, in bytes.
+    static let minimumSecretLength = 32
+
+    /// Configured secrets must be long enough to resist guessing; a previous token key needs the end of its overlap.
+    func validateSecrets() throws {
+        let secrets = [("admin.token", admin.token), ("audience.tokenKey", audience.tokenKey),
+                       ("audience.previousTokenKey", audience.previousTokenKey)]
+        for (name, value) in secrets {
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard trimmed.isEmpty || trimmed.utf8.count >= Self.minimumSecretLength else {
+                throw ConfigurationError.secretTooShort(name: name, minimum: Self.minimumSecretLength)
+            }
+        }
+        if !audience.previousTokenKey.isEmpty {
+            guard previousTokenKeyUntil != nil else {
+                throw ConfigurationError.badValue(name: "audience.previousTokenKeyUntil",
+                                                  value: "'\(audience.previousTokenKeyUntil)' (an RFC 3339 time such as 2026-12-24T00:00:00Z)")
+            }
+        }
+    }
+
+    /// When the previous token key stops verifying; nil when unset or not an RFC 3339 time.
+    var previousTokenKeyUntil: Date? {
+        try? Date(audience.previousTokenKeyUntil, strategy: .iso8601)
     }
 }

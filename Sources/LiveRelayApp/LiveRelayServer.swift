@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import Hummingbird
 import Logging
+import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
@@ -84,6 +85,7 @@ public final class LiveRelayServer: Sendable {
     private func runServices(handleSignals: Bool) async throws {
         let configuration = self.configuration
         try configuration.validate()
+        StreamMetricLabel.allow(configuration.metrics.streamLabels)
         var libraries = NativeLibraryVersions.current.logFields.mapValues { Logger.MetadataValue.string($0) }
         libraries["libsrtp"] = .string(SRTPLibrary.version)
         libraries["openssl"] = .string(OpenSSLLibrary.version)
@@ -108,10 +110,10 @@ public final class LiveRelayServer: Sendable {
         keys.load(try await store.list())
 
         let admin = try AdminToken.resolve(configured: configuration.admin.token, dataDirectory: configuration.dataDirectory)
-        if admin.newlyGenerated {
-            // Printed once, on the start that generated it; later starts read it from the file.
-            // Written unbuffered: stdout to a file or pipe would otherwise hold the line until exit.
-            FileHandle.standardOutput.write(Data("LiveRelay admin token (stored in \(admin.path ?? "-")): \(admin.token)\n".utf8))
+        if let announcement = AdminToken.announcement(admin, stdoutIsTerminal: AdminToken.stdoutIsTerminal) {
+            // Shown once, on the start that generated it, and only on a terminal; later starts read it from the file.
+            if let line = announcement.terminal { FileHandle.standardOutput.write(Data(line.utf8)) }
+            logger.notice("\(announcement.log)")
         }
 
         if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {
@@ -205,8 +207,14 @@ public final class LiveRelayServer: Sendable {
         // throw before the service group owns the listener.
         let rtmpPort = try await rtmp.start()
         let boundWebRTCPort = webrtcPort
+        let webRTCEgress = egress
         StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
-                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)")
+                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)",
+                   forget: { name in
+                       packager.remove(stream: name)
+                       await webRTCEgress?.closeSessions(stream: name)
+                       audience.forget(stream: name)
+                   })
             .register(on: httpRouter)
 
         let http = Application(

@@ -103,7 +103,9 @@ struct IngestMetrics: Sendable {
     let videoBytes: Counter
     let audioBytes: Counter
 
-    init(stream: String) {
+    /// The stream is labelled as `StreamMetricLabel` says: never a private stream's name.
+    init(stream name: String) {
+        let stream = StreamMetricLabel.label(for: name)
         videoFrames = Counter(label: "liverelay_ingest_frames_total", dimensions: [("stream", stream), ("kind", "video")])
         audioFrames = Counter(label: "liverelay_ingest_frames_total", dimensions: [("stream", stream), ("kind", "audio")])
         videoBytes = Counter(label: "liverelay_ingest_bytes_total", dimensions: [("stream", stream), ("kind", "video")])

@@ -90,6 +90,16 @@ public final class Packager: MediaObserver, Sendable {
         return result.0
     }
 
+    /// Forgets one stream's window at once (the stream was deleted): its manifests and media answer 404 from now on,
+    /// and blocked requests are released.
+    public func remove(stream: String) {
+        let removed = streams.withLockedValue { streams -> StreamPackage? in
+            defer { streamCount.withLockedValue { $0 = streams.count } }
+            return streams.removeValue(forKey: stream)
+        }
+        removed?.releaseWaiters()
+    }
+
     /// Releases blocked requests and forgets every stream.
     public func stop() {
         let all = streams.withLockedValue { streams -> [StreamPackage] in

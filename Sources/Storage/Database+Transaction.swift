@@ -4,8 +4,8 @@ extension Database {
     /// Runs `body` in one transaction on one connection: committed when it returns, rolled back when it throws.
     public func transaction<R: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         // The embedded SQLite database is one connection; transactions from concurrent tasks must not interleave.
-        // (Statements outside `transaction` still share that connection: writes that must not join another
-        // task's transaction go through here.)
+        // Statements outside `transaction` still share that connection and would join another task's open
+        // transaction, so every write goes through here (reads may not).
         if backend == .sqlite {
             return try await sqliteTransactionGate.run { try await self.runTransaction(body) }
         }

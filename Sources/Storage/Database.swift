@@ -74,18 +74,22 @@ public final class Database: Sendable {
         try await closeConnection()
     }
 
+    /// The data directory is made 0700 and the database file 0600 as they are created: the database holds publish keys.
     private static func sqlitePath(in dataDirectory: String) throws -> String {
+        let path = (dataDirectory as NSString).appendingPathComponent("liverelay.db")
         do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try SecretFile.prepareDirectory(dataDirectory)
+            try SecretFile.touch(path)
         } catch {
             throw DatabaseError.dataDirectoryUnavailable(path: dataDirectory, reason: "\(error)")
         }
-        return (dataDirectory as NSString).appendingPathComponent("liverelay.db")
+        return path
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Database {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let sql = connection.sql(queryLogLevel: .trace)
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: driverLogger(logger))
+        // Statements are never logged: their binds carry publish keys, comment text and user ids.
+        let sql = connection.sql(queryLogLevel: nil)
         // WAL lets readers run beside the writer; synchronous=FULL makes a committed row (an acknowledged comment)
         // survive a power cut, not only a process crash. busy_timeout covers a second process on the same file.
         try await sql.raw("PRAGMA journal_mode=WAL").run()
@@ -104,11 +108,19 @@ public final class Database: Sendable {
         }
         let pool = EventLoopGroupConnectionPool(source: PostgresConnectionSource(sqlConfiguration: configuration),
                                                 maxConnectionsPerEventLoop: 4, pruneInterval: .seconds(60),
-                                                logger: logger, on: eventLoopGroup)
-        let sql = pool.database(logger: logger).sql(queryLogLevel: .trace)
+                                                logger: driverLogger(logger), on: eventLoopGroup)
+        let sql = pool.database(logger: driverLogger(logger)).sql(queryLogLevel: nil)
         logger.info("database opened", metadata: ["backend": "postgres", "url": "\(redacted(url))"])
         let owner = PoolOwner(pool: pool)
         return Database(backend: .postgres, sql: sql, logger: logger) { try await owner.pool.shutdownAsync() }
+    }
+
+    /// The logger handed to the database drivers: never below `info`, whatever the server's level. At `debug` and
+    /// `trace` the drivers log wire messages and actions that hold bound values (keys, comment text, user ids).
+    static func driverLogger(_ logger: Logger) -> Logger {
+        var driver = logger
+        if driver.logLevel < .info { driver.logLevel = .info }
+        return driver
     }
 
     /// The URL with its password replaced, for logs and errors.

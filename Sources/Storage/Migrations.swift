@@ -81,6 +81,38 @@ public enum Migrations {
                 """,
             ]
         },
+        // Stream incarnations: every stream gets an id of its own, and the audience rows it owns (comments, bans, the
+        // audit trail) are keyed by that id instead of the name, so a stream created again under a deleted one's name
+        // starts empty. Rows of streams already deleted keep the name, which no incarnation ever equals.
+        Migration(version: 3, name: "stream incarnations") { _ in
+            [
+                "ALTER TABLE streams ADD COLUMN incarnation TEXT",
+                "UPDATE streams SET incarnation = 'legacy:' || name || ':' || CAST(created_at AS TEXT) WHERE incarnation IS NULL",
+                "CREATE UNIQUE INDEX IF NOT EXISTS streams_incarnation ON streams (incarnation)",
+            ] + ["comments", "bans", "moderation_audit"].map { table in
+                """
+                UPDATE \(table) SET stream = (SELECT s.incarnation FROM streams s WHERE s.name = \(table).stream)
+                WHERE EXISTS (SELECT 1 FROM streams s WHERE s.name = \(table).stream)
+                """
+            }
+        },
+        // Token revocations: single tokens by id, and every token of a banned user on a stream incarnation issued up to
+        // the ban. Rows older than the longest token lifetime are deleted at start.
+        Migration(version: 4, name: "token revocations") { backend in
+            let id = backend == .postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+            return [
+                """
+                CREATE TABLE IF NOT EXISTS token_revocations (
+                    id \(id),
+                    stream TEXT NOT NULL,
+                    sub TEXT,
+                    jti TEXT,
+                    issued_through BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """,
+            ]
+        },
     ]
 }
 

@@ -1,3 +1,4 @@
+import MediaCore
 import Metrics
 
 /// Per-encoder metric handles, made once when the encoder starts so encoding a frame does not look them up.
@@ -8,7 +9,7 @@ struct RungMetrics: Sendable {
     let encodeLatency: Timer
 
     init(stream: String, rung: String, codec: String) {
-        let dimensions = [("stream", stream), ("rung", rung), ("codec", codec)]
+        let dimensions = [("stream", StreamMetricLabel.label(for: stream)), ("rung", rung), ("codec", codec)]
         frames = Counter(label: "liverelay_transcode_frames_total", dimensions: dimensions)
         bytes = Counter(label: "liverelay_transcode_bytes_total", dimensions: dimensions)
         dropped = Counter(label: "liverelay_transcode_dropped_frames_total", dimensions: dimensions)
@@ -25,7 +26,8 @@ struct DecoderMetrics: Sendable {
     let opusPackets: Counter
     let audioDrops: Counter
 
-    init(stream: String) {
+    init(stream name: String) {
+        let stream = StreamMetricLabel.label(for: name)
         videoErrors = Counter(label: "liverelay_transcode_decode_errors_total", dimensions: [("stream", stream), ("kind", "video")])
         audioErrors = Counter(label: "liverelay_transcode_decode_errors_total", dimensions: [("stream", stream), ("kind", "audio")])
         decoderDrops = Counter(label: "liverelay_transcode_dropped_frames_total",

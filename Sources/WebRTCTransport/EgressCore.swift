@@ -253,6 +253,13 @@ final class EgressCore {
         return true
     }
 
+    /// Closes every viewer of one stream (the stream was deleted); how many there were.
+    func closeSessions(stream: String, reason: SessionCloseReason) -> Int {
+        let ids = (viewersByStream[stream] ?? []).map(\.id)
+        for id in ids { _ = closeSession(id: id, reason: reason) }
+        return ids.count
+    }
+
     func closeAll(reason: SessionCloseReason) {
         for id in Array(sessions.keys) { _ = closeSession(id: id, reason: reason) }
         countViewersByLayer()  // the per-rung gauges say 0, not the last second's figures

@@ -250,6 +250,12 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         return await shard.submit { $0.closeSession(id: id, reason: .deleted) } ?? false
     }
 
+    /// Ends every viewer session of a stream at once (the stream was deleted: its viewers must not stay to receive
+    /// whatever is published later under the name).
+    public func closeSessions(stream: String) async {
+        for shard in shards { _ = await shard.submit { $0.closeSessions(stream: stream, reason: .streamEnded) } }
+    }
+
     /// Viewers of one stream, or of every stream when nil.
     public func viewerCount(stream: String? = nil) async -> Int {
         var total = 0

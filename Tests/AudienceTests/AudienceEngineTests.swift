@@ -9,27 +9,29 @@ import Storage
 struct AudienceTokenTests {
     @Test func roundTripAndRefusals() async throws {
         let authority = await AudienceTokenAuthority(secret: "a-secret-of-enough-length-0123456789")
-        let claims = AudienceClaims(sub: "alice", name: "Alice", role: .viewer, stream: "main", expires: .now.addingTimeInterval(60))
+        let claims = AudienceClaims(sub: "alice", name: "Alice", role: .viewer, stream: "main", incarnation: "s:1", expires: .now.addingTimeInterval(60))
         let token = try await authority.mint(claims)
-        let verified = try await authority.verify(token, stream: "main")
+        let verified = try await authority.verify(token, stream: "main", incarnation: "s:1")
         #expect(verified.sub.value == "alice" && verified.role == .viewer && verified.name == "Alice")
 
-        await #expect(throws: AudienceTokenError.wrongStream) { _ = try await authority.verify(token, stream: "other") }
-        let expired = try await authority.mint(AudienceClaims(sub: "alice", name: "Alice", role: .viewer, stream: "main",
+        await #expect(throws: AudienceTokenError.wrongStream) { _ = try await authority.verify(token, stream: "other", incarnation: "s:1") }
+        // The same name, created again: another incarnation, and the token admits nobody there.
+        await #expect(throws: AudienceTokenError.wrongStream) { _ = try await authority.verify(token, stream: "main", incarnation: "s:2") }
+        let expired = try await authority.mint(AudienceClaims(sub: "alice", name: "Alice", role: .viewer, stream: "main", incarnation: "s:1",
                                                               expires: .now.addingTimeInterval(-5)))
-        await #expect(throws: AudienceTokenError.expired) { _ = try await authority.verify(expired, stream: "main") }
+        await #expect(throws: AudienceTokenError.expired) { _ = try await authority.verify(expired, stream: "main", incarnation: "s:1") }
 
         let forger = await AudienceTokenAuthority(secret: "another-secret-entirely-0123456789")
-        let forged = try await forger.mint(AudienceClaims(sub: "mallory", name: "M", role: .moderator, stream: "main",
+        let forged = try await forger.mint(AudienceClaims(sub: "mallory", name: "M", role: .moderator, stream: "main", incarnation: "s:1",
                                                           expires: .now.addingTimeInterval(60)))
-        await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(forged, stream: "main") }
+        await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(forged, stream: "main", incarnation: "s:1") }
         // A viewer token with its role edited (signature no longer matches).
         let parts = token.split(separator: ".")
         let payload = String(decoding: Data(base64URL: String(parts[1]))!, as: UTF8.self).replacingOccurrences(of: "viewer", with: "moderator")
         let edited = "\(parts[0]).\(Data(payload.utf8).base64URLEncoded()).\(parts[2])"
-        await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(edited, stream: "main") }
+        await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(edited, stream: "main", incarnation: "s:1") }
         for garbage in ["", "x", "a.b.c", String(repeating: "A", count: 5000)] {
-            await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(garbage, stream: "main") }
+            await #expect(throws: AudienceTokenError.invalid) { _ = try await authority.verify(garbage, stream: "main", incarnation: "s:1") }
         }
     }
 
@@ -41,7 +43,8 @@ struct AudienceTokenTests {
         #expect(first == second && first.count >= 40)
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/audience-token.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        #expect(try AudienceTokenAuthority.resolveSecret(configured: " configured ", dataDirectory: directory) == "configured")
+        #expect(try AudienceTokenAuthority.resolveSecret(configured: " configured-secret-of-32-bytes-or-more ", dataDirectory: directory)
+                    == "configured-secret-of-32-bytes-or-more")
     }
 }
 
@@ -134,7 +137,8 @@ struct AudienceServiceTests {
     }
 
     func viewer(_ sub: String, role: AudienceRole = .viewer) -> AudienceClaims {
-        AudienceClaims(sub: sub, name: sub.capitalized, role: role, stream: "main", expires: .now.addingTimeInterval(60))
+        // The incarnation is what comments and bans are stored under; "main" keeps the store assertions below readable.
+        AudienceClaims(sub: sub, name: sub.capitalized, role: role, stream: "main", incarnation: "main", expires: .now.addingTimeInterval(60))
     }
 
     @Test func statusChangesReachEveryoneAndViewerCountsReachModerators() async throws {
@@ -223,6 +227,24 @@ struct AudienceServiceTests {
             #expect(seen.contains { $0.contains(#""type":"user.banned""#) && $0.contains("carol") })
             #expect(seen.last == #"{"id":\#(longest.id),"type":"comment.deleted"}"#)
             audience.leave(listener)
+        }
+    }
+
+    /// Two nodes sharing one database: a ban on one revokes the user's tokens on the other once it refreshes, and a
+    /// node started later loads the revocation at start.
+    @Test(arguments: TestBackend.allCases)
+    func revocationsReachEveryNodeSharingTheDatabase(_ backend: TestBackend) async throws {
+        try await withDatabase(backend) { database in
+            let first = await makeService(database)
+            let second = await makeService(database)
+            let token = try await second.tokens.mint(viewer("troll"))
+            #expect(try await second.tokens.verify(token, stream: "main", incarnation: "main").sub.value == "troll")
+            _ = try await first.ban(stream: "main", sub: "troll", reason: "", by: viewer("mod", role: .moderator))
+            try await second.refreshRevocations()
+            await #expect(throws: AudienceTokenError.revoked) { _ = try await second.tokens.verify(token, stream: "main", incarnation: "main") }
+            let third = await makeService(database)
+            try await third.loadRevocations()
+            await #expect(throws: AudienceTokenError.revoked) { _ = try await third.tokens.verify(token, stream: "main", incarnation: "main") }
         }
     }
 

@@ -111,7 +111,7 @@ struct PublishTests {
         #expect(abs(counter.counts.videoFrames - frames) <= 50, "router saw \(counter.counts.videoFrames) of \(frames)")
         #expect(counter.counts.audio?.codec == .aac)
         let metrics = String(decoding: try await node.request("GET", "/metrics").body, as: UTF8.self)
-        let videoLine = metrics.split(separator: "\n").first { $0.hasPrefix("liverelay_ingest_frames_total{") && $0.contains(#"stream="gst""#) && $0.contains(#"kind="video""#) }
+        let videoLine = metrics.split(separator: "\n").first { $0.hasPrefix("liverelay_ingest_frames_total{") && $0.contains("stream=\"\(StreamMetricLabel.label(for: "gst"))\"") && $0.contains(#"kind="video""#) }
         #expect(videoLine.flatMap { Int($0.split(separator: " ").last ?? "") } == counter.counts.videoFrames, "metrics: \(videoLine ?? "none")")
         try await node.stop()
     }

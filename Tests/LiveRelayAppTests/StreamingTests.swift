@@ -259,13 +259,13 @@ struct StreamingTests {
         let viewer = try await node.token("vip", role: "viewer", sub: "alice")
         #expect(try await Self.waitForSegments(node, "vip", count: 3, query: "?token=\(viewer)"), "no segments: \(publisher.log)")
 
-        // Manifests: no token 401, a forged one 401, another stream's 403.
+        // Manifests: no token, a forged one or another stream's are all answered as a stream that does not exist.
         for path in ["/hls/vip/master.m3u8", "/hls/vip/source-video.m3u8", "/dash/vip/manifest.mpd"] {
             let bare = try await Self.fetch(node, path)
-            #expect(bare.status == 401 && bare.headers["www-authenticate"] == "Bearer", "\(path): \(bare.status)")
-            #expect(try await Self.fetch(node, path + "?token=\(AudienceEndToEndTests.forge(viewer))").status == 401)
+            #expect(bare.status == 404, "\(path): \(bare.status)")
+            #expect(try await Self.fetch(node, path + "?token=\(AudienceEndToEndTests.forge(viewer))").status == 404)
             let otherToken = try await node.token("other", role: "viewer", sub: "alice")
-            #expect(try await Self.fetch(node, path, headers: ["Authorization": "Bearer \(otherToken)"]).status == 403)
+            #expect(try await Self.fetch(node, path, headers: ["Authorization": "Bearer \(otherToken)"]).status == 404)
         }
 
         // With the token (query or header) the manifests name every URL with one signed query, and are not for
@@ -279,27 +279,35 @@ struct StreamingTests {
         let playlist = try await Self.fetch(node, "/hls/vip/source-video.m3u8\(query)")
         #expect(playlist.status == 200)
         let playlistText = String(decoding: playlist.body, as: UTF8.self)
-        let segmentURI = try #require(playlistText.split(separator: "\n").last { $0.hasSuffix(".m4s\(query)") && !$0.hasPrefix("#") },
+        let segmentURI = try #require(playlistText.split(separator: "\n").last { $0.contains(".m4s?exp=") && !$0.hasPrefix("#") },
                                       "\(playlistText)")
-        #expect(playlistText.contains(".mp4\(query)\""), "EXT-X-MAP carries the query: \(playlistText)")
+        // Media is named with a query of the same expiry, signed for the media prefix instead of the playlists'.
+        let mediaQuery = String(segmentURI[segmentURI.firstIndex(of: "?")!...])
+        #expect(mediaQuery != query && mediaQuery.hasPrefix(String(query.prefix { $0 != "&" }) + "&sig="), "\(mediaQuery) \(query)")
+        #expect(playlistText.contains(".mp4\(mediaQuery)\""), "EXT-X-MAP carries the query: \(playlistText)")
         let mpd = String(decoding: try await Self.fetch(node, "/dash/vip/manifest.mpd?token=\(viewer)").body, as: UTF8.self)
-        #expect(mpd.contains("$Number$.m4s\(query.replacingOccurrences(of: "&", with: "&amp;"))"), "\(mpd)")
+        #expect(mpd.contains("$Number$.m4s\(mediaQuery.replacingOccurrences(of: "&", with: "&amp;"))"), "\(mpd)")
 
-        // Media: the signed URL is served and cacheable by URL; without it 401, tampered, for another stream or
-        // expired 403.
+        // Media: the signed URL is served and cacheable by URL; without it, tampered, for another stream or for
+        // another path prefix 404 (as if there were no such stream); expired 403.
         let segmentPath = "/" + segmentURI.replacingOccurrences(of: "../", with: "")
         let segment = try await Self.fetch(node, segmentPath)
         #expect(segment.status == 200 && segment.headers["cache-control"] == "public, max-age=31536000, immutable")
         let plainPath = String(segmentPath.prefix { $0 != "?" })
-        #expect(try await Self.fetch(node, plainPath).status == 401)
+        #expect(try await Self.fetch(node, plainPath).status == 404)
         #expect(try await Self.fetch(node, plainPath, headers: ["Authorization": "Bearer \(viewer)"]).headers["cache-control"]?
             .hasPrefix("private") == true, "fetched with a token: only for the requester")
-        let signature = String(query.split(separator: "=").last ?? "")
-        let tampered = plainPath + query.replacingOccurrences(of: signature, with: String(signature.reversed()))
-        #expect(try await Self.fetch(node, tampered).status == 403)
+        let signature = String(mediaQuery.split(separator: "=").last ?? "")
+        let tampered = plainPath + mediaQuery.replacingOccurrences(of: signature, with: String(signature.reversed()))
+        #expect(try await Self.fetch(node, tampered).status == 404)
+        #expect(try await Self.fetch(node, plainPath + query).status == 404, "the playlists' query does not admit media")
+        #expect(try await Self.fetch(node, "/hls/vip/master.m3u8" + mediaQuery).status == 404, "the media query does not admit playlists")
         let signer = MediaURLSigner(secret: secret)
-        #expect(try await Self.fetch(node, plainPath + "?" + signer.query(stream: "other")).status == 403)
-        let expired = try await Self.fetch(node, plainPath + "?" + signer.query(stream: "vip", now: Date(timeIntervalSinceNow: -3 * 3600)))
+        let incarnation = try #require(try await node.streamInfo("vip")["incarnation"] as? String)
+        let otherIncarnation = try #require(try await node.streamInfo("other")["incarnation"] as? String)
+        #expect(try await Self.fetch(node, plainPath + "?" + signer.query(prefix: "/cmaf/other/", incarnation: otherIncarnation)).status == 404)
+        let expired = try await Self.fetch(node, plainPath + "?" + signer.query(prefix: "/cmaf/vip/", incarnation: incarnation,
+                                                                              now: Date(timeIntervalSinceNow: -3 * 3600)))
         #expect(expired.status == 403 && String(decoding: expired.body, as: UTF8.self).contains("url_expired"))
 
         // Real players given the manifest URL with the token follow the signed URLs.
@@ -313,6 +321,49 @@ struct StreamingTests {
                                                     "-t", "3", "-f", "null", "-"])
             #expect(status == 0 && !log.lowercased().contains("error"), "\(manifest): \(log)")
         }
+        try await node.stop()
+    }
+
+    /// Deleting a private stream takes its window down at once, and a stream created again under the name (public
+    /// or private) is served nothing of it and admits none of its grants.
+    @Test func deletingAPrivateStreamTakesItsWindowDownAtOnce() async throws {
+        let node = try await TestServer { $0.audience.tokenKey = "streaming-test-secret-0123456789abcdef" }
+        let key = try await node.createStream("vip", private: true)
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 40,
+                                                      bFrames: false, gop: 30)
+        try publisher.start()
+        defer { publisher.terminate() }
+        let viewer = try await node.token("vip", role: "viewer", sub: "alice")
+        #expect(try await Self.waitForSegments(node, "vip", count: 2, query: "?token=\(viewer)"), "no segments: \(publisher.log)")
+        let master = String(decoding: try await Self.fetch(node, "/hls/vip/master.m3u8?token=\(viewer)").body, as: UTF8.self)
+        let variant = try #require(master.split(separator: "\n").first { $0.hasPrefix("source-video.m3u8") }, "\(master)")
+        let playlistPath = "/hls/vip/" + variant
+        let playlist = String(decoding: try await Self.fetch(node, playlistPath).body, as: UTF8.self)
+        let segmentURI = try #require(playlist.split(separator: "\n").last { $0.contains(".m4s?exp=") && !$0.hasPrefix("#") }, "\(playlist)")
+        let segmentPath = "/" + segmentURI.replacingOccurrences(of: "../", with: "")
+        let plainSegment = String(segmentPath.prefix { $0 != "?" })
+        #expect(try await Self.fetch(node, segmentPath).status == 200)
+
+        #expect(try await node.request("DELETE", "/api/streams/vip").status == 204)
+        let everyMediaPath = ["/hls/vip/master.m3u8", "/hls/vip/master.m3u8?token=\(viewer)", playlistPath, "/hls/vip/source-video.m3u8",
+                              segmentPath, plainSegment, "/dash/vip/manifest.mpd", "/dash/vip/manifest.mpd?token=\(viewer)"]
+        for path in everyMediaPath {
+            #expect(try await Self.fetch(node, path).status == 404, "\(path) after DELETE")
+        }
+        let whep = try await node.call("POST", "/whep/vip", token: viewer, raw: Data("v=0\r\n".utf8), contentType: "application/sdp")
+        #expect(whep.status == 404, "WHEP after DELETE: \(whep.status)")
+
+        // Created again as a public stream: the old window is not its window.
+        _ = try await node.createStream("vip")
+        for path in everyMediaPath {
+            #expect(try await Self.fetch(node, path).status == 404, "\(path) of the public stream created again")
+        }
+        // Created again as a private stream: the old signed URLs and token admit nothing.
+        #expect(try await node.request("DELETE", "/api/streams/vip").status == 204)
+        _ = try await node.createStream("vip", private: true)
+        #expect(try await Self.fetch(node, segmentPath).status == 404, "an old signed URL")
+        #expect(try await Self.fetch(node, playlistPath).status == 404, "an old signed playlist URL")
+        #expect(try await Self.fetch(node, "/hls/vip/master.m3u8?token=\(viewer)").status == 404, "an old token")
         try await node.stop()
     }
 

@@ -15,7 +15,7 @@ final class TestServer: Sendable {
     let dataDirectory: String
     private let task: Task<Void, any Error>
 
-    static let adminToken = "test-admin-token"
+    static let adminToken = "test-admin-token-0123456789abcdef0123456789"
 
     static func makeConfiguration(dataDirectory: String) -> Configuration {
         var configuration = Configuration()

@@ -1,4 +1,5 @@
 import Foundation
+import MediaCore
 import TestSupport
 import Testing
 @testable import LiveRelayApp
@@ -39,7 +40,7 @@ struct WHEPTests {
         try await eventually(timeout: .seconds(30)) {
             let text = String(decoding: try await node.request("GET", "/metrics").body, as: UTF8.self)
             return text.split(separator: "\n").contains { line in
-                line.hasPrefix("liverelay_transcode_frames_total{") && line.contains("stream=\"\(stream)\"")
+                line.hasPrefix("liverelay_transcode_frames_total{") && line.contains("stream=\"\(StreamMetricLabel.label(for: stream))\"")
                     && line.contains("codec=\"vp8\"") && !line.hasSuffix(" 0")
             }
         }
@@ -217,11 +218,11 @@ struct WHEPTests {
         let offline = try await Self.whep(node, "POST", "/whep/cam", body: CapturedOffers.chromium)
         #expect(offline.status == 409, "\(String(decoding: offline.body, as: UTF8.self))")
         #expect(offline.headers["retry-after"] != nil && offline.headers["access-control-allow-origin"] == "*")
-        // A private stream needs a token.
+        // A private stream needs a token; without a valid one it is answered as a stream that does not exist.
         let (status, body) = try await post("/whep/secret", CapturedOffers.chromium)
-        #expect(status == 401, "\(body)")
+        #expect(status == 404, "\(body)")
         let forged = try await post("/whep/secret", CapturedOffers.chromium, token: "eyJhbGciOiJIUzI1NiJ9.e30.forged")
-        #expect(forged.0 == 401, "\(forged.1)")
+        #expect(forged.0 == 404, "\(forged.1)")
         let minted = try await node.request("POST", "/api/streams/secret/tokens", json: ["role": "viewer", "sub": "ann"])
         let token = minted.json["token"] as? String
         #expect(try await post("/whep/secret", CapturedOffers.chromium, token: token).0 == 409)

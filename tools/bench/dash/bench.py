@@ -152,7 +152,7 @@ def main():
     config = os.path.join(work, "config.yaml")
     with open(config, "w") as f:
         f.write(f"http:\n  port: {args.http_port}\n  host: 127.0.0.1\nrtmp:\n  port: {args.rtmp_port}\n  host: 127.0.0.1\n"
-                f"admin:\n  token: bench\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
+                f"admin:\n  token: bench-admin-token-0123456789abcdef\nlog:\n  level: warning\ndataDirectory: {work}/data\n"
                 # The source rendition only: a transcoder running beside it would take the cores the serving
                 # figures are about.
                 + ("transcoder:\n  enabled: true\n" if args.ladder == "default" else "transcoder:\n  enabled: false\n")
@@ -168,7 +168,7 @@ def main():
             except Exception:
                 time.sleep(0.1)
         _, body = http(f"{base}/api/streams", "POST", json.dumps({"name": "bench"}).encode(),
-                       {"Authorization": "Bearer bench", "Content-Type": "application/json"})
+                       {"Authorization": "Bearer bench-admin-token-0123456789abcdef", "Content-Type": "application/json"})
         key = json.loads(body)["publishKey"]
         # Encode first, publish with -re -c copy: frames then reach the server at the pace of their timestamps
         # whatever the load, so the PROGRAM-DATE-TIME clock is the arrival clock.

@@ -46,7 +46,7 @@ import time
 import urllib.error
 import urllib.request
 
-TOKEN = "fanout-bench"
+TOKEN = "fanout-bench-admin-token-0123456789abcdef"
 STREAM = "demo"
 RUNGS = {"720p": (1280, 720, 2500), "360p": (640, 360, 800), "180p": (320, 180, 200)}
 TARGET_US_PER_PACKET = 3.0

@@ -36,7 +36,7 @@ import stamp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-TOKEN = "latency-bench"
+TOKEN = "latency-bench-admin-token-0123456789abcdef"
 STREAM = "lat"
 RUNGS = {
     "1080p": (1920, 1080, 4500), "720p": (1280, 720, 2500), "480p": (854, 480, 1200),
