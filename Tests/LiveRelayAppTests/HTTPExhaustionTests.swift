@@ -90,6 +90,11 @@ struct HTTPExhaustionTests {
             }
             #expect(trickled, "\(slow.filter(\.isOpen).count) slow connections still open")
             #expect(try await node.request("GET", "/healthz", admin: false).status == 200)
+            // Both kinds of refusal are counted.
+            for reason in ["too_many_connections_from_address", "header_timeout"] {
+                let count = try await WHEPTests.metric(node, "liverelay_http_connections_refused_total{reason=\"\(reason)\"}") ?? 0
+                #expect(count > 0, "no refusals counted as \(reason)")
+            }
         } catch {
             try await node.stop()
             throw error
@@ -113,6 +118,24 @@ struct HTTPExhaustionTests {
             let before = connection.collector.received.count
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
             #expect(await eventually { connection.collector.received.count > before })
+            await connection.close()
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("a keep-alive connection with no request for the idle timeout is closed")
+    func idleKeepAliveIsClosed() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.idleTimeoutSeconds = 1
+        }
+        do {
+            let connection = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
+            #expect(await eventually { connection.status == 200 })
+            #expect(await eventually { !connection.isOpen })
             await connection.close()
         } catch {
             try await node.stop()
@@ -188,6 +211,8 @@ struct HTTPExhaustionTests {
                 await extra.close()
             }
             #expect(refused == 429)
+            let counted = try await WHEPTests.metric(node, "liverelay_http_blocking_requests_refused_total{reason=\"too_many_from_address\"}")
+            #expect((counted ?? 0) > 0)
 
             // Another address's reload blocks as usual and is answered with the playlist.
             let other = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
