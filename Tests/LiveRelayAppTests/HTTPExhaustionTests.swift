@@ -55,15 +55,17 @@ struct RawHTTPConnection {
 
 @Suite("HTTP against exhausting clients", .serialized)
 struct HTTPExhaustionTests {
-    @Test("300 slowloris connections from one address: 32 are admitted, all are closed at the header deadline, other clients are answered")
+    @Test("300 (or more) slowloris connections from one address: 32 are admitted, all are closed at the header deadline, other clients are answered")
     func slowlorisIsCappedAndTimedOut() async throws {
         let node = try await TestServer { configuration in
             configuration.http.maximumConnectionsPerAddress = 32
             configuration.http.headerTimeoutSeconds = 2
         }
         do {
+            // LIVERELAY_SLOWLORIS_CONNECTIONS=2000 runs it at the size of the original report.
+            let count = Int(ProcessInfo.processInfo.environment["LIVERELAY_SLOWLORIS_CONNECTIONS"] ?? "") ?? 300
             var slow: [RawHTTPConnection] = []
-            for _ in 0..<300 {
+            for _ in 0..<count {
                 // A refused connection may be closed before it is reported as connected.
                 guard let connection = try? await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2") else {
                     continue
@@ -90,6 +92,11 @@ struct HTTPExhaustionTests {
             }
             #expect(trickled, "\(slow.filter(\.isOpen).count) slow connections still open")
             #expect(try await node.request("GET", "/healthz", admin: false).status == 200)
+            // Both kinds of refusal are counted.
+            for reason in ["too_many_connections_from_address", "header_timeout"] {
+                let count = try await WHEPTests.metric(node, "liverelay_http_connections_refused_total{reason=\"\(reason)\"}") ?? 0
+                #expect(count > 0, "no refusals counted as \(reason)")
+            }
         } catch {
             try await node.stop()
             throw error
@@ -113,6 +120,24 @@ struct HTTPExhaustionTests {
             let before = connection.collector.received.count
             try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
             #expect(await eventually { connection.collector.received.count > before })
+            await connection.close()
+        } catch {
+            try await node.stop()
+            throw error
+        }
+        try await node.stop()
+    }
+
+    @Test("a keep-alive connection with no request for the idle timeout is closed")
+    func idleKeepAliveIsClosed() async throws {
+        let node = try await TestServer { configuration in
+            configuration.http.idleTimeoutSeconds = 1
+        }
+        do {
+            let connection = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
+            try await connection.send("GET /healthz HTTP/1.1\r\nHost: liverelay\r\n\r\n")
+            #expect(await eventually { connection.status == 200 })
+            #expect(await eventually { !connection.isOpen })
             await connection.close()
         } catch {
             try await node.stop()
@@ -188,6 +213,8 @@ struct HTTPExhaustionTests {
                 await extra.close()
             }
             #expect(refused == 429)
+            let counted = try await WHEPTests.metric(node, "liverelay_http_blocking_requests_refused_total{reason=\"too_many_from_address\"}")
+            #expect((counted ?? 0) > 0)
 
             // Another address's reload blocks as usual and is answered with the playlist.
             let other = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
