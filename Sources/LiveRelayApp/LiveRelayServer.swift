@@ -25,6 +25,9 @@ public struct ServerEndpoints: Sendable {
     /// The WebRTC media (UDP) port; nil when WebRTC egress is off.
     public var webrtcPort: Int?
     public var adminToken: String
+    /// Every HTTP route the node serves, as "METHOD /path" (`:name` for a parameter): the authorization matrix test
+    /// checks that each has its row.
+    public var routes: [String] = []
 }
 
 /// One LiveRelay node: storage, RTMP ingest, media router, HTTP API, optional demo source, under one service group.
@@ -217,6 +220,7 @@ public final class LiveRelayServer: Sendable {
                    })
             .register(on: httpRouter)
 
+        let routes = httpRouter.routes.map { "\($0.method) \($0.path)" } + eventRouter.routes.map { "WS \($0.path)" }
         let http = Application(
             router: httpRouter,
             server: EventChannel.serverBuilder(eventRouter, limiter: HTTPConnectionLimiter(limits: HTTPConnectionLimits(configuration.http)),
@@ -226,7 +230,8 @@ public final class LiveRelayServer: Sendable {
             onServerRunning: { [weak self] channel in
                 guard let self else { return }
                 let port = channel.localAddress?.port ?? configuration.http.port
-                self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, webrtcPort: boundWebRTCPort, adminToken: admin.token))
+                self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, webrtcPort: boundWebRTCPort, adminToken: admin.token,
+                                             routes: routes))
             },
             logger: httpLogger)
 
