@@ -137,13 +137,18 @@ struct ICELiteAgentTests {
     }
 
     /// A NAT that rebinds: the viewer's checks come from a new port, unnominated; the old one no longer answers.
-    @Test func aProvenAddressTakesOverWhenTheSelectedOneFallsSilent() throws {
-        var agent = makeAgent()
+    /// A selected, then B's unnominated check and the answer that proves B, at `now`; returns the proof's actions.
+    func proveSecondAddressUnnominated(_ agent: inout ICELiteAgent, now: NIODeadline) throws -> [ICELiteAgent.Action] {
         _ = try prove(&agent, viewerA, at: Self.start)
-        let now = Self.start + .seconds(10)
         let (_, actions) = agent.receivedCheck(try check(nominate: false), from: viewerB, now: now)
         let request = try #require(try checks(actions, to: viewerB).first)
-        let proved = try #require(agent.receivedResponse(try answer(request, from: viewerB), from: viewerB, now: now))
+        return try #require(agent.receivedResponse(try answer(request, from: viewerB), from: viewerB, now: now))
+    }
+
+    @Test func aProvenAddressTakesOverWhenTheSelectedOneFallsSilent() throws {
+        var agent = makeAgent()
+        let now = Self.start + .seconds(10)
+        let proved = try proveSecondAddressUnnominated(&agent, now: now)
         #expect(!proved.contains(.select(viewerB)), "not before the selected address had its chance")
         #expect(try checks(proved, to: viewerA).count == 1, "the selected address is asked at once")
         #expect(!agent.tick(now: now + .milliseconds(500)).contains(.select(viewerB)))
@@ -153,11 +158,8 @@ struct ICELiteAgentTests {
 
     @Test func aSelectedAddressThatStillAnswersKeepsTheMedia() throws {
         var agent = makeAgent()
-        _ = try prove(&agent, viewerA, at: Self.start)
         let now = Self.start + .seconds(10)
-        let (_, actions) = agent.receivedCheck(try check(nominate: false), from: viewerB, now: now)
-        let request = try #require(try checks(actions, to: viewerB).first)
-        let proved = try #require(agent.receivedResponse(try answer(request, from: viewerB), from: viewerB, now: now))
+        let proved = try proveSecondAddressUnnominated(&agent, now: now)
         let askA = try #require(try checks(proved, to: viewerA).first)
         #expect(agent.receivedResponse(try answer(askA, from: viewerA), from: viewerA, now: now + .milliseconds(20)) == [])
         #expect(!agent.tick(now: now + .seconds(2)).contains(.select(viewerB)))
