@@ -179,15 +179,18 @@ public final class AudienceService: Sendable {
         tokens.revocations.add(.user(sub, incarnation: claims.inc, at: ban.createdAt))
         // Clients hide the user's comments already on screen; the API stops returning them.
         hub.broadcast(.encode(type: "user.banned", BannedPayload(sub: sub)), stream: stream)
+        // Their open event connections end now, not when they next reconnect.
+        hub.close(stream: stream, reason: .banned) { $0.subject == sub }
         logger.info("user banned", metadata: ["stream": "\(stream)", "sub": "\(sub)", "moderator": "\(claims.sub.value)"])
         return ban
     }
 
-    /// Revokes one token of the stream incarnation by its `jti`.
-    public func revokeToken(id: String, incarnation: String) async throws {
+    /// Revokes one token of the stream incarnation by its `jti`; connections opened with it end.
+    public func revokeToken(id: String, stream: String, incarnation: String) async throws {
         let revocation = TokenRevocation.token(id, incarnation: incarnation, at: .now)
         try await revocationStore.add(revocation)
         tokens.revocations.add(revocation)
+        hub.close(stream: stream, reason: .revoked) { $0.tokenID == id }
     }
 
     /// Loads the revocations in force into the token authority (at start).
@@ -262,8 +265,8 @@ public final class AudienceService: Sendable {
     }
 
     /// Registers a listener and queues what a newcomer sees first: the stream status and the pinned disclaimer.
-    public func join(stream: String, role: AudienceRole?, isLive: Bool) -> EventConnection {
-        let connection = hub.connect(stream: stream, role: role)
+    public func join(stream: String, role: AudienceRole?, isLive: Bool, subject: String? = nil, tokenID: String? = nil) -> EventConnection {
+        let connection = hub.connect(stream: stream, role: role, subject: subject, tokenID: tokenID)
         let counts = hub.counts(stream: stream)
         connection.enqueue(AudienceEvent.encode(type: "stream.status", StatusPayload(
             stream: stream, status: isLive ? "live" : "offline", viewers: counts.viewers, moderators: counts.moderators,

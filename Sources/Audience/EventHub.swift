@@ -16,8 +16,9 @@ public final class EventHub: Sendable {
         self.outboxCapacity = outboxCapacity
     }
 
-    public func connect(stream: String, role: AudienceRole?) -> EventConnection {
-        let connection = EventConnection(stream: stream, isModerator: role == .moderator, capacity: outboxCapacity)
+    public func connect(stream: String, role: AudienceRole?, subject: String? = nil, tokenID: String? = nil) -> EventConnection {
+        let connection = EventConnection(stream: stream, isModerator: role == .moderator, subject: subject, tokenID: tokenID,
+                                         capacity: outboxCapacity)
         connections.withLockedValue { $0[stream, default: [:]][ObjectIdentifier(connection)] = connection }
         return connection
     }
@@ -51,6 +52,12 @@ public final class EventHub: Sendable {
         for connection in all { connection.close() }
     }
 
+    /// Ends the listeners of one stream that `matches` picks (a banned user's, a revoked token's), with `reason`.
+    public func close(stream: String, reason: EventConnection.CloseReason, where matches: (EventConnection) -> Bool) {
+        let listeners = connections.withLockedValue { $0[stream].map { Array($0.values) } ?? [] }
+        for connection in listeners where matches(connection) { connection.close(reason: reason) }
+    }
+
     /// Ends and forgets every listener of one stream (the stream was deleted).
     public func close(stream: String) {
         let listeners = connections.withLockedValue { $0.removeValue(forKey: stream).map { Array($0.values) } ?? [] }
@@ -65,8 +72,19 @@ public final class EventHub: Sendable {
 /// One listener's outbox: at most `capacity` messages. When it is half full, skippable messages are left out;
 /// when it is full, the listener is too slow and is dropped (`overflowed`), so memory per listener stays bounded.
 public final class EventConnection: Sendable {
+    /// Why the server ended a connection, when it was not the listener's doing or an overflow.
+    public enum CloseReason: Sendable, Equatable {
+        /// The user was banned from the stream.
+        case banned
+        /// The token the connection was opened with was revoked.
+        case revoked
+    }
+
     public let stream: String
     public let isModerator: Bool
+    /// Who opened it (`sub` of its token) and with which token (`jti`); nil for anonymous listeners.
+    public let subject: String?
+    public let tokenID: String?
     private let capacity: Int
     private let state = NIOLockedValueBox(State())
 
@@ -78,6 +96,7 @@ public final class EventConnection: Sendable {
         var overflowed = false
         var skipped = 0
         var onOverflow: (@Sendable () -> Void)?
+        var closeReason: CloseReason?
 
         var count: Int { queue.count - head }
 
@@ -93,9 +112,11 @@ public final class EventConnection: Sendable {
         }
     }
 
-    init(stream: String, isModerator: Bool, capacity: Int) {
+    init(stream: String, isModerator: Bool, subject: String? = nil, tokenID: String? = nil, capacity: Int) {
         self.stream = stream
         self.isModerator = isModerator
+        self.subject = subject
+        self.tokenID = tokenID
         self.capacity = max(capacity, 2)
     }
 
@@ -156,8 +177,12 @@ public final class EventConnection: Sendable {
         }
     }
 
-    public func close() {
+    /// Set when the server ended the connection for a reason the listener should be told.
+    public var closeReason: CloseReason? { state.withLockedValue { $0.closeReason } }
+
+    public func close(reason: CloseReason? = nil) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<String?, Never>? in
+            if let reason, !state.closed { state.closeReason = reason }
             state.closed = true
             defer { state.waiter = nil }
             return state.waiter

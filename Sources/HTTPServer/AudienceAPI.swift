@@ -114,7 +114,7 @@ public struct AudienceAPI: Sendable {
             let stream = try await authorization.stream(try context.parameters.require("name"))
             let id = try context.parameters.require("id")
             guard (1...128).contains(id.count) else { throw APIError.badRequest("id must be 1-128 characters") }
-            try await audience.revokeToken(id: id, incarnation: stream.incarnation)
+            try await audience.revokeToken(id: id, stream: stream.name, incarnation: stream.incarnation)
             context.logger.info("token revoked", metadata: ["stream": "\(stream.name)"])
             return Response(status: .noContent)
         }

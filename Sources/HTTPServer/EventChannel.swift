@@ -32,6 +32,9 @@ public struct EventChannel: Sendable {
     static let maximumInboundMessage = 4096
     /// Close code when the token a connection was opened with expires (private range, RFC 6455 §7.4.2).
     public static let tokenExpiredCloseCode: UInt16 = 4001
+    /// Close codes when a moderator bans the connection's user, and when its token is revoked.
+    public static let bannedCloseCode: UInt16 = 4003
+    public static let revokedCloseCode: UInt16 = 4004
     /// Pages whose `Origin` may open the channel (`http.allowedOrigins`); empty: any. A request without `Origin` is
     /// not a browser page's and is not judged by it.
     let allowedOrigins: Set<String>
@@ -77,7 +80,9 @@ public struct EventChannel: Sendable {
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             guard let (stream, claims) = try? await admit(context.request, context.requestContext) else { return }
-            let connection = audience.join(stream: stream, role: claims?.role, isLive: self.router.status(of: stream) != nil)
+            // The admin's stand-in claims name no token: only real tokens can be revoked.
+            let connection = audience.join(stream: stream, role: claims?.role, isLive: self.router.status(of: stream) != nil,
+                                           subject: claims?.sub.value, tokenID: claims?.jti.value)
             let channel = context.requestContext.channel
             connection.onOverflow { channel.close(promise: nil) }
             defer { audience.leave(connection) }
@@ -94,6 +99,11 @@ public struct EventChannel: Sendable {
                 group.addTask {
                     while let text = await connection.next() {
                         try await outbound.write(.text(text))
+                    }
+                    switch connection.closeReason {
+                    case .banned: try await outbound.close(.unknown(Self.bannedCloseCode), reason: "banned")
+                    case .revoked: try await outbound.close(.unknown(Self.revokedCloseCode), reason: "token revoked")
+                    case nil: break
                     }
                 }
                 group.addTask {

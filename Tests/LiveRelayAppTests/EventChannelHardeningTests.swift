@@ -71,6 +71,33 @@ struct EventChannelHardeningTests {
         try await server.stop()
     }
 
+    @Test func aBanOrARevocationEndsTheOpenConnectionsItConcerns() async throws {
+        let server = try await TestServer()
+        _ = try await server.createStream("show")
+        let moderator = try await server.token("show", role: "moderator", sub: "mod")
+        let troll = try await server.token("show", role: "viewer", sub: "troll")
+        let minted = try await server.call("POST", "/api/streams/show/tokens", token: TestServer.adminToken,
+                                           json: ["role": "viewer", "sub": "leaky"])
+        let leaky = try #require(minted.json["token"] as? String)
+        let leakyID = try #require(minted.json["id"] as? String)
+        let bystander = try await server.token("show", role: "viewer", sub: "calm")
+
+        async let trollSession = Self.session(server, stream: "show", query: "?token=\(troll)", holdFor: .seconds(20))
+        async let leakySession = Self.session(server, stream: "show", query: "?token=\(leaky)", holdFor: .seconds(20))
+        async let calmSession = Self.session(server, stream: "show", query: "?token=\(bystander)", holdFor: .seconds(3))
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await server.call("POST", "/api/streams/show/bans", token: moderator, json: ["sub": "troll"]).status == 201)
+        #expect(try await server.call("DELETE", "/api/streams/show/tokens/\(leakyID)", token: TestServer.adminToken).status == 204)
+        let (trollCode, _) = try await trollSession
+        let (leakyCode, _) = try await leakySession
+        let (calmCode, calmReceived) = try await calmSession
+        #expect(trollCode == 4003)
+        #expect(leakyCode == 4004)
+        #expect(calmCode == nil, "the bystander stays until it closes the connection itself: \(String(describing: calmCode))")
+        #expect(calmReceived.contains { $0.contains("user.banned") })
+        try await server.stop()
+    }
+
     @Test func anonymousReactionsShareOneAllowancePerAddress() async throws {
         let server = try await TestServer { configuration in
             configuration.audience.reactionsPerSecond = 0.1
