@@ -39,10 +39,12 @@ else
 fi
 seconds="$2"
 
-"$SWIFT" build -c release --package-path "$here" --scratch-path "$scratch" \
-    --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library >&2
-bin="$("$SWIFT" build -c release --package-path "$here" --scratch-path "$scratch" \
-    --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library --show-bin-path)"
+# `--sanitize fuzzer` makes SwiftPM link libFuzzer's main instead of the executables' own; swiftc itself needs both
+# sanitizers in one flag (given as two `-sanitize=` flags, the last one wins and the code gets no coverage counters).
+build=(-c release --package-path "$here" --scratch-path "$scratch" --sanitize fuzzer --sanitize address
+       -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+"$SWIFT" build "${build[@]}" >&2
+bin="$("$SWIFT" build "${build[@]}" --show-bin-path)"
 
 failed=0
 printf '%-20s %8s %14s %10s %8s\n' target seconds executions exec/s crashes
