@@ -39,9 +39,10 @@ else
 fi
 seconds="$2"
 
-# `--sanitize fuzzer` makes SwiftPM link libFuzzer's main instead of the executables' own; swiftc itself needs both
-# sanitizers in one flag (given as two `-sanitize=` flags, the last one wins and the code gets no coverage counters).
-build=(-c release --package-path "$here" --scratch-path "$scratch" --sanitize fuzzer --sanitize address
+# `--sanitize fuzzer` makes SwiftPM link libFuzzer's main instead of the executables' own. AddressSanitizer goes to
+# swiftc in the same flag: given as two `-sanitize=` flags the last one wins (the code then lacks coverage counters
+# or ASan), and two `--sanitize` options reach the compilers in a different order each run, rebuilding everything.
+build=(-c release --package-path "$here" --scratch-path "$scratch" --sanitize fuzzer
        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 "$SWIFT" build "${build[@]}" >&2
 bin="$("$SWIFT" build "${build[@]}" --show-bin-path)"
