@@ -20,7 +20,7 @@ public func fuzzRTMPChunkStream(_ start: UnsafePointer<UInt8>, _ count: Int) -> 
         let end = min(offset + pieceSize, stream.endIndex)
         unread.writeBytes(UnsafeBufferPointer(rebasing: stream[offset..<end]))
         offset = end
-        while true {
+        decoding: while true {
             let result: RTMPChunkDecoder.ParseResult
             do {
                 result = try decoder.parseStep(&unread)
@@ -28,15 +28,10 @@ public func fuzzRTMPChunkStream(_ start: UnsafePointer<UInt8>, _ count: Int) -> 
                 return 0  // the connection would be closed here
             }
             switch result {
-            case .insufficientData:
-                break
-            case .continueParsing:
-                continue
-            case .message(let message):
-                deliver(message, to: &demuxer)
-                continue
+            case .insufficientData: break decoding
+            case .continueParsing: continue
+            case .message(let message): deliver(message, to: &demuxer)
             }
-            break
         }
         unread.discardReadBytes()
     }
