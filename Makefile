@@ -21,7 +21,7 @@ test: setup fuzz-smoke
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 
-# Each libFuzzer target (tools/fuzz) for 30 s on its seed corpus: about 5 min to build, 4.5 min to run. Longer runs
+# Each libFuzzer target (tools/fuzz) for 30 s on its seed corpus: 5 min to build (clean, idle machine), 4.5 min to run. Longer runs
 # are made by hand (`tools/fuzz/run.sh TARGET SECONDS`) and recorded in docs/benchmarks.md.
 fuzz-smoke: setup
 	SWIFT=$(SWIFT) ./tools/fuzz/run.sh all 30
