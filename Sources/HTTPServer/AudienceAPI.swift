@@ -44,27 +44,14 @@ public struct AudienceAPI: Sendable {
         var expiresAt: String
     }
 
-    struct CommentRequest: Decodable {
-        var text: String
-    }
-
     struct CommentPage: ResponseEncodable {
         var comments: [Comment]
         /// Pass as `before` for the next (older) page; absent on the last page.
         var next: Int64?
     }
 
-    struct BanRequest: Decodable {
-        var sub: String
-        var reason: String?
-    }
-
     struct BanList: ResponseEncodable {
         var bans: [Ban]
-    }
-
-    struct ReactionRequest: Decodable {
-        var type: String
     }
 
     struct ReactionTotals: ResponseEncodable {

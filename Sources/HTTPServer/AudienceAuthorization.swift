@@ -80,8 +80,8 @@ struct AudienceAuthorization: Sendable {
     }
 }
 
-/// Request bodies of the audience API: JSON objects only, no unknown fields, within the context's size limit.
-enum StrictJSON {
+extension StrictJSON {
+    /// The body of `request`, which must say it is JSON and fit the context's size limit.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext, fields: Set<String>) async throws -> T {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
@@ -89,14 +89,14 @@ enum StrictJSON {
         }
         var request = request
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        let data = Data(buffer.readableBytesView)
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw APIError.badRequest("the body is not a JSON object")
+        do throws(Rejection) {
+            return try decode(type, from: Data(buffer.readableBytesView), fields: fields)
+        } catch {
+            switch error {
+            case .notAnObject: throw APIError.badRequest("the body is not a JSON object")
+            case .unknownFields(let unknown): throw APIError.badRequest("unknown field(s): \(unknown.joined(separator: ", "))")
+            case .undecodable(let error): throw error
+            }
         }
-        let unknown = Set(object.keys).subtracting(fields)
-        guard unknown.isEmpty else {
-            throw APIError.badRequest("unknown field(s): \(unknown.sorted().joined(separator: ", "))")
-        }
-        return try JSONDecoder().decode(T.self, from: data)
     }
 }

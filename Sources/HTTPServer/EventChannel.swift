@@ -142,14 +142,9 @@ public struct EventChannel: Sendable {
         return (stream.name, claims)
     }
 
-    struct ClientMessage: Decodable {
-        var type: String
-        var reaction: String?
-    }
-
     /// Handles one client message; returns a reply for the client, if any.
     private func handle(_ text: String, stream: String, sender: String) -> String? {
-        guard let message = try? JSONDecoder().decode(ClientMessage.self, from: Data(text.utf8)) else {
+        guard let message = try? JSONDecoder().decode(EventChannelMessage.self, from: Data(text.utf8)) else {
             return #"{"type":"error","error":"bad_request","detail":"messages are JSON objects with a type"}"#
         }
         switch message.type {

@@ -26,11 +26,6 @@ public struct StreamsAPI: Sendable {
         self.forget = forget
     }
 
-    struct CreateStreamRequest: Decodable {
-        var name: String
-        var `private`: Bool?
-    }
-
     public func register(on router: Router<LiveRelayRequestContext>) {
         let streams = router.group("api/streams")
         streams.post { request, context in

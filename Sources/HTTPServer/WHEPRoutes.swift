@@ -29,10 +29,6 @@ public struct WHEPRoutes: Sendable {
         self.admin = admin
     }
 
-    struct LayerPin: Decodable {
-        var layer: String?
-    }
-
     /// The rung the viewer is served, for pages and tests (the answer itself cannot say it).
     static let layerHeader = HTTPField.Name("X-LiveRelay-Layer")!
     static let acceptPatchHeader = HTTPField.Name("Accept-Patch")!
@@ -58,7 +54,7 @@ public struct WHEPRoutes: Sendable {
         router.put("api/webrtc/sessions/:session/layer") { request, context in
             guard admin.isAdmin(request) else { throw APIError.unauthorized }
             let id = context.parameters.get("session") ?? ""
-            let pin = try await StrictJSON.decode(LayerPin.self, from: request, context: context, fields: ["layer"])
+            let pin = try await StrictJSON.decode(LayerPinRequest.self, from: request, context: context, fields: ["layer"])
             guard await egress.pinLayer(id: id, layer: pin.layer) else {
                 throw APIError.notFound("no WebRTC session '\(id)' with layer '\(pin.layer ?? "none")'")
             }

@@ -1,0 +1,1 @@
+../../../../Sources/DTLS/DTLSDatagramPacker.swift
