@@ -21,6 +21,7 @@ public final class BlockingRequestLimiter: Sendable {
     public let maximum: Int
     public let maximumPerAddress: Int
     private let state = NIOLockedValueBox(State())
+    private let heldGauge = Gauge(label: "liverelay_http_blocking_requests_held")
 
     public init(maximum: Int = 4096, maximumPerAddress: Int = 64) {
         self.maximum = maximum
@@ -38,6 +39,7 @@ public final class BlockingRequestLimiter: Sendable {
             guard state.held < maximum else { return .full }
             state.held += 1
             state.byAddress[address] = fromAddress + 1
+            heldGauge.record(state.held)
             return nil
         }
         if let refusal {
@@ -49,6 +51,7 @@ public final class BlockingRequestLimiter: Sendable {
     public func release(address: String) {
         state.withLockedValue { state in
             state.held -= 1
+            heldGauge.record(state.held)
             if let count = state.byAddress[address], count > 1 {
                 state.byAddress[address] = count - 1
             } else {

@@ -177,54 +177,79 @@ struct HTTPExhaustionTests {
         try await node.stop()
     }
 
-    @Test("held LL-HLS blocking reloads: one address beyond its share gets 429, another address still blocks and gets 200")
+    @Test("4,000 held LL-HLS blocking reloads from 63 addresses: all held, one beyond an address's share gets 429, another address still blocks and gets 200")
     func blockingReloadsAreLimitedPerAddress() async throws {
+        // Default limits: 4,096 held in all, 64 per address. 63 attacker addresses (127.0.1.1 …) hold 64 each.
         let node = try await TestServer { configuration in
-            configuration.http.maximumBlockingRequestsPerAddress = 8
+            configuration.http.headerTimeoutSeconds = 60  // the connections are all opened before any request is sent
         }
+        let share = 64
+        // The size of the original report; LIVERELAY_HELD_RELOADS sets another.
+        let count = Int(ProcessInfo.processInfo.environment["LIVERELAY_HELD_RELOADS"] ?? "") ?? 4000
+        let addresses = (count + share - 1) / share
         let key = try await node.createStream("cam")
-        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 60,
-                                                      bFrames: false, gop: 60)
+        // 3 s segments: the segment after the one being written is 3 to 6 s away, within the 6 s a reload is held.
+        let publisher = ExternalProcess.ffmpegPublish(url: node.rtmpURL(key: key), size: "320x180", rate: 30, seconds: 90,
+                                                      bFrames: false, gop: 90)
         try publisher.start()
         defer { publisher.terminate() }
+        var held: [RawHTTPConnection] = []
+        defer { for connection in held { Task { await connection.close() } } }
         do {
             #expect(try await StreamingTests.waitForSegments(node, "cam", count: 2), "no segments: \(publisher.log)")
-            // The segment after the one being written: two segments (about 4 s) away, so requests for it are held.
-            let playlist = try await StreamingTests.text(node, "/hls/cam/source-video.m3u8")
-            let hint = try #require(playlist.split(separator: "\n").first { $0.hasPrefix("#EXT-X-PRELOAD-HINT") }, "\(playlist)")
-            let hinted = try #require(hint.split(separator: "\"").dropFirst().first).split(separator: "/").last!
-            let writing = try #require(hinted.split(separator: ".").first.flatMap { Int($0) })
-            let reload = "GET /hls/cam/source-video.m3u8?_HLS_msn=\(writing + 1) HTTP/1.1\r\nHost: liverelay\r\n\r\n"
+            for index in 0..<count {
+                let address = "127.0.1.\(index / share + 1)"
+                held.append(try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: address))
+            }
+            #expect(addresses <= 63)
 
-            var held: [RawHTTPConnection] = []
-            defer { for connection in held { Task { await connection.close() } } }
-            for _ in 0..<8 {
-                let connection = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2")
-                try await connection.send(reload)
-                held.append(connection)
+            // Wait for a segment to begin, then ask for the one after it: about 6 s away.
+            func writing() async throws -> Int? {
+                let playlist = try await StreamingTests.text(node, "/hls/cam/source-video.m3u8")
+                guard let hint = playlist.split(separator: "\n").first(where: { $0.hasPrefix("#EXT-X-PRELOAD-HINT") }),
+                      let uri = hint.split(separator: "\"").dropFirst().first,
+                      let name = uri.split(separator: "/").last else { return nil }
+                return name.split(separator: ".").first.flatMap { Int($0) }
             }
-            // One more from the same address is refused at once, not held.
-            var refused: Int?
-            for _ in 0..<20 where refused == nil {
-                let extra = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.2")
-                try await extra.send(reload)
-                _ = await eventually(timeout: .seconds(8)) { extra.status != nil }
-                if extra.status == 429 { refused = 429 }
-                await extra.close()
+            let before = try #require(try await writing())
+            var begun: Int?
+            _ = try await eventually(timeout: .seconds(8)) {
+                begun = try await writing().flatMap { $0 > before ? $0 : nil }
+                return begun != nil
             }
-            #expect(refused == 429)
+            let msn = try #require(begun) + 1
+            let reload = "GET /hls/cam/source-video.m3u8?_HLS_msn=\(msn) HTTP/1.1\r\nHost: liverelay\r\n\r\n"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for connection in held { group.addTask { try await connection.send(reload) } }
+                try await group.waitForAll()
+            }
+            // Every one of them is held: none answered, the pool counts them all.
+            var heldNow: Double?
+            let allHeld = await eventually(timeout: .seconds(3)) {
+                heldNow = (try? await WHEPTests.metric(node, "liverelay_http_blocking_requests_held")).flatMap { $0 }
+                return heldNow == Double(count)
+            }
+            #expect(allHeld, "held: \(String(describing: heldNow))")
+            #expect(held.allSatisfy { $0.status == nil }, "answered early: \(held.filter { $0.status != nil }.count)")
+
+            // One more from a full address is refused at once, not held.
+            let extra = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.1.1")
+            try await extra.send(reload)
+            #expect(await eventually(timeout: .seconds(2)) { extra.status != nil })
+            #expect(extra.status == 429)
+            await extra.close()
             let counted = try await WHEPTests.metric(node, "liverelay_http_blocking_requests_refused_total{reason=\"too_many_from_address\"}")
             #expect((counted ?? 0) > 0)
 
-            // Another address's reload blocks as usual and is answered with the playlist.
+            // Another address's reload blocks as usual and is answered with the playlist, and so is everyone's.
             let other = try await RawHTTPConnection.connect(port: node.endpoints.httpPort, from: "127.0.0.1")
             try await other.send(reload)
+            #expect(try await node.request("GET", "/healthz", admin: false).status == 200)
             #expect(await eventually(timeout: .seconds(10)) { other.status != nil })
             #expect(other.status == 200)
             await other.close()
-            // The held ones are answered too once their segment exists.
             #expect(await eventually(timeout: .seconds(10)) { held.allSatisfy { $0.status == 200 } },
-                    "\(held.map { $0.status.map(String.init) ?? "-" })")
+                    "\(Dictionary(grouping: held, by: { $0.status ?? 0 }).mapValues(\.count))")
         } catch {
             try await node.stop()
             throw error
