@@ -1,7 +1,7 @@
 # LiveRelay: two commands matter — `make run` and `make test`. Both install what they need first.
 SWIFT ?= swift
 
-.PHONY: setup build run test fuzz-smoke clean
+.PHONY: setup build run test layers fuzz-smoke clean
 
 setup:
 	./tools/setup.sh
@@ -17,9 +17,14 @@ run: setup
 # Every test: unit and integration against real ffmpeg, GStreamer and PostgreSQL. Serial: the integration tests run
 # real-time encoders and databases, and on 2 cores running them side by side starves the timing-sensitive ones.
 # First, every parser's fuzzer for 30 s (fuzz-smoke), so the test runner's summary stays the last thing printed.
-test: setup fuzz-smoke
+test: setup layers fuzz-smoke
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+
+# Every import goes down a layer of Sources/README.md's table (and the checker still catches one that does not).
+layers:
+	python3 tools/check_layers.py --self-test
+	python3 tools/check_layers.py
 
 # Each libFuzzer target (tools/fuzz) for 30 s on its seed corpus: 5 min to build (clean, idle machine), 4.5 min to run. Longer runs
 # are made by hand (`tools/fuzz/run.sh TARGET SECONDS`) and recorded in docs/benchmarks.md.

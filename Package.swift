@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layering (see docs/architecture.md):
-//   C system libraries  →  pure protocol/format modules  →  C wrappers  →  engines  →  edges  →  executable.
-// Pure modules import only NIOCore and MediaCore; only the wrapper modules import the C targets.
+// Layering: the table in Sources/README.md, which `make test` checks every import against (tools/check_layers.py).
+//   0 C system libraries → 1 foundations (MediaCore, SDP, SFU) → 2 protocols and formats → 3 C wrappers →
+//   4 DatagramIO → 5 MediaRouter, Storage → 6 engines → 7 HTTPServer → 8 LiveRelayApp → 9 executables.
+// A module depends only on lower layers; a C target only on the wrapper that owns it.
 
 /// The per-packet path (RTP, SRTP, the SFU and the egress) is optimised in debug builds too: tests drive hundreds
 /// of real viewers through it, and unoptimised generic code costs ten times as much per packet.
@@ -46,7 +47,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CDatagram", path: "Sources/CDatagram"),
 
-        // MARK: Pure protocol and format modules (no I/O)
+        // MARK: Pure foundations, protocols and formats (layers 1 and 2; no I/O)
         .target(name: "MediaCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "RTMP", dependencies: ["MediaCore", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CMAF", dependencies: ["MediaCore", .product(name: "NIOCore", package: "swift-nio")]),
@@ -59,14 +60,17 @@ let package = Package(
         // Bandwidth estimation and layer choice: pure, no sockets, no clocks of its own.
         .target(name: "SFU", swiftSettings: mediaPath),
 
-        // MARK: C wrappers
+        // MARK: C wrappers (layers 3 and 4)
         .target(name: "Transcode", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
                                                   .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "SRTP", dependencies: ["CSRTP", "COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: mediaPath),
         .target(name: "DTLS", dependencies: ["COpenSSL", .product(name: "NIOCore", package: "swift-nio")]),
+        // The media socket, sendmmsg/GSO batches and prefetch hints: the egress's only C.
+        .target(name: "DatagramIO", dependencies: ["CDatagram", "SRTP", .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: mediaPath),
 
-        // MARK: Engines
+        // MARK: Core engines (layer 5) and engines (layer 6)
         .target(name: "MediaRouter", dependencies: ["MediaCore",
                                                     .product(name: "NIOCore", package: "swift-nio"),
                                                     .product(name: "Logging", package: "swift-log"),
@@ -89,7 +93,7 @@ let package = Package(
                                                  .product(name: "JWTKit", package: "jwt-kit"),
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "Transcoder", "CDatagram",
+        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "MediaRouter", "DatagramIO",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -113,7 +117,7 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 
-        // MARK: Edges
+        // MARK: Edges (layers 7 to 9)
         .target(name: "HTTPServer", dependencies: ["MediaCore", "MediaRouter", "Storage", "Packager", "Audience", "CMAF", "WebRTCTransport",
                                                    .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                                                    .product(name: "Hummingbird", package: "hummingbird"),
@@ -159,9 +163,10 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTransportTests", dependencies: ["WebRTCTransport", "SDP", "STUN", "RTP", "DTLS", "SRTP",
-                                                                 "Transcoder", "MediaCore",
+                                                                 "MediaRouter", "MediaCore",
                                                                  .product(name: "NIOCore", package: "swift-nio"),
                                                                  .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "DatagramIOTests", dependencies: ["DatagramIO", "SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "CMAFTests", dependencies: ["CMAF", "MediaCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "PackagerTests", dependencies: ["Packager", "CMAF", "MediaRouter", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio")]),

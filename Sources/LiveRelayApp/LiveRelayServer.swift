@@ -155,7 +155,7 @@ public final class LiveRelayServer: Sendable {
                 webRTCEnabled: configuration.webrtc.enabled, cmafEnabled: true,
                 cmafRungs: Set(configuration.transcoder.ladder.filter { $0.cmaf != false }.map(\.name)),
                 vp8Simulcast: configuration.transcoder.vp8Simulcast)
-            transcoder = LiveTranscoder(settings: settings, logger: childLogger("liverelay.transcoder"))
+            transcoder = LiveTranscoder(settings: settings, publishingTo: router, logger: childLogger("liverelay.transcoder"))
         }
         var egress: WebRTCEgress?
         var webrtcPort: Int?
@@ -169,13 +169,13 @@ public final class LiveRelayServer: Sendable {
             egress = made
         }
         if let transcoder {
-            let feed = transcoder.addObserver(TranscodedRenditionFeed(packager: packager))
-            let egressObservation = egress.map { transcoder.addObserver($0) }
+            let feed = router.addRenditionObserver(PackagerRenditionFeed(packager: packager))
+            let egressObservation = egress.map { router.addRenditionObserver($0) }
             let transcoderObservation = router.addObserver(transcoder)
             stopOnExit.append {
                 self.router.removeObserver(transcoderObservation)
-                transcoder.removeObserver(feed)
-                if let egressObservation { transcoder.removeObserver(egressObservation) }
+                self.router.removeRenditionObserver(feed)
+                if let egressObservation { self.router.removeRenditionObserver(egressObservation) }
                 transcoder.stop()
             }
         }

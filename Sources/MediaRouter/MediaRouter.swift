@@ -8,9 +8,12 @@ public enum MediaRouterError: Error, Equatable, Sendable {
     case alreadyPublishing(stream: String)
 }
 
-/// Streams currently being published and the stages observing them.
+/// Streams currently being published, their renditions, and the stages observing them.
 ///
-/// Ingest (RTMP, the demo source) opens a `Publication` per publisher; transcoder, packager and API observe.
+/// Two levels. Ingest (RTMP, the demo source) opens a `Publication` per publisher; the transcoder, the packager and
+/// the API observe those (`addObserver`). Whatever makes renditions — the transcoder today — publishes them here
+/// (`publishRendition`), and the stages that deliver them to viewers, the WebRTC egress and the packager's extra
+/// renditions, observe those (`addRenditionObserver`) without knowing who made them.
 public final class MediaRouter: Sendable {
     struct ObserverEntry {
         let id: Int
@@ -26,6 +29,9 @@ public final class MediaRouter: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Rendition observers under a lock of their own: frames of every rendition pass here, and must not wait on
+    /// publishers starting or ending.
+    private let renditionObservers = NIOLockedValueBox(RenditionObservers())
     private let logger: Logger
     private let liveStreamsGauge = Gauge(label: "liverelay_live_streams")
 
@@ -108,5 +114,52 @@ public final class MediaRouter: Sendable {
         guard removed else { return }
         logger.info("publish ended", metadata: ["stream": "\(publication.stream)"])
         for observer in observers(of: publication.stream) { observer.handle(.ended, stream: publication.stream) }
+    }
+}
+
+// MARK: Renditions
+
+struct RenditionObservers {
+    struct Entry {
+        let id: Int
+        let stream: String?
+        let observer: any RenditionObserver
+    }
+
+    var entries: [Entry] = []
+    var nextID = 0
+}
+
+extension MediaRouter {
+    /// Observes one stream's renditions, or every stream's when `stream` is nil. Returns a token for
+    /// `removeRenditionObserver`.
+    @discardableResult
+    public func addRenditionObserver(_ observer: any RenditionObserver, stream: String? = nil) -> Int {
+        renditionObservers.withLockedValue { observers in
+            let id = observers.nextID
+            observers.nextID += 1
+            observers.entries.append(RenditionObservers.Entry(id: id, stream: stream, observer: observer))
+            return id
+        }
+    }
+
+    /// Closure form of `addRenditionObserver`; the closure must not block (see `RenditionObserver`).
+    @discardableResult
+    public func subscribeRenditions(stream: String? = nil,
+                                    _ handler: @escaping @Sendable (RenditionEvent, String) -> Void) -> Int {
+        addRenditionObserver(RenditionHandler(handler), stream: stream)
+    }
+
+    public func removeRenditionObserver(_ token: Int) {
+        renditionObservers.withLockedValue { $0.entries.removeAll { $0.id == token } }
+    }
+
+    /// Hands one event of `stream`'s renditions to their observers, on the caller's thread.
+    public func publishRendition(_ event: RenditionEvent, stream: String) {
+        // Copying the array out only retains its storage (copy-on-write): no allocation per frame.
+        let entries = renditionObservers.withLockedValue { $0.entries }
+        for entry in entries where entry.stream == nil || entry.stream == stream {
+            entry.observer.handle(event, stream: stream)
+        }
     }
 }

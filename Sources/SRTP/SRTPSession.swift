@@ -107,10 +107,20 @@ public final class SRTPSession {
         return created
     }
 
-    /// Where sealing an outbound packet reads this session's state (the sender object), for
-    /// a caller that prefetches the next viewer's while it seals for this one. Hints only: never read through.
-    public var senderAddress: UnsafeRawPointer? {
-        unmanagedSender.map { UnsafeRawPointer($0.toOpaque()) }
+    /// Where sealing an outbound packet reads this session's state, for a caller that asks for the next viewer's
+    /// while it seals for this one. Opaque: the only thing to do with it is `prefetch()`.
+    public struct SealingStateHint {
+        let address: UnsafeRawPointer
+
+        /// Asks for the sealing state to be brought into the cache; never reads it.
+        public func prefetch() {
+            lr_srtp_prefetch(address, 320)
+        }
+    }
+
+    /// The hint for an outbound session sealed on OpenSSL (nil for any other).
+    public var sealingStateHint: SealingStateHint? {
+        unmanagedSender.map { SealingStateHint(address: UnsafeRawPointer($0.toOpaque())) }
     }
 
     /// Turns the readable bytes (one RTP packet) into SRTP in place, growing the writer index by the tag.

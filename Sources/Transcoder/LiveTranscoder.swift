@@ -7,7 +7,8 @@ import NIOCore
 /// Turns each live stream of the `MediaRouter` into the VP8/Opus layers of WebRTC and the H.264/AAC renditions
 /// of DASH/HLS.
 ///
-/// Register it as a router observer (`router.addObserver(transcoder)`); consumers register with `addObserver`.
+/// Register it as a router observer (`router.addObserver(transcoder)`); it publishes what it makes back into the
+/// router as renditions (`MediaRouter.publishRendition`), where the egress and the packager observe them.
 /// Each publication gets its own pipeline: H.264 decoded once, every rung size scaled once, each encoder on its own
 /// thread behind a small bounded queue (when it falls behind, the oldest waiting picture is dropped and counted in
 /// `liverelay_transcode_dropped_frames_total{rung}`). The publisher's end flushes every encoder and ends with
@@ -19,48 +20,19 @@ public final class LiveTranscoder: MediaObserver {
     public let settings: TranscoderSettings
     private let logger: Logger
 
-    private struct ObserverEntry {
-        let id: Int
-        let stream: String?
-        let observer: any TranscodedMediaObserver
-    }
-
     private struct State {
         var pipelines: [String: StreamTranscoder] = [:]
-        var observers: [ObserverEntry] = []
-        var nextObserverID = 0
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Where the renditions go.
+    private let renditions: MediaRouter
 
-    public init(settings: TranscoderSettings = TranscoderSettings(),
+    public init(settings: TranscoderSettings = TranscoderSettings(), publishingTo renditions: MediaRouter,
                 logger: Logger = Logger(label: "liverelay.transcoder")) {
         self.settings = settings
+        self.renditions = renditions
         self.logger = logger
-    }
-
-    // MARK: Consumers
-
-    /// Observes one stream's output, or every stream's when `stream` is nil. Returns a token for `removeObserver`.
-    @discardableResult
-    public func addObserver(_ observer: any TranscodedMediaObserver, stream: String? = nil) -> Int {
-        state.withLockedValue { state in
-            let id = state.nextObserverID
-            state.nextObserverID += 1
-            state.observers.append(ObserverEntry(id: id, stream: stream, observer: observer))
-            return id
-        }
-    }
-
-    /// Closure form of `addObserver`; the closure must not block (see `TranscodedMediaObserver`).
-    @discardableResult
-    public func subscribe(stream: String? = nil,
-                          _ handler: @escaping @Sendable (TranscodedMedia, String) -> Void) -> Int {
-        addObserver(TranscodedMediaHandler(handler), stream: stream)
-    }
-
-    public func removeObserver(_ token: Int) {
-        state.withLockedValue { $0.observers.removeAll { $0.id == token } }
     }
 
     /// Asks for a keyframe on the next picture of a VP8 layer (a viewer joined, switched layers or sent PLI/FIR).
@@ -93,7 +65,7 @@ public final class LiveTranscoder: MediaObserver {
 
     public func handle(_ event: MediaEvent, stream: String) {
         if case .started(let publisher) = event {
-            let emit: @Sendable (TranscodedMedia) -> Void = { [weak self] media in self?.deliver(media, stream: stream) }
+            let emit: @Sendable (RenditionEvent) -> Void = { [renditions] media in renditions.publishRendition(media, stream: stream) }
             let pipeline = StreamTranscoder(stream: stream, generation: publisher.generation, settings: settings,
                                             logger: logger, emit: emit)
             let previous = state.withLockedValue { state -> StreamTranscoder? in
@@ -105,13 +77,5 @@ public final class LiveTranscoder: MediaObserver {
         }
         // The ended pipeline stays in the map (for its statistics) until the next publisher replaces it.
         state.withLockedValue { $0.pipelines[stream] }?.handle(event)
-    }
-
-    private func deliver(_ media: TranscodedMedia, stream: String) {
-        // Copying the array out only retains its storage (copy-on-write): no allocation per frame.
-        let observers = state.withLockedValue { $0.observers }
-        for entry in observers where entry.stream == nil || entry.stream == stream {
-            entry.observer.handle(media, stream: stream)
-        }
     }
 }

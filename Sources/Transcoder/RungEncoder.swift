@@ -1,5 +1,6 @@
 import Logging
 import MediaCore
+import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
 import Transcode
@@ -33,7 +34,7 @@ final class RungEncoder: @unchecked Sendable {
     let rung: Rung
     let codec: Codec
     private let settings: TranscoderSettings
-    private let emit: @Sendable (TranscodedMedia) -> Void
+    private let emit: @Sendable (RenditionEvent) -> Void
     private let output: RungOutput
     private let keyframeRequested = NIOLockedValueBox(false)
     private let logger: Logger
@@ -46,7 +47,7 @@ final class RungEncoder: @unchecked Sendable {
 
     init(rung: Rung, codec: Codec, stream: String, settings: TranscoderSettings,
          statistics: NIOLockedValueBox<TranscoderStatistics>, logger: Logger,
-         emit: @escaping @Sendable (TranscodedMedia) -> Void, finished: @escaping @Sendable () -> Void) {
+         emit: @escaping @Sendable (RenditionEvent) -> Void, finished: @escaping @Sendable () -> Void) {
         self.rung = rung
         self.codec = codec
         self.settings = settings
@@ -177,10 +178,10 @@ struct RungOutput: Sendable {
     let codec: RungEncoder.Codec
     private let metrics: RungMetrics
     private let statistics: NIOLockedValueBox<TranscoderStatistics>
-    private let emit: @Sendable (TranscodedMedia) -> Void
+    private let emit: @Sendable (RenditionEvent) -> Void
 
     init(rung: Rung, codec: RungEncoder.Codec, stream: String, statistics: NIOLockedValueBox<TranscoderStatistics>,
-         emit: @escaping @Sendable (TranscodedMedia) -> Void) {
+         emit: @escaping @Sendable (RenditionEvent) -> Void) {
         self.rung = rung
         self.codec = codec
         self.metrics = RungMetrics(stream: stream, rung: rung.name, codec: codec.rawValue)

@@ -1,5 +1,6 @@
 import Logging
 import MediaCore
+import MediaRouter
 import NIOConcurrencyHelpers
 import Transcode
 
@@ -31,7 +32,7 @@ final class SimulcastEncoder: @unchecked Sendable {
     private var lastPTS: Int64?
 
     init(rungs: [Rung], stream: String, settings: TranscoderSettings, statistics: NIOLockedValueBox<TranscoderStatistics>,
-         logger: Logger, emit: @escaping @Sendable (TranscodedMedia) -> Void, finished: @escaping @Sendable () -> Void) {
+         logger: Logger, emit: @escaping @Sendable (RenditionEvent) -> Void, finished: @escaping @Sendable () -> Void) {
         self.rungs = rungs
         self.settings = settings
         self.logger = logger

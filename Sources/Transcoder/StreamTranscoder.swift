@@ -29,7 +29,7 @@ final class StreamTranscoder: @unchecked Sendable {
     let generation: Int
     let settings: TranscoderSettings
     let statistics = NIOLockedValueBox(TranscoderStatistics())
-    private let emit: @Sendable (TranscodedMedia) -> Void
+    private let emit: @Sendable (RenditionEvent) -> Void
     private let logger: Logger
     private let metrics: DecoderMetrics
     private let limiter: NIOLockedValueBox<KeyframeRequestLimiter>
@@ -72,7 +72,7 @@ final class StreamTranscoder: @unchecked Sendable {
     }
 
     init(stream: String, generation: Int, settings: TranscoderSettings, logger: Logger,
-         emit: @escaping @Sendable (TranscodedMedia) -> Void) {
+         emit: @escaping @Sendable (RenditionEvent) -> Void) {
         self.stream = stream
         self.generation = generation
         self.settings = settings
@@ -259,10 +259,10 @@ final class StreamTranscoder: @unchecked Sendable {
         self.layout = layout
         statistics.withLockedValue { $0.sourceSizeChanges += 1 }
         var targets: [Target] = []
-        var webRTCLayers: [TranscoderLayout.Layer] = []
-        var cmafRenditions: [TranscoderLayout.Layer] = []
+        var webRTCLayers: [RenditionLayout.Layer] = []
+        var cmafRenditions: [RenditionLayout.Layer] = []
         if settings.cmafEnabled {
-            cmafRenditions.append(TranscoderLayout.Layer(rung: LiveTranscoder.passthroughRendition, width: source.width,
+            cmafRenditions.append(RenditionLayout.Layer(rung: LiveTranscoder.passthroughRendition, width: source.width,
                                                          height: source.height, fps: 0, bitrate: 0))
         }
         let chains = settings.webRTCEnabled && settings.vp8Simulcast ? simulcastChains(layout.entries) : []
@@ -276,7 +276,7 @@ final class StreamTranscoder: @unchecked Sendable {
         }
         for (entryIndex, entry) in layout.entries.enumerated() {
             var slots: [(encoder: RungEncoder, limiter: FrameRateLimiter)] = []
-            let layer = TranscoderLayout.Layer(rung: entry.rung.name, width: entry.size.width, height: entry.size.height,
+            let layer = RenditionLayout.Layer(rung: entry.rung.name, width: entry.size.width, height: entry.size.height,
                                                fps: entry.rung.fps, bitrate: entry.rung.videoKbps * 1000)
             let group = groupOfEntry[entryIndex]
             if settings.webRTCEnabled {
@@ -305,7 +305,7 @@ final class StreamTranscoder: @unchecked Sendable {
             "stream": "\(stream)", "source": "\(source)",
             "layers": "\(webRTCLayers.map { "\($0.rung)=\($0.width)x\($0.height)" }.joined(separator: ","))",
         ])
-        emit(.layout(TranscoderLayout(webRTCLayers: webRTCLayers, cmafRenditions: cmafRenditions)))
+        emit(.layout(RenditionLayout(webRTCLayers: webRTCLayers, cmafRenditions: cmafRenditions)))
     }
 
     private func encoder(_ rung: Rung, _ codec: RungEncoder.Codec) -> RungEncoder {

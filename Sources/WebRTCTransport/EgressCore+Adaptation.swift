@@ -1,7 +1,7 @@
 import NIOCore
 import RTP
 import SFU
-import Transcoder
+import MediaRouter
 
 /// The adaptive half of the egress: each viewer's bandwidth estimate picks its rung (switching at that rung's
 /// keyframe), probes pad the stream to look for headroom, and the operations API can pin a viewer.

@@ -1,4 +1,4 @@
-import CDatagram
+import DatagramIO
 import DTLS
 import Logging
 import MediaCore
@@ -9,7 +9,7 @@ import SDP
 import SFU
 import SRTP
 import STUN
-import Transcoder
+import MediaRouter
 
 /// Everything of one WebRTC egress shard that lives on its event loop: its viewer sessions and their indexes, each
 /// stream's layers and clock, and its socket on the media port. Nothing here locks but the shared
@@ -59,7 +59,7 @@ final class EgressCore {
 
     struct StreamMedia {
         var live = false
-        var layers: [TranscoderLayout.Layer] = []
+        var layers: [RenditionLayout.Layer] = []
         var clock = MediaClock()
         var endedAt: NIODeadline?
         /// Payload bits per second of each rung (by rung name) and of the audio, over the last 2 s.
@@ -265,7 +265,7 @@ final class EgressCore {
         countViewersByLayer()  // the per-rung gauges say 0, not the last second's figures
     }
 
-    static func chooseLayer(_ layers: [TranscoderLayout.Layer], maximum: String?) throws(WHEPError) -> String {
+    static func chooseLayer(_ layers: [RenditionLayout.Layer], maximum: String?) throws(WHEPError) -> String {
         guard let maximum else { return layers[0].rung }
         if let index = layers.firstIndex(where: { $0.rung == maximum }) { return layers[index].rung }
         // A cap like "480p" that is not a rung: the largest layer no taller than it.
@@ -634,7 +634,7 @@ final class EgressCore {
 
     // MARK: Media from the transcoder
 
-    func media(_ media: TranscodedMedia, stream: String) {
+    func media(_ media: RenditionEvent, stream: String) {
         switch media {
         case .started:
             var state = streams[stream] ?? StreamMedia()
@@ -670,7 +670,7 @@ final class EgressCore {
     }
 
     /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
-    private func relayer(stream: String, layers: [TranscoderLayout.Layer]) {
+    private func relayer(stream: String, layers: [RenditionLayout.Layer]) {
         guard !layers.isEmpty else { return }
         for session in viewersByStream[stream] ?? [] {
             session.selector.reset()
@@ -876,17 +876,17 @@ final class EgressCore {
     @inline(__always)
     static func prefetchAhead(_ viewers: [ViewerSession], from index: Int, rung: String? = nil) {
         if index + 2 < viewers.count {
-            lr_prefetch(Unmanaged.passUnretained(viewers[index + 2]).toOpaque(),
-                        UInt32(rung == nil ? ViewerSession.hotBytes : ViewerSession.selectionBytes))
+            MemoryHint.prefetch(Unmanaged.passUnretained(viewers[index + 2]).toOpaque(),
+                                bytes: rung == nil ? ViewerSession.hotBytes : ViewerSession.selectionBytes)
         }
         guard index + 1 < viewers.count else { return }
         let next = viewers[index + 1]
         if let rung {
             guard next.layer == rung || next.pendingLayer == rung else { return }
-            lr_prefetch(Unmanaged.passUnretained(next).toOpaque() + ViewerSession.selectionBytes,
-                        UInt32(ViewerSession.hotBytes - ViewerSession.selectionBytes))
+            MemoryHint.prefetch(Unmanaged.passUnretained(next).toOpaque() + ViewerSession.selectionBytes,
+                                bytes: ViewerSession.hotBytes - ViewerSession.selectionBytes)
         }
-        if let sender = next.sealingState { lr_prefetch(sender, 320) }
+        next.sealingState?.prefetch()
     }
 
     /// Stamps the transport-wide sequence number, encrypts into the media batch, and notes the packet for the

@@ -1,3 +1,4 @@
+import DatagramIO
 import DTLS
 import NIOCore
 import RTP
@@ -39,10 +40,10 @@ final class ViewerSession {
     /// `selectedAddress` as the kernel takes it, for the media batch.
     private(set) var datagramAddress: DatagramAddress?
     var outbound: SRTPSession? {
-        didSet { sealingState = outbound?.senderAddress }
+        didSet { sealingState = outbound?.sealingStateHint }
     }
-    /// Where `outbound` keeps what sealing a packet reads, prefetched a viewer ahead (hints only, never read).
-    private(set) var sealingState: UnsafeRawPointer?
+    /// Where `outbound` keeps what sealing a packet reads, prefetched a viewer ahead.
+    private(set) var sealingState: SRTPSession.SealingStateHint?
     /// The rung this viewer receives.
     var layer: String
     /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.

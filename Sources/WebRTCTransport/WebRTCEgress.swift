@@ -1,5 +1,5 @@
 import DTLS
-import Glibc
+import DatagramIO
 import Logging
 import SDP
 import Metrics
@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SRTP
-import Transcoder
+import MediaRouter
 
 /// WebRTC egress: WHEP sessions, one UDP port for every viewer (ICE-lite, DTLS-SRTP, RTP/RTCP), fed by the
 /// transcoder's VP8 layers and Opus audio.
@@ -17,7 +17,7 @@ import Transcoder
 /// viewers. This class is the thread-safe front: the HTTP layer's calls and the transcoder's frames hop onto the
 /// shards' loops. Frames waiting for a loop are bounded (`maximumPendingFrames` per shard): a shard that is behind
 /// drops new frames (counted) rather than queueing without end, and the other shards are not held up by it.
-public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
+public final class WebRTCEgress: RenditionObserver, Sendable {
     public let settings: WebRTCSettings
     private let group: MultiThreadedEventLoopGroup
     private let shards: [Shard]
@@ -89,7 +89,7 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         for shard in shards {
             // The socket is bound here and handed to NIO, which reads it (recvmmsg) and writes STUN, DTLS and RTCP;
             // media goes out through the same descriptor in sendmmsg batches of the core's own.
-            let descriptor = try Self.bindMediaSocket(host: settings.bindHost, port: port, reusePort: shared)
+            let descriptor = try MediaSocket.bind(host: settings.bindHost, port: port, reusePort: shared)
             let core = shard.core
             let channel: any Channel
             do {
@@ -105,7 +105,7 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
                     .withBoundSocket(descriptor)
                     .get()
             } catch {
-                close(descriptor)
+                MediaSocket.close(descriptor)
                 throw error
             }
             // The first socket fixes the port (an ephemeral one when 0 was asked for); the others join it.
@@ -173,30 +173,6 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
                 }
             }
         }
-    }
-
-    /// A non-blocking UDP socket bound to `host:port`, with 4 MiB buffers each way (a keyframe to a few hundred
-    /// viewers is megabytes in a burst).
-    static func bindMediaSocket(host: String, port: Int, reusePort: Bool = false) throws -> CInt {
-        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
-        let family = address.protocol == .inet6 ? AF_INET6 : AF_INET
-        let descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
-        func set(_ option: CInt, _ value: CInt) {
-            var value = value
-            _ = setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<CInt>.size))
-        }
-        set(SO_REUSEADDR, 1)
-        if reusePort { set(SO_REUSEPORT, 1) }
-        set(SO_RCVBUF, 4 << 20)
-        set(SO_SNDBUF, 4 << 20)
-        let bound = address.withSockAddr { bind(descriptor, $0, socklen_t($1)) }
-        guard bound == 0 else {
-            let error = IOError(errnoCode: errno, reason: "bind \(host):\(port)")
-            close(descriptor)
-            throw error
-        }
-        return descriptor
     }
 
     // MARK: WHEP
@@ -299,13 +275,13 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
         return total
     }
 
-    // MARK: TranscodedMediaObserver
+    // MARK: RenditionObserver
 
     /// The frame with bytes of its own, for every shard but the first. Each of a shard's viewers takes and drops
     /// references to the frame it is sent; on one shared buffer the shards' threads would do so at the same moment,
     /// and the reference count's cache line would travel between their cores for every viewer and packet. A copy
     /// costs one allocation and a few kilobytes per frame and shard.
-    static func ownCopy(_ media: TranscodedMedia) -> TranscodedMedia {
+    static func ownCopy(_ media: RenditionEvent) -> RenditionEvent {
         switch media {
         case .webRTCVideo(let layer, var frame):
             frame.data = ByteBuffer(copying: frame.data)
@@ -320,7 +296,7 @@ public final class WebRTCEgress: TranscodedMediaObserver, Sendable {
 
     /// Every shard gets every frame, for its own viewers; a shard whose loop is `maximumPendingFrames` behind
     /// misses it (counted).
-    public func handle(_ media: TranscodedMedia, stream: String) {
+    public func handle(_ media: RenditionEvent, stream: String) {
         let isFrame: Bool
         switch media {
         case .webRTCVideo, .webRTCAudio: isFrame = true

@@ -1,5 +1,6 @@
 import Foundation
 import MediaCore
+import MediaRouter
 import NIOCore
 import Testing
 import Transcode
@@ -18,7 +19,7 @@ struct FFmpegPublishTests {
     }
 
     /// The frames of a layer, probed after writing them to IVF.
-    private func probe(_ frames: [EncodedFrame], layer: TranscoderLayout.Layer, in directory: URL) throws -> (URL, ProbedVideo) {
+    private func probe(_ frames: [EncodedFrame], layer: RenditionLayout.Layer, in directory: URL) throws -> (URL, ProbedVideo) {
         let file = directory.appendingPathComponent("\(layer.rung).ivf")
         try IVFWriter.write(frames, width: layer.width, height: layer.height, to: file)
         return (file, try probeVideo(file))

@@ -16,7 +16,7 @@ import Transcoder
 struct TranscodedRecord: Sendable {
     var started: [Int] = []
     var ended: [Int] = []
-    var layouts: [TranscoderLayout] = []
+    var layouts: [RenditionLayout] = []
     var vp8: [String: [EncodedFrame]] = [:]
     var opus: [EncodedFrame] = []
     var cmafConfigurations: [String: [VideoTrackConfig]] = [:]
@@ -25,10 +25,10 @@ struct TranscodedRecord: Sendable {
     var cmafAudioFrames = 0
 }
 
-final class TranscodedRecorder: TranscodedMediaObserver {
+final class TranscodedRecorder: RenditionObserver {
     private let record = NIOLockedValueBox(TranscodedRecord())
 
-    func handle(_ media: TranscodedMedia, stream: String) {
+    func handle(_ media: RenditionEvent, stream: String) {
         record.withLockedValue { record in
             switch media {
             case .started(let generation): record.started.append(generation)
@@ -90,10 +90,10 @@ struct TranscoderFixture {
         let router = MediaRouter(logger: logger)
         let source = SourceRecorder()
         router.addObserver(source)
-        let transcoder = LiveTranscoder(settings: settings, logger: logger)
+        let transcoder = LiveTranscoder(settings: settings, publishingTo: router, logger: logger)
         router.addObserver(transcoder)
         let output = TranscodedRecorder()
-        transcoder.addObserver(output)
+        router.addRenditionObserver(output)
         guard rtmp else {
             return TranscoderFixture(router: router, transcoder: transcoder, output: output, source: source, server: nil, port: 0)
         }

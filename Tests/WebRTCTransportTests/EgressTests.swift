@@ -6,7 +6,7 @@ import RTP
 import SDP
 import SRTP
 import STUN
-import Transcoder
+import MediaRouter
 import WebRTCTransport
 import XCTest
 
@@ -40,7 +40,7 @@ final class EgressTests: XCTestCase {
         egress = try WebRTCEgress(settings: settings, requestKeyframe: { log.record($0, $1) })
         port = try await egress.start()
         egress.handle(.started(generation: 1), stream: "cam")
-        egress.handle(.layout(TranscoderLayout(webRTCLayers: [
+        egress.handle(.layout(RenditionLayout(webRTCLayers: [
             .init(rung: "720p", width: 1280, height: 720, fps: 30, bitrate: 2_500_000),
             .init(rung: "360p", width: 640, height: 360, fps: 30, bitrate: 800_000),
         ], cmafRenditions: [])), stream: "cam")

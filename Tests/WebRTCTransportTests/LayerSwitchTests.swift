@@ -2,7 +2,7 @@ import MediaCore
 import NIOConcurrencyHelpers
 import NIOCore
 import RTP
-import Transcoder
+import MediaRouter
 import WebRTCTransport
 import XCTest
 

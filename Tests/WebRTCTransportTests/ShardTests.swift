@@ -1,6 +1,6 @@
 import NIOCore
 import RTP
-import Transcoder
+import MediaRouter
 import WebRTCTransport
 import XCTest
 
@@ -15,7 +15,7 @@ extension EgressTests {
         port = try await egress.start()
         XCTAssertEqual(egress.shardCount, 3)
         egress.handle(.started(generation: 1), stream: "cam")
-        egress.handle(.layout(TranscoderLayout(webRTCLayers: [
+        egress.handle(.layout(RenditionLayout(webRTCLayers: [
             .init(rung: "720p", width: 1280, height: 720, fps: 30, bitrate: 2_500_000),
         ], cmafRenditions: [])), stream: "cam")
 

@@ -1,7 +1,7 @@
 import Glibc
 import NIOCore
 import SRTP
-@testable import WebRTCTransport
+@testable import DatagramIO
 import XCTest
 
 /// The media batch on real sockets: protected datagrams arrive whole and in order across several sendmmsg calls,
@@ -11,7 +11,7 @@ final class DatagramBatchTests: XCTestCase {
     private let salt = [UInt8](repeating: 0x17, count: 12)
 
     private func udpSocket() throws -> (descriptor: CInt, address: SocketAddress) {
-        let descriptor = try WebRTCEgress.bindMediaSocket(host: "127.0.0.1", port: 0)
+        let descriptor = try MediaSocket.bind(host: "127.0.0.1", port: 0)
         var storage = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &storage) {

@@ -9,11 +9,11 @@ import SRTP
 /// address is copied for every packet (out of the session, into the batch), and a 128-byte `sockaddr_storage` made
 /// each of those copies a `memcpy` call. Any other kind of address keeps length 0, which the kernel refuses
 /// (counted as a failed send).
-struct DatagramAddress {
-    var storage = sockaddr_in6()
-    var length: socklen_t = 0
+public struct DatagramAddress {
+    @usableFromInline var storage = sockaddr_in6()
+    @usableFromInline var length: socklen_t = 0
 
-    init(_ address: SocketAddress) {
+    public init(_ address: SocketAddress) {
         address.withSockAddr { pointer, length in
             guard length <= MemoryLayout<sockaddr_in6>.size else { return }
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length)) }
@@ -33,33 +33,33 @@ struct DatagramAddress {
 /// Confined to the egress event loop, like the socket's NIO channel, which keeps every other datagram (STUN,
 /// DTLS, RTCP). A full socket buffer drops the rest of a batch (counted): UDP media late is media lost anyway, and
 /// waiting for the socket would stall every viewer behind one burst.
-final class DatagramBatch {
+public final class DatagramBatch {
     /// Datagrams per batch; a 720p frame to 64 viewers is a few calls.
-    static let capacity = 64
+    public static let capacity = 64
     /// The kernel's limits for one GSO message: 64 segments, 64 KiB of payload.
     static let maximumSegments = 64
     static let maximumMessageBytes = 65_000
 
-    struct Outcome {
-        var sent = 0
-        var droppedFull = 0
-        var failed = 0
-        var lastError: CInt = 0
+    public struct Outcome {
+        public var sent = 0
+        public var droppedFull = 0
+        public var failed = 0
+        public var lastError: CInt = 0
     }
 
-    let slotSize: Int
+    public let slotSize: Int
     /// The bound UDP socket (owned by the NIO channel); -1 until it is set.
-    var descriptor: CInt = -1
+    public var descriptor: CInt = -1
     /// Whether runs to one address go as one GSO message.
-    private(set) var segmentation: Bool
+    public private(set) var segmentation: Bool
     /// Datagrams queued.
-    private(set) var count = 0
+    @usableFromInline private(set) var count = 0
     /// Messages queued (a GSO run is one).
     private var messageCount = 0
     /// The last message's run: its segment size, and whether it is closed (its last segment was shorter).
     private var runSegmentSize = 0
     private var runClosed = true
-    private let storage: UnsafeMutableRawPointer
+    @usableFromInline let storage: UnsafeMutableRawPointer
     private let addresses: UnsafeMutablePointer<sockaddr_in6>
     private let vectors: UnsafeMutablePointer<iovec>
     private let messages: UnsafeMutablePointer<lr_mmsghdr>
@@ -67,7 +67,7 @@ final class DatagramBatch {
     private let controlSize: Int
     private(set) var totals = Outcome()
 
-    init(slotSize: Int, segmentation: Bool = true) {
+    public init(slotSize: Int, segmentation: Bool = true) {
         self.slotSize = slotSize
         self.segmentation = segmentation
         controlSize = Int(lr_udp_segment_control_size())
@@ -95,7 +95,7 @@ final class DatagramBatch {
     /// Copies one RTP packet into the next slot, protects it there and queues it for `address`. Returns the
     /// datagram's size, or nil when it is larger than a slot or protection failed (counted as failed; nothing is
     /// queued then).
-    func append(_ packet: ByteBuffer, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
+    public func append(_ packet: ByteBuffer, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
         let length = packet.readableBytes
         guard let slot = reserve(length) else { return nil }
         packet.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: length) }
@@ -104,19 +104,24 @@ final class DatagramBatch {
 
     /// The next slot, for a packet of up to `length` bytes to be written straight into it and then `commit`ted
     /// (the batch is sent first when it is full). Nil, counted as failed, when the packet would not fit a slot.
-    @inline(__always)
-    func reserve(_ length: Int) -> UnsafeMutableRawPointer? {
+    @inlinable
+    public func reserve(_ length: Int) -> UnsafeMutableRawPointer? {
         if count == Self.capacity { flush() }
         guard length + SRTPSession.maximumTrailerLength <= slotSize else {
-            totals.failed += 1
+            countFailure()
             return nil
         }
         return storage + count * slotSize
     }
 
+    @usableFromInline
+    func countFailure() {
+        totals.failed += 1
+    }
+
     /// Protects the `length` bytes of RTP written into the slot `reserve` returned and queues them for `address`.
     /// Returns the datagram's size, or nil when protection failed (counted; nothing is queued then).
-    func commit(_ length: Int, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
+    public func commit(_ length: Int, protectedBy srtp: SRTPSession, to address: DatagramAddress) -> Int? {
         let slot = storage + count * slotSize
         guard let size = try? srtp.protect(slot, length: length, capacity: slotSize) else {
             totals.failed += 1
@@ -168,7 +173,7 @@ final class DatagramBatch {
 
     /// Sends what is queued. A message the kernel refuses on its own (an unreachable address) is skipped.
     @discardableResult
-    func flush() -> Outcome {
+    public func flush() -> Outcome {
         var outcome = Outcome()
         defer {
             count = 0
@@ -212,7 +217,7 @@ final class DatagramBatch {
     }
 
     /// Counters since the last call, reset.
-    func takeTotals() -> Outcome {
+    public func takeTotals() -> Outcome {
         defer { totals = Outcome() }
         return totals
     }

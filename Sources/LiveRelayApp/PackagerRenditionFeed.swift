@@ -1,17 +1,16 @@
 import MediaRouter
 import Packager
-import Transcoder
 
-/// Hands the transcoder's re-encoded H.264 rungs to the DASH/HLS packager as extra renditions of the stream.
-/// The source rendition and the AAC audio reach the packager straight from the router, so they are skipped here.
-final class TranscodedRenditionFeed: TranscodedMediaObserver {
+/// Hands a stream's re-encoded H.264 renditions to the DASH/HLS packager as extra renditions of the stream.
+/// The source rendition and the AAC audio reach the packager straight from the publication, so they are skipped here.
+final class PackagerRenditionFeed: RenditionObserver {
     private let packager: Packager
 
     init(packager: Packager) {
         self.packager = packager
     }
 
-    func handle(_ media: TranscodedMedia, stream: String) {
+    func handle(_ media: RenditionEvent, stream: String) {
         switch media {
         case .cmafVideoConfiguration(let rendition, let configuration) where rendition != Packager.sourceRendition:
             packager.ingest(.videoConfiguration(configuration), stream: stream, rendition: rendition)
