@@ -112,7 +112,7 @@ extension EgressCore {
     }
 
     /// Pins a viewer to a rung (nil: back to the estimate). False when the session or the rung is unknown.
-    func pinLayer(id: String, rung: String?) -> Bool {
+    func pinLayer(id: String, rung: String?, now: NIODeadline) -> Bool {
         guard let session = sessions[id] else { return false }
         guard let rung else {
             session.pinnedLayer = nil
@@ -122,7 +122,7 @@ extension EgressCore {
         guard streams[session.stream]?.layers.contains(where: { $0.rung == rung }) ?? false else { return false }
         session.pinnedLayer = rung
         session.probe = nil
-        switchLayer(session, to: rung, now: .now())
+        switchLayer(session, to: rung, now: now)
         return true
     }
 
@@ -178,9 +178,9 @@ extension EgressCore {
     // MARK: Feedback
 
     /// transport-cc: each reported packet is matched with its send time and size and handed to the estimator.
-    func receivedTransportFeedback(_ feedback: RTCPTransportFeedback, session: ViewerSession) {
+    func receivedTransportFeedback(_ feedback: RTCPTransportFeedback, session: ViewerSession, now deadline: NIODeadline) {
         guard let log = session.sentLog else { return }
-        let now = Self.microseconds(.now())
+        let now = Self.microseconds(deadline)
         var arrival = Int64(feedback.referenceTime) * 64_000
         for status in feedback.packets {
             guard let entry = log.entry(status.sequenceNumber) else { continue }

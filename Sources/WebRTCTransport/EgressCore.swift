@@ -53,6 +53,9 @@ final class EgressCore {
     /// Viewers with video waiting for their pacer, drained every `drainInterval` while any wait.
     private var backlog: [ViewerSession] = []
     private var drainScheduled = false
+    /// The time source of the loop's own timers (the pacing drain). Every other entry point is given `now` by its
+    /// caller; nothing here reads the system clock, so tests can run the core on a manual clock.
+    let clock: @Sendable () -> NIODeadline
     static let drainInterval = TimeAmount.milliseconds(5)
     private var lastSendFailureLog: NIODeadline?
     private var lastLayerCount = NIODeadline.uptimeNanoseconds(0)
@@ -69,8 +72,10 @@ final class EgressCore {
 
     init(loop: any EventLoop, shard: Int = 0, directory: SessionDirectory = SessionDirectory(shards: 1),
          settings: WebRTCSettings, certificate: DTLSCertificate, logger: Logger,
+         clock: @escaping @Sendable () -> NIODeadline = { .now() },
          requestKeyframe: @escaping @Sendable (String, String) -> Bool) throws {
         self.loop = loop
+        self.clock = clock
         self.shard = shard
         self.directory = directory
         self.settings = settings
@@ -97,7 +102,8 @@ final class EgressCore {
         return counts
     }
 
-    func createSession(stream: String, offerText: String, maximumLayer: String?, client: String? = nil) throws(WHEPError) -> WHEPSessionCreated {
+    func createSession(stream: String, offerText: String, maximumLayer: String?, client: String? = nil,
+                       now: NIODeadline) throws(WHEPError) -> WHEPSessionCreated {
         guard channel != nil else { throw .notRunning }
         // The cheap checks first: a flood is refused before any offer is parsed.
         guard directory.sessionCount < settings.maximumViewers else {
@@ -154,9 +160,8 @@ final class EgressCore {
                         packetizer: Self.audioPacketizer(audio, ssrc: parameters.audioSSRC),
                         timestampOffset: UInt32.random(in: 0...UInt32.max))
         }
-        let initialBitrate = Self.layerCosts(&streams[stream]!, now: Self.microseconds(.now()))
+        let initialBitrate = Self.layerCosts(&streams[stream]!, now: Self.microseconds(now))
             .first { $0.rung == layer }?.bitrate ?? 1_000_000
-        let now = NIODeadline.now()
         let pacing = PacingBudget(bitrate: pacingBitrate(estimate: nil, cost: initialBitrate),
                                   burstMicroseconds: Self.microseconds(settings.pacingBurst),
                                   minimumCapacity: 2 * settings.maximumPacketSize, now: Self.microseconds(now))
@@ -279,24 +284,24 @@ final class EgressCore {
     // MARK: Incoming datagrams
 
     /// `routed`: another shard handed it over (it is not handed on again).
-    func receive(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool = false) {
+    func receive(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool = false, now: NIODeadline) {
         let data = envelope.data
         guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else {
             metrics.dropped(.unknownClass)
             return
         }
         switch DatagramClass(firstByte: first) {
-        case .stun: receiveSTUN(envelope, routed: routed)
+        case .stun: receiveSTUN(envelope, routed: routed, now: now)
         case .dtls:
             guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
             guard session.ice.isProven(envelope.remoteAddress) else { return metrics.dropped(.unprovenAddress) }
-            receiveDTLS(data, from: envelope.remoteAddress, session: session)
+            receiveDTLS(data, from: envelope.remoteAddress, session: session, now: now)
         case .rtpOrRTCP:
             guard let session = byAddress[envelope.remoteAddress] else { return handOff(envelope, routed: routed) }
             guard envelope.remoteAddress == session.selectedAddress || session.ice.isProven(envelope.remoteAddress) else {
                 return metrics.dropped(.unprovenAddress)
             }
-            receiveRTCP(data, session: session)
+            receiveRTCP(data, session: session, now: now)
         case .unknown: metrics.dropped(.unknownClass)
         }
     }
@@ -311,7 +316,7 @@ final class EgressCore {
         route(.forward(owner: owner, datagram: envelope))
     }
 
-    private func receiveSTUN(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
+    private func receiveSTUN(_ envelope: AddressedEnvelope<ByteBuffer>, routed: Bool, now: NIODeadline) {
         let data = envelope.data
         let address = envelope.remoteAddress
         let message: STUNMessage
@@ -326,11 +331,11 @@ final class EgressCore {
             return
         }
         switch message.messageClass {
-        case .request: receiveCheck(message, envelope: envelope, routed: routed)
+        case .request: receiveCheck(message, envelope: envelope, routed: routed, now: now)
         case .successResponse, .errorResponse:
             // The answer to one of our checks: the session is the one that claimed the address it comes from.
             guard let session = byAddress[address] else { return handOff(envelope, routed: routed) }
-            guard let actions = session.ice.receivedResponse(message, from: address, now: .now()) else {
+            guard let actions = session.ice.receivedResponse(message, from: address, now: now) else {
                 metrics.dropped(.unexpectedSTUN)
                 return
             }
@@ -340,7 +345,7 @@ final class EgressCore {
         }
     }
 
-    private func receiveCheck(_ message: STUNMessage, envelope: AddressedEnvelope<ByteBuffer>, routed: Bool) {
+    private func receiveCheck(_ message: STUNMessage, envelope: AddressedEnvelope<ByteBuffer>, routed: Bool, now: NIODeadline) {
         let address = envelope.remoteAddress
         guard let username = message.username, let colon = username.firstIndex(of: ":") else {
             metrics.dropped(.unknownUsername)
@@ -369,7 +374,7 @@ final class EgressCore {
             byAddress[address] = session
             session.claimedAddresses.append(address)
         }
-        let (outcome, actions) = session.ice.receivedCheck(message, from: address, now: .now())
+        let (outcome, actions) = session.ice.receivedCheck(message, from: address, now: now)
         switch outcome {
         case .answered, .held: break
         case .replayed: metrics.dropped(.replayedSTUN)
@@ -408,8 +413,8 @@ final class EgressCore {
         directory.release(address: address, id: session.id)
     }
 
-    private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession) {
-        guard let dtls = session.dtls else { return admitDTLS(data, from: address, session: session) }
+    private func receiveDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession, now: NIODeadline) {
+        guard let dtls = session.dtls else { return admitDTLS(data, from: address, session: session, now: now) }
         dtls.receive(data)
         if session.phase == .connected {
             // After the handshake the connection still answers a viewer that retransmits its last flight (ours was
@@ -419,13 +424,13 @@ final class EgressCore {
             if case .failed = result { _ = closeSession(id: session.id, reason: .peerClosed) }
             return
         }
-        driveHandshake(session, dtls: dtls, replyTo: address)
+        driveHandshake(session, dtls: dtls, replyTo: address, now: now)
     }
 
     /// A session's first DTLS datagrams go through the shard's cookie gate (RFC 6347 §4.2.1): a ClientHello
     /// without the cookie this address was given gets a HelloVerifyRequest (smaller than the ClientHello) and costs
     /// nothing kept; one that echoes it becomes the session's connection, and the gate is made anew.
-    private func admitDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession) {
+    private func admitDTLS(_ data: ByteBuffer, from address: SocketAddress, session: ViewerSession, now: NIODeadline) {
         if cookieGate == nil {
             do {
                 cookieGate = try DTLSConnection(context: dtlsContext, expectedPeerFingerprint: nil, mtu: settings.maximumPacketSize)
@@ -446,11 +451,11 @@ final class EgressCore {
             cookieGate = nil
             gate.expect(peerFingerprint: session.remoteFingerprint)
             session.dtls = gate
-            driveHandshake(session, dtls: gate, replyTo: address)
+            driveHandshake(session, dtls: gate, replyTo: address, now: now)
         }
     }
 
-    private func driveHandshake(_ session: ViewerSession, dtls: DTLSConnection, replyTo address: SocketAddress) {
+    private func driveHandshake(_ session: ViewerSession, dtls: DTLSConnection, replyTo address: SocketAddress, now: NIODeadline) {
         let result = dtls.handshake()
         for datagram in dtls.takeOutgoing() { write(datagram, to: address) }
         switch result {
@@ -472,14 +477,14 @@ final class EgressCore {
             }
             session.phase = .connected
             settlePending(session)
-            session.connectedAt = .now()
+            session.connectedAt = now
             session.awaitingKeyframe = true
-            askForKeyframe(session)
+            askForKeyframe(session, now: now)
             logger.info("viewer connected", metadata: ["session": "\(session.id.prefix(8))", "srtp": "\(keys.profile)"])
         }
     }
 
-    private func receiveRTCP(_ data: ByteBuffer, session: ViewerSession) {
+    private func receiveRTCP(_ data: ByteBuffer, session: ViewerSession, now: NIODeadline) {
         guard let inbound = session.inbound else {
             metrics.dropped(.unknownPeer)
             return
@@ -489,7 +494,7 @@ final class EgressCore {
             metrics.dropped(.unexpectedRTP)
             return
         }
-        guard session.rtcpAllowance.take(at: Self.microseconds(.now())) else {
+        guard session.rtcpAllowance.take(at: Self.microseconds(now)) else {
             metrics.dropped(.rtcpRateLimited)
             return
         }
@@ -508,7 +513,7 @@ final class EgressCore {
             return
         }
         metrics.rtcpReceived.increment(by: packets.count)
-        for rtcp in packets { handleFeedback(rtcp, session: session) }
+        for rtcp in packets { handleFeedback(rtcp, session: session, now: now) }
     }
 
     /// Whether repairs go out twice: loss steady enough to hit a repair too (≥ 2 %), not so much that it is beyond
@@ -517,37 +522,37 @@ final class EgressCore {
         !congested && windowedLoss >= 5 && windowedLoss <= 51
     }
 
-    private func handleFeedback(_ packet: RTCPPacket, session: ViewerSession) {
+    private func handleFeedback(_ packet: RTCPPacket, session: ViewerSession, now: NIODeadline) {
         switch packet {
         case .pli(_, let mediaSSRC):
             guard mediaSSRC == session.videoSSRC else { return }
             metrics.pliReceived.increment()
-            viewerAskedForKeyframe(session)
+            viewerAskedForKeyframe(session, now: now)
         case .fir(_, let entries):
             guard entries.contains(where: { $0.ssrc == session.videoSSRC }) else { return }
             metrics.firReceived.increment()
-            viewerAskedForKeyframe(session)
+            viewerAskedForKeyframe(session, now: now)
         case .nack(_, let mediaSSRC, let lost):
             guard mediaSSRC == session.videoSSRC else { return }
             metrics.nackReceived.increment()
-            retransmit(lost, session: session)
+            retransmit(lost, session: session, now: now)
         case .receiverReport(_, let reports):
             for report in reports where report.ssrc == session.videoSSRC {
                 session.fractionLost = report.fractionLost
                 session.cumulativeLost = report.cumulativeLost
-                let now = Self.microseconds(.now())
+                let microseconds = Self.microseconds(now)
                 if let fraction = session.lossWindow.report(highestSequenceNumber: report.highestSequenceNumber,
-                                                            cumulativeLost: report.cumulativeLost, at: now) {
+                                                            cumulativeLost: report.cumulativeLost, at: microseconds) {
                     session.windowedLoss = fraction
-                    session.estimator.receivedLossReport(fractionLost: fraction, at: now)
+                    session.estimator.receivedLossReport(fractionLost: fraction, at: microseconds)
                 }
             }
         case .remb(_, let bitrate, _):
             session.rembBitrate = bitrate
-            session.estimator.receivedREMB(bitrate: bitrate, at: Self.microseconds(.now()))
+            session.estimator.receivedREMB(bitrate: bitrate, at: Self.microseconds(now))
         case .transportCC(let feedback):
             metrics.transportFeedbackReceived.increment()
-            receivedTransportFeedback(feedback, session: session)
+            receivedTransportFeedback(feedback, session: session, now: now)
         default:
             break
         }
@@ -560,14 +565,13 @@ final class EgressCore {
     /// packets: a repair lost too would cost the receiver another round of its NACK timer (libwebrtc waits 100 ms
     /// when it cannot measure the round trip), long enough to freeze the picture; two copies make that 1 in 400
     /// instead of 1 in 20, for a few percent more bits.
-    private func retransmit(_ lost: [UInt16], session: ViewerSession) {
+    private func retransmit(_ lost: [UInt16], session: ViewerSession, now: NIODeadline) {
         guard session.hasVideo, let outbound = session.outbound, session.selectedAddress != nil else { return }
         guard session.video?.rtx != nil else {
             metrics.retransmissionsWithoutRTX.increment(by: lost.count)
             return
         }
         guard var video = session.video.take() else { return }
-        let now = NIODeadline.now()
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         let copies = Self.repairsTwice(windowedLoss: session.windowedLoss,
             congested: session.estimator.overusedRecently(at: Self.microseconds(now))) ? 2 : 1
@@ -609,24 +613,22 @@ final class EgressCore {
             "next": "\(video.packetizer.sequenceNumber)", "copies": "\(copies)", "budget": "\(budget)", "refused": "\(refused)",
             "notInHistory": "\(missed)", "repeated": "\(repeated)"])
         session.video = video
-        flushMedia()
+        flushMedia(now: now)
     }
 
     /// A viewer's PLI or FIR: passed on at most once a second per viewer, so one viewer cannot keep an encoder
     /// making keyframes (every viewer of the rung would pay for them in bits).
-    private func viewerAskedForKeyframe(_ session: ViewerSession) {
-        let now = NIODeadline.now()
+    private func viewerAskedForKeyframe(_ session: ViewerSession, now: NIODeadline) {
         if let last = session.lastViewerKeyframeRequest, now - last < .seconds(1) {
             metrics.keyframeRequestsLimited.increment()
             return
         }
         session.lastViewerKeyframeRequest = now
-        askForKeyframe(session, force: true)
+        askForKeyframe(session, force: true, now: now)
     }
 
     /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
-    private func askForKeyframe(_ session: ViewerSession, force: Bool = false) {
-        let now = NIODeadline.now()
+    func askForKeyframe(_ session: ViewerSession, force: Bool = false, now: NIODeadline) {
         if !force, let last = session.lastKeyframeRequest, now - last < .milliseconds(300) { return }
         session.lastKeyframeRequest = now
         _ = requestKeyframe(session.stream, session.pendingLayer ?? session.layer)
@@ -634,7 +636,7 @@ final class EgressCore {
 
     // MARK: Media from the transcoder
 
-    func media(_ media: RenditionEvent, stream: String) {
+    func media(_ media: RenditionEvent, stream: String, now: NIODeadline) {
         switch media {
         case .started:
             var state = streams[stream] ?? StreamMedia()
@@ -647,30 +649,30 @@ final class EgressCore {
             state.layers = layout.webRTCLayers
             state.live = true
             streams[stream] = state
-            relayer(stream: stream, layers: layout.webRTCLayers)
+            relayer(stream: stream, layers: layout.webRTCLayers, now: now)
         case .webRTCVideo(let layer, let frame):
-            observe(frame, stream: stream)
+            observe(frame, stream: stream, now: now)
             streams[stream]?.layerRates[layer, default: RateMeter(windowMicroseconds: 2_000_000, bucketCount: 10)]
-                .add(bytes: frame.data.readableBytes, at: Self.microseconds(.now()))
-            sendVideo(frame, layer: layer, stream: stream)
+                .add(bytes: frame.data.readableBytes, at: Self.microseconds(now))
+            sendVideo(frame, layer: layer, stream: stream, now: now)
         case .webRTCAudio(let frame):
-            observe(frame, stream: stream)
-            streams[stream]?.audioRate.add(bytes: frame.data.readableBytes, at: Self.microseconds(.now()))
-            sendAudio(frame, stream: stream)
+            observe(frame, stream: stream, now: now)
+            streams[stream]?.audioRate.add(bytes: frame.data.readableBytes, at: Self.microseconds(now))
+            sendAudio(frame, stream: stream, now: now)
         case .ended:
             streams[stream]?.live = false
-            streams[stream]?.endedAt = .now()
+            streams[stream]?.endedAt = now
         case .cmafVideoConfiguration, .cmafVideo, .cmafAudioConfiguration, .cmafAudio:
             break
         }
     }
 
-    private func observe(_ frame: EncodedFrame, stream: String) {
-        streams[stream]?.clock.observe(sourceSeconds: Double(frame.pts) / Double(frame.timescale), now: .now())
+    private func observe(_ frame: EncodedFrame, stream: String, now: NIODeadline) {
+        streams[stream]?.clock.observe(sourceSeconds: Double(frame.pts) / Double(frame.timescale), now: now)
     }
 
     /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
-    private func relayer(stream: String, layers: [RenditionLayout.Layer]) {
+    private func relayer(stream: String, layers: [RenditionLayout.Layer], now: NIODeadline) {
         guard !layers.isEmpty else { return }
         for session in viewersByStream[stream] ?? [] {
             session.selector.reset()
@@ -679,15 +681,14 @@ final class EgressCore {
             guard !layers.contains(where: { $0.rung == session.layer }) else { continue }
             session.layer = (try? Self.chooseLayer(layers, maximum: session.maximumLayer)) ?? layers[0].rung
             session.awaitingKeyframe = true
-            askForKeyframe(session, force: true)
+            askForKeyframe(session, force: true, now: now)
         }
     }
 
 
-    private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String) {
+    private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String, now: NIODeadline) {
         guard frame.data.readableBytes > 0 else { return }
         var sent = false
-        let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         let viewers = viewersByStream[stream] ?? []
@@ -713,7 +714,7 @@ final class EgressCore {
             // retain per reference it holds, and its queue then copied on write), and moving it out and back
             // copied its 320 bytes three times.
             guard session.video != nil else { continue }
-            enqueue(frame, into: &session.video!, for: session, at: microseconds)
+            enqueue(frame, into: &session.video!, for: session, now: now, at: microseconds)
             sendQueued(&session.video!, to: session, at: microseconds, stamp: sendTime)
             if !session.isBacklogged, Self.hasQueuedVideo(&session.video!) {
                 session.isBacklogged = true
@@ -722,7 +723,7 @@ final class EgressCore {
             }
             sent = true
         }
-        if sent { flushMedia() }
+        if sent { flushMedia(now: now) }
     }
 
     /// Read through `inout`, so the sender is not copied to answer.
@@ -731,7 +732,8 @@ final class EgressCore {
 
     /// Queues a frame for the viewer's pacer. Frames that waited too long are dropped, and unless this one is a
     /// keyframe the viewer waits for the next (asked for at once).
-    private func enqueue(_ frame: EncodedFrame, into video: inout VideoSender, for session: ViewerSession, at microseconds: Int64) {
+    private func enqueue(_ frame: EncodedFrame, into video: inout VideoSender, for session: ViewerSession, now: NIODeadline,
+                         at microseconds: Int64) {
         let waiting = VideoSendQueue.WaitingFrame(data: frame.data, timestamp: UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset,
                                                   isKeyframe: frame.isKeyframe, queuedAt: microseconds)
         switch video.queue.enqueue(waiting, maximumDelay: Self.microseconds(settings.maximumPacingDelay)) {
@@ -744,7 +746,7 @@ final class EgressCore {
             metrics.pacedFramesDropped.increment(by: count)
             session.pacedFramesDropped += count
             session.awaitingKeyframe = true
-            askForKeyframe(session, force: true)
+            askForKeyframe(session, force: true, now: now)
         }
         logger.debug("video frames dropped before the pacer sent them", metadata: [
             "session": "\(session.id.prefix(8))", "pacingBitrate": "\(session.pacing.bitrate)"])
@@ -787,13 +789,15 @@ final class EgressCore {
     private func scheduleDrain() {
         guard !drainScheduled else { return }
         drainScheduled = true
-        loop.assumeIsolated().scheduleTask(in: Self.drainInterval) { [weak self] in self?.drainBacklog() }
+        loop.assumeIsolated().scheduleTask(in: Self.drainInterval) { [weak self] in
+            guard let self else { return }
+            self.drainBacklog(now: self.clock())
+        }
     }
 
     /// Sends what the backlogged viewers' budgets allow now; a viewer leaves the list when its queue is empty.
-    func drainBacklog() {
+    func drainBacklog(now: NIODeadline) {
         drainScheduled = false
-        let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let stamp = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         var paced = 0
@@ -815,7 +819,7 @@ final class EgressCore {
         }
         if paced > 0 {
             metrics.pacedPackets.increment(by: paced)
-            flushMedia()
+            flushMedia(now: now)
         }
         if !backlog.isEmpty { scheduleDrain() }
     }
@@ -829,9 +833,8 @@ final class EgressCore {
     /// With pacing off: a rate whose 20 ms burst holds any frame.
     static let unpacedBitrate = 100_000_000_000
 
-    private func sendAudio(_ frame: EncodedFrame, stream: String) {
+    private func sendAudio(_ frame: EncodedFrame, stream: String, now: NIODeadline) {
         var sent = false
-        let now = NIODeadline.now()
         let microseconds = Self.microseconds(now)
         let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
         let viewers = viewersByStream[stream] ?? []
@@ -862,7 +865,7 @@ final class EgressCore {
             if session.probe != nil { pad(session, now: now) }
             sent = true
         }
-        if sent { flushMedia() }
+        if sent { flushMedia(now: now) }
     }
 
     /// A fan-out's loop over a stream's viewers finds each one's state cold (main memory, or at best the shared
@@ -926,7 +929,7 @@ final class EgressCore {
     }
 
     /// Sends the media batch, then whatever the NIO channel holds, and brings the packet counters up to date.
-    func flushMedia() {
+    func flushMedia(now: NIODeadline) {
         let segmenting = batch.segmentation
         batch.flush()
         if segmenting, !batch.segmentation {
@@ -937,8 +940,8 @@ final class EgressCore {
         let totals = batch.takeTotals()
         if totals.droppedFull > 0 { metrics.sendFailures(socketFull: totals.droppedFull) }
         if totals.failed > 0 { metrics.sendFailures(other: totals.failed) }
-        if totals.droppedFull + totals.failed > 0, lastSendFailureLog.map({ NIODeadline.now() - $0 > .seconds(5) }) ?? true {
-            lastSendFailureLog = .now()
+        if totals.droppedFull + totals.failed > 0, lastSendFailureLog.map({ now - $0 > .seconds(5) }) ?? true {
+            lastSendFailureLog = now
             logger.warning("media datagrams not sent", metadata: ["socketFull": "\(totals.droppedFull)",
                                                                   "failed": "\(totals.failed)", "errno": "\(totals.lastError)"])
         }
@@ -952,8 +955,7 @@ final class EgressCore {
 
     /// Runs a few times a second: consent and handshake deadlines, DTLS retransmissions, sender reports,
     /// keyframe requests still owed, viewers of streams that ended.
-    func tick() {
-        let now = NIODeadline.now()
+    func tick(now: NIODeadline) {
         for session in Array(sessions.values) {
             if session.phase != .closed { perform(session.ice.tick(now: now), for: session) }
             switch session.phase {
@@ -967,7 +969,7 @@ final class EgressCore {
                 }
                 if let dtls = session.dtls, let address = session.selectedAddress, let timeout = dtls.nextTimeout(), timeout <= .zero {
                     _ = dtls.handleTimeout()
-                    driveHandshake(session, dtls: dtls, replyTo: address)
+                    driveHandshake(session, dtls: dtls, replyTo: address, now: now)
                 }
             case .connected:
                 break
@@ -984,7 +986,7 @@ final class EgressCore {
                 continue
             }
             guard session.phase == .connected else { continue }
-            if session.awaitingKeyframe { askForKeyframe(session) }
+            if session.awaitingKeyframe { askForKeyframe(session, now: now) }
             if let media = streams[session.stream], media.live { adapt(session, now: now) }
             guard session.phase == .connected else { continue }  // adapt may have closed it (too slow)
             if session.probe != nil { pad(session, now: now) }
@@ -999,7 +1001,7 @@ final class EgressCore {
             lastLayerCount = now
             countViewersByLayer()
         }
-        flushMedia()
+        flushMedia(now: now)
     }
 
     private func sendSenderReports(_ session: ViewerSession, now: NIODeadline) {

@@ -51,8 +51,10 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
     /// Datagrams one recvmmsg reads.
     static let datagramsPerRead = 32
 
-    /// `requestKeyframe(stream, rung)` reaches the transcoder (which coalesces repeated requests).
+    /// `requestKeyframe(stream, rung)` reaches the transcoder (which coalesces repeated requests). `clock` is read
+    /// once per event (a datagram, a frame, a timer, an HTTP call) and handed to the shard's core as `now`.
     public init(settings: WebRTCSettings = WebRTCSettings(), logger: Logger = Logger(label: "liverelay.webrtc"),
+                clock: @escaping @Sendable () -> NIODeadline = { .now() },
                 requestKeyframe: @escaping @Sendable (_ stream: String, _ rung: String) -> Bool) throws {
         self.settings = settings
         self.logger = logger
@@ -65,7 +67,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
         var shards: [Shard] = []
         for (index, loop) in group.makeIterator().enumerated() {
             let core = try EgressCore(loop: loop, shard: index, directory: directory, settings: settings,
-                                      certificate: certificate, logger: logger, requestKeyframe: requestKeyframe)
+                                      certificate: certificate, logger: logger, clock: clock, requestKeyframe: requestKeyframe)
             shards.append(Shard(index: index, loop: loop, core: NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: loop)))
         }
         self.shards = shards
@@ -120,7 +122,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
                     .map { ICECandidate(host: $0, port: boundPort) }
             }.get()
             let timer = shard.loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
-                core.value.tick()
+                core.value.tick(now: core.value.clock())
             }
             shard.running.withLockedValue { $0 = (channel, timer) }
         }
@@ -156,20 +158,20 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
         switch route {
         case .forward(let owner, let datagram):
             let target = shards[owner]
-            target.loop.execute { target.core.value.receive(datagram, routed: true) }
+            target.loop.execute { target.core.value.receive(datagram, routed: true, now: target.core.value.clock()) }
         case .adopt(let ufrag, let owner, let datagram):
             let source = shards[owner]
             let destination = shards[here]
             source.loop.execute {
                 guard let session = source.core.value.release(ufrag: ufrag) else {
                     // Already talking to its viewer here: this shard answers, through its own socket.
-                    source.core.value.receive(datagram, routed: true)
+                    source.core.value.receive(datagram, routed: true, now: source.core.value.clock())
                     return
                 }
                 let moving = Handover(value: session)
                 destination.loop.execute {
                     destination.core.value.adopt(moving.value)
-                    destination.core.value.receive(datagram, routed: true)
+                    destination.core.value.receive(datagram, routed: true, now: destination.core.value.clock())
                 }
             }
         }
@@ -197,7 +199,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
         let shard = shardForNewSession()
         let result = await shard.submit { core -> Result<WHEPSessionCreated, WHEPError> in
             do throws(WHEPError) {
-                return .success(try core.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer, client: client))
+                return .success(try core.createSession(stream: stream, offerText: offer, maximumLayer: maxLayer, client: client, now: core.clock()))
             } catch {
                 return .failure(error)
             }
@@ -260,7 +262,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
     /// there is no such session or the stream has no such rung.
     public func pinLayer(id: String, layer: String?) async -> Bool {
         guard let shard = shard(of: id) else { return false }
-        return await shard.submit { $0.pinLayer(id: id, rung: layer) } ?? false
+        return await shard.submit { $0.pinLayer(id: id, rung: layer, now: $0.clock()) } ?? false
     }
 
     /// Datagrams dropped since start, by reason (`unknown_class`, `malformed_stun`, `bad_integrity`, ...).
@@ -325,7 +327,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
                 let own = index == 0 ? media : Self.ownCopy(media)
                 shard.loop.execute {
                     if isFrame { pending.withLockedValue { $0 -= 1 } }
-                    core.value.media(own, stream: stream)
+                    core.value.media(own, stream: stream, now: core.value.clock())
                 }
             }
         }
@@ -397,7 +399,7 @@ final class MediaSocketHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        core.value.receive(unwrapInboundIn(data))
+        core.value.receive(unwrapInboundIn(data), now: core.value.clock())
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
