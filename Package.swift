@@ -117,8 +117,11 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
 
+        // The node's streams: stored rows, the in-memory publish-key index and the router's publications in step.
+        .target(name: "Catalog", dependencies: ["MediaRouter", "Storage"]),
+
         // MARK: Edges (layers 7 to 9)
-        .target(name: "HTTPServer", dependencies: ["MediaCore", "MediaRouter", "Storage", "Packager", "Audience", "CMAF", "WebRTCTransport",
+        .target(name: "HTTPServer", dependencies: ["MediaCore", "MediaRouter", "Catalog", "Packager", "Audience", "WebRTCTransport",
                                                    .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                                                    .product(name: "Hummingbird", package: "hummingbird"),
                                                    .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -126,7 +129,7 @@ let package = Package(
                                                    .product(name: "Metrics", package: "swift-metrics"),
                                                    .product(name: "Prometheus", package: "swift-prometheus"),
                                                    .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "LiveRelayApp", dependencies: ["MediaCore", "MediaRouter", "Storage", "RTMPIngest", "DemoSource",
+        .target(name: "LiveRelayApp", dependencies: ["MediaCore", "MediaRouter", "Storage", "Catalog", "RTMPIngest", "DemoSource",
                                                      "Transcoder", "Packager", "Audience",
                                                      "HTTPServer", "Transcode", "SRTP", "DTLS", "WebRTCTransport",
                                                      .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import Foundation
+import MediaCore
 
 /// A dynamic MPD (ISO/IEC 23009-1) as LiveRelay publishes it: ISO live + CMAF profiles, SegmentTemplate with a
 /// SegmentTimeline per representation, one AdaptationSet per media type, a Period per publisher session.
@@ -226,47 +227,8 @@ public struct DASHManifest: Sendable {
 
     /// xs:dateTime in UTC with milliseconds (`2026-12-02T00:45:01.125Z`), rounded to the nearest millisecond.
     ///
-    /// Every playlist line of every segment carries one, so it is plain arithmetic: a Foundation date formatter
-    /// builds ICU calendar data each time it is made, which cost milliseconds per playlist.
     public static func dateTime(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (seconds, millisecond) = floorDivide(milliseconds, 1000)
-        let (days, secondOfDay) = floorDivide(seconds, 86_400)
-        let (year, month, day) = civilDate(daysSince1970: days)
-        var out = ""
-        out.reserveCapacity(24)
-        func append(_ value: Int64, digits: Int) {
-            let text = String(value)
-            if text.count < digits { out += String(repeating: "0", count: digits - text.count) }
-            out += text
-        }
-        append(year, digits: 4); out += "-"
-        append(month, digits: 2); out += "-"
-        append(day, digits: 2); out += "T"
-        append(secondOfDay / 3600, digits: 2); out += ":"
-        append(secondOfDay / 60 % 60, digits: 2); out += ":"
-        append(secondOfDay % 60, digits: 2); out += "."
-        append(millisecond, digits: 3); out += "Z"
-        return out
-    }
-
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
-        let remainder = value % divisor
-        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
-    }
-
-    /// The proleptic Gregorian year, month and day of a day count from 1970-01-01 (the era-based conversion:
-    /// 400-year eras of 146,097 days, years starting in March so the leap day is last).
-    public static func civilDate(daysSince1970 days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        WallClockFormat.iso8601(epochMilliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded()))
     }
 
     /// xs:duration in seconds, e.g. `PT1.5S`.

@@ -2,7 +2,7 @@ import Audience
 import Foundation
 import Hummingbird
 import MediaRouter
-import Storage
+import Catalog
 
 /// `/api/streams/{stream}/…` for the audience: tokens, comments, bans, reactions, flashes.
 public struct AudienceAPI: Sendable {
@@ -18,14 +18,14 @@ public struct AudienceAPI: Sendable {
     /// `http.allowedOrigins`, for the event channel's refusal reason (`EventChannel` applies it).
     let allowedOrigins: Set<String>
 
-    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter,
+    public init(audience: AudienceService, catalog: StreamCatalog, admin: AdminAuthorization, router: MediaRouter,
                 reactionPageLimit: Int = 1000, allowedOrigins: [String] = []) {
         self.audience = audience
         self.admin = admin
         self.router = router
         self.reactionPageLimit = reactionPageLimit
         self.allowedOrigins = Set(allowedOrigins)
-        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
+        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, catalog: catalog)
     }
 
     struct TokenRequest: Decodable {
@@ -229,7 +229,7 @@ public struct AudienceAPI: Sendable {
     }
 
     /// Bad credentials are refused even on a public stream (a private one was checked by `visibleStream`).
-    private func refuseBadCredentials(_ stream: StreamRecord, _ request: Request) async throws {
+    private func refuseBadCredentials(_ stream: StreamEntry, _ request: Request) async throws {
         _ = try await authorization.claims(request, stream: stream)
     }
 

@@ -2,26 +2,26 @@ import Audience
 import Foundation
 import Hummingbird
 import MediaCore
-import Storage
+import Catalog
 
 /// Who is calling an audience endpoint: a token holder (viewer or moderator of this stream), the operator with the
 /// admin token (acts as a moderator named `admin`), or nobody.
 struct AudienceAuthorization: Sendable {
     let tokens: AudienceTokenAuthority
     let admin: AdminAuthorization
-    let store: StreamStore
+    let catalog: StreamCatalog
 
     /// The stream, or 404. For callers already known to be the operator; everyone else goes through
     /// `visibleStream`.
-    func stream(_ name: String) async throws -> StreamRecord {
-        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
+    func stream(_ name: String) async throws -> StreamEntry {
+        guard StreamName.isValid(name), let record = try await catalog.get(name) else { throw Self.noSuchStream(name) }
         return record
     }
 
     /// The stream as the caller may see it. A private stream is visible only with credentials for it (a token of
     /// this incarnation, or the admin token); without them — none, bad, expired, revoked or another stream's — it is
     /// answered exactly as a name no stream has, so the answer never tells whether a private name exists.
-    func visibleStream(_ name: String, _ request: Request, token: String?? = nil) async throws -> StreamRecord {
+    func visibleStream(_ name: String, _ request: Request, token: String?? = nil) async throws -> StreamEntry {
         let record = try await stream(name)
         guard record.isPrivate else { return record }
         // try? flattens: nil for refused credentials and for none.
@@ -35,7 +35,7 @@ struct AudienceAuthorization: Sendable {
 
     /// The caller's claims for this incarnation of the stream, or nil when no credentials were presented. Bad
     /// credentials throw 401/403. `token` defaults to the bearer token; the event channel also takes it from the query.
-    func claims(_ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims? {
+    func claims(_ request: Request, stream: StreamEntry, token: String?? = nil) async throws -> AudienceClaims? {
         try await claims(request, stream: stream.name, incarnation: stream.incarnation, token: token)
     }
 
@@ -58,7 +58,7 @@ struct AudienceAuthorization: Sendable {
         }
     }
 
-    func require(_ role: AudienceRole, _ request: Request, stream: StreamRecord, token: String?? = nil) async throws -> AudienceClaims {
+    func require(_ role: AudienceRole, _ request: Request, stream: StreamEntry, token: String?? = nil) async throws -> AudienceClaims {
         guard let claims = try await claims(request, stream: stream, token: token) else {
             throw APIError(.unauthorized, "unauthorized", "a \(role.rawValue) token is required (Authorization: Bearer <token>)",
                            headers: [.wwwAuthenticate: "Bearer"])

@@ -6,7 +6,7 @@ import HummingbirdWebSocket
 import Logging
 import MediaRouter
 import NIOCore
-import Storage
+import Catalog
 
 /// Request context of the WebSocket upgrade router; keeps the channel so a listener that falls too far behind
 /// can be cut off even while a write to it is pending.
@@ -39,12 +39,12 @@ public struct EventChannel: Sendable {
     /// not a browser page's and is not judged by it.
     let allowedOrigins: Set<String>
 
-    public init(audience: AudienceService, store: StreamStore, admin: AdminAuthorization, router: MediaRouter,
+    public init(audience: AudienceService, catalog: StreamCatalog, admin: AdminAuthorization, router: MediaRouter,
                 allowedOrigins: [String] = []) {
         self.audience = audience
         self.router = router
         self.allowedOrigins = Set(allowedOrigins)
-        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
+        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, catalog: catalog)
     }
 
     /// Server configuration for the upgrade: small frames, pings every 15 s (a peer that stops answering is closed).

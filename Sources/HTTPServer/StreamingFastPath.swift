@@ -1,5 +1,5 @@
-import CMAF
 import Foundation
+import MediaCore
 import Hummingbird
 import NIOCore
 import NIOHTTPTypes
@@ -88,15 +88,6 @@ struct HTTPDateCache {
     }
 
     static func format(epochSeconds: Int) -> String {
-        let days = epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400
-        let secondOfDay = epochSeconds - days * 86_400
-        let (year, month, day) = DASHManifest.civilDate(daysSince1970: Int64(days))
-        // 1970-01-01 was a Thursday.
-        let weekday = ((days % 7) + 7 + 4) % 7
-        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-        return "\(names[weekday]), \(two(Int(day))) \(months[Int(month) - 1]) \(year) "
-            + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
+        WallClockFormat.httpDate(epochSeconds: Int64(epochSeconds))
     }
 }

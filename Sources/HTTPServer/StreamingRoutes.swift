@@ -1,11 +1,10 @@
 import Audience
-import CMAF
 import Foundation
 import Hummingbird
 import MediaCore
 import NIOCore
 import Packager
-import Storage
+import Catalog
 
 /// DASH and HLS from the packager's memory: manifests, init segments, segments and LL parts, and the clock that
 /// DASH `UTCTiming` points at.
@@ -51,7 +50,7 @@ public struct StreamingRoutes: Sendable {
     public func register(on router: Router<LiveRelayRequestContext>) {
         for method in [HTTPRequest.Method.get, .head] {
             router.on("api/time", method: method) { request, _ in
-                Self.respond(request, ByteBuffer(string: DASHManifest.dateTime(Date())), contentType: "text/plain; charset=utf-8",
+                Self.respond(request, ByteBuffer(string: WallClockFormat.iso8601(epochMilliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))), contentType: "text/plain; charset=utf-8",
                              cacheControl: "no-store", etag: false)
             }
             router.on("dash/:stream/manifest.mpd", method: method) { request, context in
@@ -457,13 +456,13 @@ enum ByteRange {
 /// What DASH/HLS serving needs to know of streams: which exist, with which incarnation, and which are private (from
 /// memory, asked on every request), how to check a viewer token, and the URL signer.
 public struct StreamingAccess: Sendable {
-    let lookup: @Sendable (String) -> PublishKeyIndex.Entry?
+    let lookup: @Sendable (String) -> StreamAccessEntry?
     let authorization: AudienceAuthorization
     let signer: MediaURLSigner
 
-    public init(keys: PublishKeyIndex, tokens: AudienceTokenAuthority, admin: AdminAuthorization, store: StreamStore) {
-        lookup = { keys.entry($0) }
-        authorization = AudienceAuthorization(tokens: tokens, admin: admin, store: store)
+    public init(tokens: AudienceTokenAuthority, admin: AdminAuthorization, catalog: StreamCatalog) {
+        lookup = { catalog.access($0) }
+        authorization = AudienceAuthorization(tokens: tokens, admin: admin, catalog: catalog)
         signer = tokens.mediaURLs
     }
 }

@@ -2,12 +2,11 @@ import Foundation
 import Hummingbird
 import MediaCore
 import MediaRouter
-import Storage
+import Catalog
 
 /// `/api/streams`: the operator creates streams, reads their publish keys and live state, rotates keys, deletes.
 public struct StreamsAPI: Sendable {
-    let store: StreamStore
-    let keys: PublishKeyIndex
+    let catalog: StreamCatalog
     let router: MediaRouter
     let admin: AdminAuthorization
     /// How broadcasters reach this node's RTMP ingest, e.g. `rtmp://host:1935/live`.
@@ -16,10 +15,9 @@ public struct StreamsAPI: Sendable {
     /// listeners); runs before the DELETE is answered.
     let forget: @Sendable (String) async -> Void
 
-    public init(store: StreamStore, keys: PublishKeyIndex, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String,
+    public init(catalog: StreamCatalog, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String,
                 forget: @escaping @Sendable (String) async -> Void = { _ in }) {
-        self.store = store
-        self.keys = keys
+        self.catalog = catalog
         self.router = router
         self.admin = admin
         self.rtmpIngestURL = rtmpIngestURL
@@ -34,20 +32,19 @@ public struct StreamsAPI: Sendable {
             guard StreamName.isValid(body.name) else {
                 throw APIError.badRequest("stream names are 1-64 characters of a-z, 0-9, '_' and '-'")
             }
-            let record: StreamRecord
+            let record: StreamEntry
             do {
-                record = try await store.create(name: body.name, isPrivate: body.private ?? false)
-            } catch StreamStoreError.alreadyExists {
+                record = try await catalog.create(name: body.name, isPrivate: body.private ?? false)
+            } catch StreamCatalogError.alreadyExists {
                 throw APIError(.conflict, "stream_exists", "a stream named '\(body.name)' already exists")
             }
-            keys.set(record)
             context.logger.info("stream created", metadata: ["stream": "\(record.name)"])
             return EditedResponse(status: .created, headers: [.location: "/api/streams/\(record.name)"],
                                   response: describe(record, includeKey: true))
         }
         streams.get { request, _ in
             try admin.requireAdmin(request)
-            let records = try await store.list()
+            let records = try await catalog.list()
             return StreamList(streams: records.map { describe($0, includeKey: true) })
         }
         streams.get(":name") { request, context in
@@ -62,11 +59,9 @@ public struct StreamsAPI: Sendable {
         streams.delete(":name") { request, context in
             try admin.requireAdmin(request)
             let name = try context.parameters.require("name")
-            guard try await store.delete(name) else { throw APIError.notFound("no stream named '\(name)'") }
-            // From here every media path of the name answers 404: the index no longer knows it, the publisher is cut
-            // off, and the packaged window, WebRTC viewers and event listeners are dropped.
-            keys.remove(stream: name)
-            self.router.evict(stream: name)
+            // From here every media path of the name answers 404: the catalog no longer knows it, the publisher is
+            // cut off, and the packaged window, WebRTC viewers and event listeners are dropped.
+            guard try await catalog.delete(name) else { throw APIError.notFound("no stream named '\(name)'") }
             await forget(name)
             context.logger.info("stream deleted", metadata: ["stream": "\(name)"])
             return Response(status: .noContent)
@@ -74,18 +69,16 @@ public struct StreamsAPI: Sendable {
         streams.post(":name/rotate-key") { request, context in
             try admin.requireAdmin(request)
             let name = try context.parameters.require("name")
-            guard let record = try await store.rotateKey(name) else { throw APIError.notFound("no stream named '\(name)'") }
-            keys.set(record)
             // A broadcaster on the old key is cut off: rotating is what an operator does after a key leaked.
-            self.router.evict(stream: name)
+            guard let record = try await catalog.rotateKey(name) else { throw APIError.notFound("no stream named '\(name)'") }
             context.logger.info("publish key rotated", metadata: ["stream": "\(name)"])
             return describe(record, includeKey: true)
         }
     }
 
-    private func find(_ context: LiveRelayRequestContext) async throws -> StreamRecord {
+    private func find(_ context: LiveRelayRequestContext) async throws -> StreamEntry {
         let name = try context.parameters.require("name")
-        guard StreamName.isValid(name), let record = try await store.get(name) else { throw Self.noSuchStream(name) }
+        guard StreamName.isValid(name), let record = try await catalog.get(name) else { throw Self.noSuchStream(name) }
         return record
     }
 
@@ -93,7 +86,7 @@ public struct StreamsAPI: Sendable {
         APIError.notFound("no stream named '\(name)'")
     }
 
-    func describe(_ record: StreamRecord, includeKey: Bool) -> StreamDescription {
+    func describe(_ record: StreamEntry, includeKey: Bool) -> StreamDescription {
         let status = router.status(of: record.name)
         return StreamDescription(
             name: record.name,

@@ -2,7 +2,7 @@ import Audience
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Storage
+import Catalog
 import WebRTCTransport
 
 /// WHEP (draft-ietf-wish-whep): `POST /whep/{stream}` with an SDP offer creates a viewer session and answers
@@ -21,11 +21,11 @@ public struct WHEPRoutes: Sendable {
     /// Offers per second from one address (a token bucket: `offersPerSecond`, bursts of `offerBurst`).
     let offers: TokenBucketLimiter
 
-    public init(egress: WebRTCEgress, audience: AudienceService, store: StreamStore, admin: AdminAuthorization,
+    public init(egress: WebRTCEgress, audience: AudienceService, catalog: StreamCatalog, admin: AdminAuthorization,
                 offersPerSecond: Double = 5, offerBurst: Int = 10) {
         self.egress = egress
         self.offers = TokenBucketLimiter(rate: offersPerSecond, burst: offerBurst)
-        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, store: store)
+        self.authorization = AudienceAuthorization(tokens: audience.tokens, admin: admin, catalog: catalog)
         self.admin = admin
     }
 

@@ -1,4 +1,5 @@
 import Audience
+import Catalog
 import DTLS
 import DemoSource
 import Foundation
@@ -108,9 +109,7 @@ public final class LiveRelayServer: Sendable {
 
     private func serve(database: Database, handleSignals: Bool) async throws {
         let configuration = self.configuration
-        let store = StreamStore(database: database)
-        let keys = PublishKeyIndex()
-        keys.load(try await store.list())
+        let catalog = try await StreamCatalog(database: database, router: router)
 
         let admin = try AdminToken.resolve(configured: configuration.admin.token, dataDirectory: configuration.dataDirectory)
         if let announcement = AdminToken.announcement(admin, stdoutIsTerminal: AdminToken.stdoutIsTerminal) {
@@ -119,16 +118,15 @@ public final class LiveRelayServer: Sendable {
             logger.notice("\(announcement.log)")
         }
 
-        if configuration.demo.enabled, try await store.get(configuration.demo.stream) == nil {
-            let record = try await store.create(name: configuration.demo.stream, isPrivate: false)
-            keys.set(record)
+        if configuration.demo.enabled, try await catalog.get(configuration.demo.stream) == nil {
+            _ = try await catalog.create(name: configuration.demo.stream, isPrivate: false)
         }
 
         let rtmp = RTMPIngestServer(
             configuration: RTMPIngestConfiguration(configuration.rtmp),
             router: router,
             authorize: { app, key in
-                app == configuration.rtmp.application ? keys.stream(forKey: key) : nil
+                app == configuration.rtmp.application ? catalog.stream(forKey: key) : nil
             },
             logger: childLogger("liverelay.rtmp"))
 
@@ -187,23 +185,23 @@ public final class LiveRelayServer: Sendable {
         let statusObservation = router.addObserver(AudienceStatusFeed(audience: audience))
         stopOnExit.append { self.router.removeObserver(statusObservation) }
         let players = PlayerTally()
-        let streaming = StreamingRoutes(packager: packager, access: StreamingAccess(keys: keys, tokens: audience.tokens,
-                                                                                    admin: AdminAuthorization(token: admin.token), store: store),
+        let streaming = StreamingRoutes(packager: packager, access: StreamingAccess(tokens: audience.tokens,
+                                                                                    admin: AdminAuthorization(token: admin.token), catalog: catalog),
                                         players: players,
                                         blockingRequests: BlockingRequestLimiter(maximum: configuration.http.maximumBlockingRequests,
                                                                                  maximumPerAddress: configuration.http.maximumBlockingRequestsPerAddress))
         streaming.register(on: httpRouter)
         audience.connect(httpPlayers: { players.counts(stream: $0) })
-        AudienceAPI(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router,
+        AudienceAPI(audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token), router: router,
                     reactionPageLimit: configuration.http.reactionPageLimit,
                     allowedOrigins: configuration.http.allowedOrigins).register(on: httpRouter)
         if let egress {
-            WHEPRoutes(egress: egress, audience: audience, store: store, admin: AdminAuthorization(token: admin.token),
+            WHEPRoutes(egress: egress, audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token),
                        offersPerSecond: configuration.webrtc.offersPerSecondPerIP,
                        offerBurst: configuration.webrtc.offerBurstPerIP).register(on: httpRouter)
         }
         let eventRouter = Router(context: EventChannelRequestContext.self)
-        EventChannel(audience: audience, store: store, admin: AdminAuthorization(token: admin.token), router: router,
+        EventChannel(audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token), router: router,
                      allowedOrigins: configuration.http.allowedOrigins).register(on: eventRouter)
 
         // Listen once every observer is in place (no publisher's first frames go unseen) and nothing below can
@@ -211,7 +209,7 @@ public final class LiveRelayServer: Sendable {
         let rtmpPort = try await rtmp.start()
         let boundWebRTCPort = webrtcPort
         let webRTCEgress = egress
-        StreamsAPI(store: store, keys: keys, router: router, admin: AdminAuthorization(token: admin.token),
+        StreamsAPI(catalog: catalog, router: router, admin: AdminAuthorization(token: admin.token),
                    rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)",
                    forget: { name in
                        packager.remove(stream: name)
