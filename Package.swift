@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Layering: the table in Sources/README.md, which `make test` checks every import against (tools/check_layers.py).
-//   0 C system libraries → 1 foundations (MediaCore, SDP, SFU) → 2 protocols and formats → 3 C wrappers →
+//   0 C system libraries → 1 foundations (MediaCore, SDP, Adaptation) → 2 protocols and formats → 3 C wrappers →
 //   4 DatagramIO → 5 MediaRouter, Storage → 6 engines → 7 HTTPServer → 8 LiveRelayApp → 9 executables.
 // A module depends only on lower layers; a C target only on the wrapper that owns it.
 
-/// The per-packet path (RTP, SRTP, the SFU and the egress) is optimised in debug builds too: tests drive hundreds
+/// The per-packet path (RTP, SRTP, the adaptation and the egress) is optimised in debug builds too: tests drive hundreds
 /// of real viewers through it, and unoptimised generic code costs ten times as much per packet.
 let mediaPath: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug)),
                                  // Dynamic exclusivity checks on every class property access showed in the fan-out
@@ -58,10 +58,10 @@ let package = Package(
         .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: mediaPath),
         // Bandwidth estimation and layer choice: pure, no sockets, no clocks of its own.
-        .target(name: "SFU", swiftSettings: mediaPath),
+        .target(name: "Adaptation", swiftSettings: mediaPath),
 
         // MARK: C wrappers (layers 3 and 4)
-        .target(name: "Transcode", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
+        .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg", "CVPX", "COpus",
                                                   .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "SRTP", dependencies: ["CSRTP", "COpenSSL", .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: mediaPath),
@@ -75,17 +75,19 @@ let package = Package(
                                                     .product(name: "NIOCore", package: "swift-nio"),
                                                     .product(name: "Logging", package: "swift-log"),
                                                     .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "Transcoder", dependencies: ["MediaCore", "MediaRouter", "Transcode",
+        .target(name: "Transcoder", dependencies: ["MediaCore", "MediaRouter", "Codecs",
                                                   .product(name: "NIOCore", package: "swift-nio"),
                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                   .product(name: "Logging", package: "swift-log"),
-                                                  .product(name: "Metrics", package: "swift-metrics")]),
+                                                  .product(name: "Metrics", package: "swift-metrics"),
+                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "Packager", dependencies: ["MediaCore", "MediaRouter", "CMAF",
                                                 .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "Metrics", package: "swift-metrics"),
-                                                .product(name: "Crypto", package: "swift-crypto")]),
+                                                .product(name: "Crypto", package: "swift-crypto"),
+                                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "Audience", dependencies: ["MediaCore", "Storage",
                                                  .product(name: "NIOCore", package: "swift-nio"),
                                                  .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -93,12 +95,13 @@ let package = Package(
                                                  .product(name: "JWTKit", package: "jwt-kit"),
                                                  .product(name: "Logging", package: "swift-log"),
                                                  .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "SFU", "DTLS", "SRTP", "MediaRouter", "DatagramIO",
+        .target(name: "WebRTCTransport", dependencies: ["MediaCore", "SDP", "STUN", "RTP", "Adaptation", "DTLS", "SRTP", "MediaRouter", "DatagramIO",
                                                         .product(name: "NIOCore", package: "swift-nio"),
                                                         .product(name: "NIOPosix", package: "swift-nio"),
                                                         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                         .product(name: "Logging", package: "swift-log"),
-                                                        .product(name: "Metrics", package: "swift-metrics")],
+                                                        .product(name: "Metrics", package: "swift-metrics"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 swiftSettings: mediaPath),
         .target(name: "Storage", dependencies: [.product(name: "SQLKit", package: "sql-kit"),
                                                 .product(name: "SQLiteKit", package: "sqlite-kit"),
@@ -112,7 +115,7 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "Metrics", package: "swift-metrics"),
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .target(name: "DemoSource", dependencies: ["MediaCore", "MediaRouter", "RTMP", "Transcode",
+        .target(name: "DemoSource", dependencies: ["MediaCore", "MediaRouter", "RTMP", "Codecs",
                                                    .product(name: "NIOCore", package: "swift-nio"),
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
@@ -131,7 +134,7 @@ let package = Package(
                                                    .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "LiveRelayApp", dependencies: ["MediaCore", "MediaRouter", "Storage", "Catalog", "RTMPIngest", "DemoSource",
                                                      "Transcoder", "Packager", "Audience",
-                                                     "HTTPServer", "Transcode", "SRTP", "DTLS", "WebRTCTransport",
+                                                     "HTTPServer", "Codecs", "SRTP", "DTLS", "WebRTCTransport",
                                                      .product(name: "Hummingbird", package: "hummingbird"),
                                                      .product(name: "Logging", package: "swift-log"),
                                                      .product(name: "Metrics", package: "swift-metrics"),
@@ -155,14 +158,14 @@ let package = Package(
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaCore"]),
         .testTarget(name: "MediaRouterTests", dependencies: ["MediaRouter", "MediaCore"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
-        .testTarget(name: "TranscodeTests", dependencies: ["Transcode", "MediaCore"]),
-        .testTarget(name: "TranscoderTests", dependencies: ["Transcoder", "Transcode", "MediaRouter", "MediaCore", "RTMPIngest", "RTMP",
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs", "MediaCore"]),
+        .testTarget(name: "TranscoderTests", dependencies: ["Transcoder", "Codecs", "MediaRouter", "MediaCore", "RTMPIngest", "RTMP",
                                                             .product(name: "NIOCore", package: "swift-nio"),
                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU"]),
+        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation"]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "WebRTCTransportTests", dependencies: ["WebRTCTransport", "SDP", "STUN", "RTP", "DTLS", "SRTP",
@@ -178,7 +181,7 @@ let package = Package(
         .testTarget(name: "AudienceTests", dependencies: ["Audience", "Storage", "MediaCore", "TestSupport",
                                                           .product(name: "NIOCore", package: "swift-nio"),
                                                           .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DemoSourceTests", dependencies: ["DemoSource", "MediaRouter", "MediaCore", "RTMP", "Transcode",
+        .testTarget(name: "DemoSourceTests", dependencies: ["DemoSource", "MediaRouter", "MediaCore", "RTMP", "Codecs",
                                                             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "RTMPIngestTests", dependencies: ["RTMPIngest", "TestSupport", "RTMP", "MediaRouter", "MediaCore",
                                                             .product(name: "NIOPosix", package: "swift-nio")]),

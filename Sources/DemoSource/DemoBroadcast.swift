@@ -4,7 +4,7 @@ import MediaCore
 import MediaRouter
 import NIOCore
 import RTMP
-import Transcode
+import Codecs
 
 /// One publication of the demo stream: renders, encodes and publishes in real time on the calling thread until told
 /// to stop or until the publication is ended from outside (evicted).

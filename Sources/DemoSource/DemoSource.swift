@@ -3,7 +3,7 @@ import Logging
 import MediaCore
 import MediaRouter
 import ServiceLifecycle
-import Transcode
+import Codecs
 
 /// The built-in demo stream behind `liverelay serve --demo`: a moving test pattern with a running clock and frame
 /// counter, and a 440 Hz tone that beeps on every second, published as stream `demo` through the same FLV demuxer

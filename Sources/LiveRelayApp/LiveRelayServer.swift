@@ -15,7 +15,7 @@ import RTMPIngest
 import SRTP
 import ServiceLifecycle
 import Storage
-import Transcode
+import Codecs
 import Transcoder
 import WebRTCTransport
 
@@ -130,98 +130,27 @@ public final class LiveRelayServer: Sendable {
             },
             logger: childLogger("liverelay.rtmp"))
 
-        let advertisedHost = Self.advertisedHost(configuration.http.host)
-        let httpLogger = childLogger("liverelay.http")
-        let httpRouter = Router(context: LiveRelayRequestContext.self)
-        httpRouter.add(middleware: JSONErrorMiddleware())
-        OperationsRoutes(registry: MetricsBootstrap.registry()).register(on: httpRouter)
-        var stopOnExit: [() -> Void] = []
-        defer { for stop in stopOnExit.reversed() { stop() } }
-        let packager = Packager(configuration: PackagerConfiguration(configuration.packager), logger: childLogger("liverelay.packager"))
-        let packagerObservation = router.addObserver(packager)
-        stopOnExit.append {
-            self.router.removeObserver(packagerObservation)
-            packager.stop()
-        }
-        // The transcoder is made before WebRTC egress (egress asks it for keyframes) and observes the router last.
-        var transcoder: LiveTranscoder?
-        if configuration.transcoder.enabled {
-            let settings = TranscoderSettings(
-                ladder: configuration.transcoder.ladder.map {
-                    Rung(name: $0.name, width: $0.width, height: $0.height, fps: $0.fps, videoKbps: $0.videoKbps)
-                },
-                webRTCEnabled: configuration.webrtc.enabled, cmafEnabled: true,
-                cmafRungs: Set(configuration.transcoder.ladder.filter { $0.cmaf != false }.map(\.name)),
-                vp8Simulcast: configuration.transcoder.vp8Simulcast)
-            transcoder = LiveTranscoder(settings: settings, publishingTo: router, logger: childLogger("liverelay.transcoder"))
-        }
-        var egress: WebRTCEgress?
-        var webrtcPort: Int?
-        if configuration.webrtc.enabled {
-            let made = try WebRTCEgress(settings: WebRTCSettings(configuration.webrtc), logger: childLogger("liverelay.webrtc"),
-                                        requestKeyframe: { [weak transcoder] stream, rung in
-                                            transcoder?.requestKeyframe(stream: stream, rung: rung) ?? false
-                                        })
-            webrtcPort = try await made.start()
-            stopOnExit.append { Task { await made.stop() } }
-            egress = made
-        }
-        if let transcoder {
-            let feed = router.addRenditionObserver(PackagerRenditionFeed(packager: packager))
-            let egressObservation = egress.map { router.addRenditionObserver($0) }
-            let transcoderObservation = router.addObserver(transcoder)
-            stopOnExit.append {
-                self.router.removeObserver(transcoderObservation)
-                self.router.removeRenditionObserver(feed)
-                if let egressObservation { self.router.removeRenditionObserver(egressObservation) }
-                transcoder.stop()
-            }
-        }
-        PageRoutes(directory: PageRoutes.locateDirectory(configured: configuration.http.pagesDirectory), logger: httpLogger)
-            .register(on: httpRouter)
+        let media = try await MediaWiring.make(configuration: configuration, router: router, logger: childLogger)
+        var detached = false
+        // A failure before the service group runs still stops the engines (and closes the media port).
+        defer { if !detached { Task { await media.detach() } } }
         let audience = try await AudienceService.make(configuration: configuration, database: database, logger: childLogger("liverelay.audience"))
-        audience.connect(metadataSink: PackagerTimedMetadataSink(packager: packager))
-        if let egress { audience.connect(webRTCViewers: { await egress.viewersByLayer(stream: $0) }) }
         let statusObservation = router.addObserver(AudienceStatusFeed(audience: audience))
-        stopOnExit.append { self.router.removeObserver(statusObservation) }
-        let players = PlayerTally()
-        let streaming = StreamingRoutes(packager: packager, access: StreamingAccess(tokens: audience.tokens,
-                                                                                    admin: AdminAuthorization(token: admin.token), catalog: catalog),
-                                        players: players,
-                                        blockingRequests: BlockingRequestLimiter(maximum: configuration.http.maximumBlockingRequests,
-                                                                                 maximumPerAddress: configuration.http.maximumBlockingRequestsPerAddress))
-        streaming.register(on: httpRouter)
-        audience.connect(httpPlayers: { players.counts(stream: $0) })
-        AudienceAPI(audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token), router: router,
-                    reactionPageLimit: configuration.http.reactionPageLimit,
-                    allowedOrigins: configuration.http.allowedOrigins).register(on: httpRouter)
-        if let egress {
-            WHEPRoutes(egress: egress, audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token),
-                       offersPerSecond: configuration.webrtc.offersPerSecondPerIP,
-                       offerBurst: configuration.webrtc.offerBurstPerIP).register(on: httpRouter)
-        }
-        let eventRouter = Router(context: EventChannelRequestContext.self)
-        EventChannel(audience: audience, catalog: catalog, admin: AdminAuthorization(token: admin.token), router: router,
-                     allowedOrigins: configuration.http.allowedOrigins).register(on: eventRouter)
+        defer { router.removeObserver(statusObservation) }
 
         // Listen once every observer is in place (no publisher's first frames go unseen) and nothing below can
         // throw before the service group owns the listener.
         let rtmpPort = try await rtmp.start()
-        let boundWebRTCPort = webrtcPort
-        let webRTCEgress = egress
-        StreamsAPI(catalog: catalog, router: router, admin: AdminAuthorization(token: admin.token),
-                   rtmpIngestURL: "rtmp://\(advertisedHost):\(rtmpPort)/\(configuration.rtmp.application)",
-                   forget: { name in
-                       packager.remove(stream: name)
-                       await webRTCEgress?.closeSessions(stream: name)
-                       audience.forget(stream: name)
-                   })
-            .register(on: httpRouter)
-
-        let routes = httpRouter.routes.map { "\($0.method) \($0.path)" } + eventRouter.routes.map { "WS \($0.path)" }
+        let web = HTTPWiring(configuration: configuration, router: router, catalog: catalog, audience: audience, media: media,
+                             admin: AdminAuthorization(token: admin.token),
+                             rtmpIngestURL: "rtmp://\(Self.advertisedHost(configuration.http.host)):\(rtmpPort)/\(configuration.rtmp.application)",
+                             logger: childLogger("liverelay.http"))
+        let boundWebRTCPort = media.webrtcPort
+        let routes = web.routes
+        let streaming = web.streaming
         let http = Application(
-            router: httpRouter,
-            server: EventChannel.serverBuilder(eventRouter, limiter: HTTPConnectionLimiter(limits: HTTPConnectionLimits(configuration.http)),
+            router: web.router,
+            server: EventChannel.serverBuilder(web.eventRouter, limiter: HTTPConnectionLimiter(limits: HTTPConnectionLimits(configuration.http)),
                                                idleTimeout: .milliseconds(Int64(configuration.http.idleTimeoutSeconds * 1000)),
                                                handlers: { streaming.fastPathHandlers(serverName: "LiveRelay") }),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "LiveRelay"),
@@ -231,9 +160,11 @@ public final class LiveRelayServer: Sendable {
                 self.started(ServerEndpoints(httpPort: port, rtmpPort: rtmpPort, webrtcPort: boundWebRTCPort, adminToken: admin.token,
                                              routes: routes))
             },
-            logger: httpLogger)
+            logger: web.logger)
 
-        var services: [any Service] = [http, rtmp, AudienceBackgroundService(audience: audience)]
+        // Started in this order; at shutdown stopped in reverse: the demo source and RTMP ingest first (no more
+        // publishers), then HTTP drains, then the egress, the transcoder and the packager.
+        var services = media.services + [http, rtmp, AudienceBackgroundService(audience: audience)]
         if configuration.demo.enabled {
             services.append(DemoSource(router: router, stream: configuration.demo.stream, width: configuration.demo.width,
                                        height: configuration.demo.height, fps: configuration.demo.fps,
@@ -247,11 +178,13 @@ public final class LiveRelayServer: Sendable {
             try await group.run()
         } catch {
             await rtmp.stop()
-            await egress?.stop()
+            await media.detach()
+            detached = true
             throw error
         }
         await rtmp.stop()
-        await egress?.stop()
+        await media.detach()
+        detached = true
     }
 
     private func started(_ endpoints: ServerEndpoints) {
@@ -292,41 +225,5 @@ public final class LiveRelayServer: Sendable {
 
     static func advertisedHost(_ bindHost: String) -> String {
         bindHost == "0.0.0.0" || bindHost == "::" ? "localhost" : bindHost
-    }
-}
-
-extension WebRTCSettings {
-    init(_ settings: Configuration.WebRTC) {
-        self.init(bindHost: settings.host, port: settings.port,
-                  threads: settings.threads > 0 ? settings.threads : ProcessInfo.processInfo.activeProcessorCount, publicAddresses: settings.publicAddresses,
-                  consentTimeout: .milliseconds(Int64(settings.consentTimeoutSeconds * 1000)),
-                  connectTimeout: .milliseconds(Int64(settings.connectTimeoutSeconds * 1000)),
-                  maximumPendingPerClient: settings.maximumPendingSessionsPerIP,
-                  offlineGrace: .milliseconds(Int64(settings.offlineGraceSeconds * 1000)),
-                  maximumViewers: settings.maximumViewers, pacingFactor: settings.pacingFactor)
-    }
-}
-
-extension RTMPIngestConfiguration {
-    init(_ settings: Configuration.RTMP) {
-        self.init()
-        host = settings.host
-        port = settings.port
-        application = settings.application
-        maximumChunkSize = settings.maximumChunkSize
-        maximumMessageLength = settings.maximumMessageLength
-        maximumChunkStreams = settings.maximumChunkStreams
-        idleTimeout = .milliseconds(Int64(settings.idleTimeoutSeconds * 1000))
-        publishTimeout = .milliseconds(Int64(settings.publishTimeoutSeconds * 1000))
-        maximumConnections = settings.maximumConnections
-        maximumConnectionsPerAddress = settings.maximumConnectionsPerAddress
-    }
-}
-
-extension HTTPConnectionLimits {
-    init(_ settings: Configuration.HTTP) {
-        self.init(maximumConnections: settings.maximumConnections, maximumConnectionsPerAddress: settings.maximumConnectionsPerAddress,
-                  headerTimeout: .milliseconds(Int64(settings.headerTimeoutSeconds * 1000)),
-                  bodyTimeout: .milliseconds(Int64(settings.bodyTimeoutSeconds * 1000)))
     }
 }

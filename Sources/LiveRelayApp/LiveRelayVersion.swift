@@ -1,6 +1,6 @@
 import DTLS
 import SRTP
-import Transcode
+import Codecs
 
 public enum LiveRelayVersion {
     public static let version = "0.1.0"

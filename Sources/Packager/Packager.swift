@@ -5,6 +5,7 @@ import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
 /// Packages live streams as CMAF for DASH and HLS, from memory.
 ///
@@ -220,5 +221,13 @@ public final class Packager: MediaObserver, Sendable {
     static func isSafeName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64
             && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D }
+    }
+}
+
+extension Packager: Service {
+    /// Runs until the node shuts down, then releases held requests and forgets every stream.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        stop()
     }
 }

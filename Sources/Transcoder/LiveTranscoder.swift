@@ -3,6 +3,7 @@ import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 
 /// Turns each live stream of the `MediaRouter` into the VP8/Opus layers of WebRTC and the H.264/AAC renditions
 /// of DASH/HLS.
@@ -21,7 +22,7 @@ public final class LiveTranscoder: MediaObserver {
     private let logger: Logger
 
     private struct State {
-        var pipelines: [String: StreamTranscoder] = [:]
+        var pipelines: [String: TranscodingPipeline] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -66,9 +67,9 @@ public final class LiveTranscoder: MediaObserver {
     public func handle(_ event: MediaEvent, stream: String) {
         if case .started(let publisher) = event {
             let emit: @Sendable (RenditionEvent) -> Void = { [renditions] media in renditions.publishRendition(media, stream: stream) }
-            let pipeline = StreamTranscoder(stream: stream, generation: publisher.generation, settings: settings,
+            let pipeline = TranscodingPipeline(stream: stream, generation: publisher.generation, settings: settings,
                                             logger: logger, emit: emit)
-            let previous = state.withLockedValue { state -> StreamTranscoder? in
+            let previous = state.withLockedValue { state -> TranscodingPipeline? in
                 defer { state.pipelines[stream] = pipeline }
                 return state.pipelines[stream]
             }
@@ -77,5 +78,13 @@ public final class LiveTranscoder: MediaObserver {
         }
         // The ended pipeline stays in the map (for its statistics) until the next publisher replaces it.
         state.withLockedValue { $0.pipelines[stream] }?.handle(event)
+    }
+}
+
+extension LiveTranscoder: Service {
+    /// Runs until the node shuts down, then ends every pipeline (encoders flush).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        stop()
     }
 }

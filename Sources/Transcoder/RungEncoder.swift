@@ -3,7 +3,7 @@ import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
-import Transcode
+import Codecs
 
 /// A scaled picture on its way to the encoders of one size; the planes are shared (copy-on-write), not copied.
 struct ScaledPicture: Sendable {

@@ -2,7 +2,7 @@ import Logging
 import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
-import Transcode
+import Codecs
 
 /// The VP8 layers of rungs that libvpx can encode together (`VP8SimulcastEncoder`: each the one above made smaller
 /// by one exact ratio, one frame rate), on one thread behind one bounded inbox. Each item is the set of one source

@@ -1,6 +1,6 @@
 import NIOCore
 import RTP
-import SFU
+import Adaptation
 import MediaRouter
 
 /// The adaptive half of the egress: each viewer's bandwidth estimate picks its rung (switching at that rung's

@@ -6,7 +6,7 @@ import Metrics
 import NIOCore
 import RTP
 import SDP
-import SFU
+import Adaptation
 import SRTP
 import STUN
 import MediaRouter

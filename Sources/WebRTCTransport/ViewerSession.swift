@@ -3,7 +3,7 @@ import DTLS
 import NIOCore
 import RTP
 import SDP
-import SFU
+import Adaptation
 import SRTP
 
 /// One WHEP viewer: its ICE credentials and selected address, its DTLS connection, the SRTP contexts made from

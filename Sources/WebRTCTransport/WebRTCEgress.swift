@@ -5,6 +5,7 @@ import SDP
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 import NIOPosix
 import SRTP
 import MediaRouter
@@ -416,5 +417,13 @@ extension ByteBuffer {
     init(copying other: ByteBuffer) {
         self = ByteBufferAllocator().buffer(capacity: other.readableBytes)
         writeImmutableBuffer(other)
+    }
+}
+
+extension WebRTCEgress: Service {
+    /// Runs (once `start()` has bound the media port) until the node shuts down, then closes every session.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
     }
 }

@@ -3,7 +3,7 @@ import MediaCore
 import NIOCore
 import RTMP
 import Testing
-import Transcode
+import Codecs
 @testable import DemoSource
 
 @Suite struct FLVTagBodyTests {

@@ -2,7 +2,7 @@ import MediaCore
 import MediaRouter
 import NIOCore
 import Testing
-import Transcode
+import Codecs
 @testable import Transcoder
 
 extension TranscoderSuites {

@@ -3,7 +3,7 @@ import MediaCore
 import MediaRouter
 import NIOCore
 import Testing
-import Transcode
+import Codecs
 @testable import Transcoder
 
 /// Real publishers: ffmpeg sends H.264 with B-frames and AAC over RTMP in real time; the VP8 layers are written as

@@ -2,7 +2,7 @@ import Foundation
 import MediaCore
 import MediaRouter
 import NIOCore
-import Transcode
+import Codecs
 
 /// Makes real H.264 and AAC with the Transcode encoders and pushes it straight into a publication, so tests can
 /// damage exactly the bytes they mean to.

@@ -1,6 +1,6 @@
 import NIOCore
 import SDP
-import SFU
+import Adaptation
 import SRTP
 @testable import WebRTCTransport
 import XCTest

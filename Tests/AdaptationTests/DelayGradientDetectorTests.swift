@@ -1,4 +1,4 @@
-import SFU
+import Adaptation
 import Testing
 
 /// A path with a bottleneck of `capacity` bits per second and a fixed propagation delay: what a receiver would

@@ -1,5 +1,5 @@
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct TestPatternRendererTests {
     let renderer = TestPatternRenderer(width: 640, height: 360)

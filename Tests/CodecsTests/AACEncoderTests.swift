@@ -2,7 +2,7 @@ import Foundation
 import MediaCore
 import NIOCore
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct AACEncoderTests {
     /// A raw AAC frame wrapped in the 7-byte ADTS header (ISO/IEC 13818-7 §6.2), so ffmpeg can read the stream.

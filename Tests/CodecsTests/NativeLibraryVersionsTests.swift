@@ -1,5 +1,5 @@
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct NativeLibraryVersionsTests {
     @Test func reportsTheLoadedLibraries() {

@@ -1,4 +1,4 @@
-import SFU
+import Adaptation
 import Testing
 
 @Suite struct LossWindowTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 /// libvpx's multi-resolution encoder behind `VP8SimulcastEncoder`: which ladders it takes, and what each layer's
 /// bitstream says about itself (size and frame type from the VP8 frame header, RFC 6386 §9.1).

@@ -1,5 +1,5 @@
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct H264AnnexBTests {
     @Test func convertsStartCodesOfBothLengthsToFourByteLengths() {

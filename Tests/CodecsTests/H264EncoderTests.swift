@@ -2,7 +2,7 @@ import Foundation
 import MediaCore
 import NIOCore
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct H264EncoderTests {
     static let width = 320

@@ -1,5 +1,5 @@
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 @Suite struct TestToneGeneratorTests {
     @Test func beepsAtTheStartOfEverySecondFromTheGivenPhase() {

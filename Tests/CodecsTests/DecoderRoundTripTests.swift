@@ -2,7 +2,7 @@ import Foundation
 import MediaCore
 import NIOCore
 import Testing
-@testable import Transcode
+@testable import Codecs
 
 /// The decode side of the wrappers, fed by the encoders LiveRelay already trusts (and ffmpeg checks elsewhere).
 @Suite("Decoders, scaler, resampler, VP8 and Opus")

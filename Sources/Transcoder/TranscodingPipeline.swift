@@ -3,13 +3,13 @@ import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
-import Transcode
+import Codecs
 
 /// One publication's pipeline: a decoding thread (H.264 decode once, scale once per rung size, hand the pictures to
 /// the rung encoders), an audio thread (AAC → 48 kHz → Opus) and one thread per rung encoder.
 ///
 /// Ingest calls come in on the publisher's event loop and only queue; passthrough frames are forwarded there directly.
-final class StreamTranscoder: @unchecked Sendable {
+final class TranscodingPipeline: @unchecked Sendable {
     // @unchecked: the decoding state (`decoder`, `scalers`, `encoders`, `layout`, ...) is touched only on the video
     // worker thread, the audio state (`aacDecoder`, `resampler`, `opus`, ...) only on the audio worker thread;
     // everything else is immutable or locked.
