@@ -1,4 +1,5 @@
 import Hummingbird
+import MediaCore
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -52,11 +53,7 @@ public final class BlockingRequestLimiter: Sendable {
         state.withLockedValue { state in
             state.held -= 1
             heldGauge.record(state.held)
-            if let count = state.byAddress[address], count > 1 {
-                state.byAddress[address] = count - 1
-            } else {
-                state.byAddress[address] = nil
-            }
+            state.byAddress.decrementCount(address)
         }
     }
 

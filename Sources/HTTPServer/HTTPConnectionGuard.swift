@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
+import MediaCore
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
@@ -66,11 +67,7 @@ public final class HTTPConnectionLimiter: Sendable {
     func release(address: String) {
         state.withLockedValue { state in
             state.open -= 1
-            if let count = state.byAddress[address], count > 1 {
-                state.byAddress[address] = count - 1
-            } else {
-                state.byAddress[address] = nil
-            }
+            state.byAddress.decrementCount(address)
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import MediaCore
 import MediaRouter
 import NIOConcurrencyHelpers
 import NIOCore
@@ -130,11 +131,7 @@ public final class RTMPIngestServer: Service, Sendable {
             channel.closeFuture.whenComplete { [weak self] _ in
                 self?.state.withLockedValue { state in
                     guard state.connections.removeValue(forKey: id) != nil else { return }
-                    if let count = state.connectionsByAddress[address], count > 1 {
-                        state.connectionsByAddress[address] = count - 1
-                    } else {
-                        state.connectionsByAddress[address] = nil
-                    }
+                    state.connectionsByAddress.decrementCount(address)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import MediaCore
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -89,8 +90,7 @@ final class SessionDirectory: Sendable {
     /// One of `client`'s sessions connected or ended before it did.
     func pendingEnded(client: String) {
         state.withLockedValue { state in
-            guard let count = state.pendingByClient[client] else { return }
-            state.pendingByClient[client] = count > 1 ? count - 1 : nil
+            state.pendingByClient.decrementCount(client)
         }
     }
 

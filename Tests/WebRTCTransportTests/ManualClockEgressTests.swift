@@ -204,26 +204,6 @@ final class ClockedEgress {
     }
 }
 
-/// The offer `TestViewer` makes, without a socket.
-enum TestViewerOffer {
-    static func make(fingerprint: String) -> String {
-        [
-            "v=0", "o=- 3912345678 3912345678 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1", "a=msid-semantic:WMS *",
-            "m=video 9 UDP/TLS/RTP/SAVPF 97 98", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:0", "a=msid:- -",
-            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux",
-            "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-            "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-            "a=rtpmap:97 VP8/90000", "a=rtcp-fb:97 nack", "a=rtcp-fb:97 nack pli", "a=rtcp-fb:97 goog-remb",
-            "a=rtpmap:98 rtx/90000", "a=fmtp:98 apt=97",
-            "a=ice-ufrag:viewerufrag", "a=ice-pwd:\(TestViewer.icePassword)", "a=fingerprint:sha-256 \(fingerprint)", "a=setup:actpass",
-            "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:1", "a=msid:- -",
-            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux", "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-            "a=rtpmap:111 opus/48000/2", "a=ice-ufrag:viewerufrag", "a=ice-pwd:\(TestViewer.icePassword)",
-            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:actpass", "",
-        ].joined(separator: "\r\n")
-    }
-}
-
 /// Consent, connect deadlines, pacing, repairs and adaptation on a manual clock: minutes of egress time in
 /// milliseconds, no sleeps, the same result every run.
 final class ManualClockEgressTests: XCTestCase {

@@ -38,24 +38,7 @@ final class TestViewer: @unchecked Sendable {
 
     /// An offer in the shape aiortc makes (recvonly VP8 + RTX and Opus, BUNDLE), with this viewer's credentials.
     func offer(fingerprint: String? = nil, rtx: Bool = true) -> String {
-        let value = fingerprint ?? certificate.fingerprintSHA256
-        let lines = [
-            "v=0", "o=- 3912345678 3912345678 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1", "a=msid-semantic:WMS *",
-            "m=video 9 UDP/TLS/RTP/SAVPF 97 98", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:0", "a=msid:- -",
-            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux",
-            "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-            "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-            "a=rtpmap:97 VP8/90000", "a=rtcp-fb:97 nack", "a=rtcp-fb:97 nack pli", "a=rtcp-fb:97 goog-remb",
-            "a=rtpmap:98 rtx/90000", "a=fmtp:98 apt=97",
-            "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=fingerprint:sha-256 \(value)", "a=setup:actpass",
-            "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:1", "a=msid:- -",
-            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux", "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-            "a=rtpmap:111 opus/48000/2", "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)",
-            "a=fingerprint:sha-256 \(value)", "a=setup:actpass", "",
-        ]
-        guard !rtx else { return lines.joined(separator: "\r\n") }
-        return lines.filter { !$0.contains("rtx/90000") && !$0.contains("apt=97") }.joined(separator: "\r\n")
-            .replacingOccurrences(of: "SAVPF 97 98", with: "SAVPF 97")
+        TestViewerOffer.make(fingerprint: fingerprint ?? certificate.fingerprintSHA256, ufrag: ufrag, password: password, rtx: rtx)
     }
 
     func send(_ bytes: [UInt8]) async throws {
@@ -125,6 +108,31 @@ final class TestViewer: @unchecked Sendable {
 
     func close() async {
         try? await channel.close()
+    }
+}
+
+/// The offer `TestViewer` makes: in the shape aiortc makes (recvonly VP8 + RTX and Opus, BUNDLE), with the viewer's
+/// credentials.
+enum TestViewerOffer {
+    static func make(fingerprint: String, ufrag: String = "viewerufrag", password: String = TestViewer.icePassword,
+                     rtx: Bool = true) -> String {
+        let lines = [
+            "v=0", "o=- 3912345678 3912345678 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1", "a=msid-semantic:WMS *",
+            "m=video 9 UDP/TLS/RTP/SAVPF 97 98", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:0", "a=msid:- -",
+            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux",
+            "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+            "a=rtpmap:97 VP8/90000", "a=rtcp-fb:97 nack", "a=rtcp-fb:97 nack pli", "a=rtcp-fb:97 goog-remb",
+            "a=rtpmap:98 rtx/90000", "a=fmtp:98 apt=97",
+            "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=fingerprint:sha-256 \(fingerprint)", "a=setup:actpass",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=recvonly", "a=mid:1", "a=msid:- -",
+            "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp-mux", "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "a=rtpmap:111 opus/48000/2", "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:actpass", "",
+        ]
+        guard !rtx else { return lines.joined(separator: "\r\n") }
+        return lines.filter { !$0.contains("rtx/90000") && !$0.contains("apt=97") }.joined(separator: "\r\n")
+            .replacingOccurrences(of: "SAVPF 97 98", with: "SAVPF 97")
     }
 }
 

@@ -3,6 +3,8 @@
 # number of seconds on a scratch copy of its seed corpus, so the committed corpus never grows.
 #
 #   tools/fuzz/run.sh TARGET SECONDS      TARGET: one of the names below, or `all`
+#   FUZZ_JOBS=2 tools/fuzz/run.sh ...     N worker processes (libFuzzer's -fork=N) on an idle machine; the
+#                                         executions printed are the workers' total
 #
 # Prints executions, executions per second and crashes per target; exits non-zero if any target crashed. A crashing
 # input is kept under tools/fuzz/.build/runs/TARGET/artifacts/ to be replayed as a unit test (see docs/benchmarks.md).
@@ -57,10 +59,18 @@ for target in "${targets[@]}"; do
     status=0
     # One job, one worker: the machine is shared. -timeout catches an input that hangs the parser;
     # -rss_limit_mb one that makes it allocate without bound.
+    mode=("-print_final_stats=1")
+    [[ "${FUZZ_JOBS:-1}" -gt 1 ]] && mode=("-fork=${FUZZ_JOBS}")
     "$bin/${executables[$target]}" "$run/corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$run/artifacts/" >"$run/log" 2>&1 || status=$?
-    executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$run/log" | tail -1)"
-    elapsed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$run/log" | tail -1)"
+        "${mode[@]}" -artifact_prefix="$run/artifacts/" >"$run/log" 2>&1 || status=$?
+    if [[ "${FUZZ_JOBS:-1}" -gt 1 ]]; then
+        # The parent's status lines count every worker's executions: "#N: cov: ... exec/s: R ...".
+        executions="$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$run/log" | tail -1)"
+        elapsed="$(sed -n 's/^#[0-9]*: cov:.* exec\/s: \([0-9]*\).*/\1/p' "$run/log" | tail -1)"
+    else
+        executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$run/log" | tail -1)"
+        elapsed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$run/log" | tail -1)"
+    fi
     crashes=0
     if [[ $status -ne 0 ]]; then
         crashes=1  # libFuzzer stops at the first
