@@ -21,7 +21,7 @@ public struct RenditionLayout: Sendable, Equatable {
         }
     }
 
-    /// VP8 layers, largest first (the SFU's simulcast layers).
+    /// VP8 layers, largest first (the simulcast layers WebRTC viewers choose from).
     public var webRTCLayers: [Layer]
     /// CMAF renditions, largest first; the first one is the source passthrough when `cmafEnabled` (named "source").
     public var cmafRenditions: [Layer]

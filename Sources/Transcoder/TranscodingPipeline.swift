@@ -5,71 +5,19 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Codecs
 
-/// One publication's pipeline: a decoding thread (H.264 decode once, scale once per rung size, hand the pictures to
-/// the rung encoders), an audio thread (AAC → 48 kHz → Opus) and one thread per rung encoder.
+/// One publication's pipeline: a `VideoPipeline` (H.264 decoded once, each rung size scaled once, the pictures handed
+/// to the rung encoders, each on a thread of its own) and an `AudioPipeline` (AAC → 48 kHz → Opus), each owned by one
+/// worker thread.
 ///
 /// Ingest calls come in on the publisher's event loop and only queue; passthrough frames are forwarded there directly.
-final class TranscodingPipeline: @unchecked Sendable {
-    // @unchecked: the decoding state (`decoder`, `scalers`, `encoders`, `layout`, ...) is touched only on the video
-    // worker thread, the audio state (`aacDecoder`, `resampler`, `opus`, ...) only on the audio worker thread;
-    // everything else is immutable or locked.
-    enum VideoInput: Sendable {
-        case configuration(VideoTrackConfig)
-        case frame(EncodedFrame, afterDrop: Bool)
-        case end
-    }
-
-    enum AudioInput: Sendable {
-        case configuration(AudioTrackConfig)
-        case frame(EncodedFrame)
-        case end
-    }
-
+final class TranscodingPipeline: Sendable {
     let stream: String
     let generation: Int
     let settings: TranscoderSettings
     let statistics = NIOLockedValueBox(TranscoderStatistics())
     private let emit: @Sendable (RenditionEvent) -> Void
-    private let logger: Logger
-    private let metrics: DecoderMetrics
-    private let limiter: NIOLockedValueBox<KeyframeRequestLimiter>
-    private let completion: Completion
-    /// Who makes each WebRTC rung's next keyframe, and the key its requests are coalesced under: the rung's own, or
-    /// for rungs encoded together the group's (one keyframe serves them all, so at most one per interval for all).
-    private let keyframeRequesters = NIOLockedValueBox([String: (coalescing: String, request: @Sendable () -> Void)]())
-    private var videoWorker: BoundedWorker<VideoInput>!
-    private var audioWorker: BoundedWorker<AudioInput>!
-
-    // Video worker thread only.
-    private var decoder: H264Decoder?
-    private var layout: LadderLayout?
-    private var targets: [Target] = []
-    private var groups: [SimulcastGroup] = []
-    private var encoders: [String: RungEncoder] = [:]
-    private var simulcastEncoders: [String: SimulcastEncoder] = [:]
-    private var lastPicturePTS: Int64?
-    private var nominalFrameDuration: Int64 = 33
-
-    // Audio worker thread only.
-    private var aacDecoder: AACDecoder?
-    private let resampler = Resampler()
-    private var opus: OpusEncoder?
-
-    /// A rung size: its scaler and the encoders fed from it, each with its frame-rate cap, and the VP8 simulcast
-    /// group whose `position`-th layer it is, if any.
-    private struct Target {
-        var size: PictureSize
-        var scaler: Scaler
-        var encoders: [(encoder: RungEncoder, limiter: FrameRateLimiter)]
-        var group: (index: Int, position: Int)?
-    }
-
-    /// VP8 layers encoded together (`SimulcastEncoder`), with the frame-rate cap they share.
-    private struct SimulcastGroup {
-        var encoder: SimulcastEncoder
-        var limiter: FrameRateLimiter
-        var layers: Int
-    }
+    private let video: VideoPipeline
+    private let audio: AudioPipeline
 
     init(stream: String, generation: Int, settings: TranscoderSettings, logger: Logger,
          emit: @escaping @Sendable (RenditionEvent) -> Void) {
@@ -77,30 +25,17 @@ final class TranscodingPipeline: @unchecked Sendable {
         self.generation = generation
         self.settings = settings
         self.emit = emit
-        self.logger = logger
-        self.metrics = DecoderMetrics(stream: stream)
-        self.limiter = NIOLockedValueBox(KeyframeRequestLimiter(interval: settings.keyframeRequestInterval))
+        let metrics = DecoderMetrics(stream: stream)
         statistics.withLockedValue { $0.generation = generation }
         let statistics = statistics
-        completion = Completion(outstanding: 2) {
+        let completion = Completion(outstanding: 2) {
             statistics.withLockedValue { $0.ended = true }
             emit(.ended(generation: generation))
         }
-        let metrics = metrics
-        videoWorker = BoundedWorker(name: "decode \(stream)", capacity: settings.decoderQueueDepth, batchScheduling: true,
-                                    process: { [weak self] input in self?.processVideo(input) ?? true },
-                                    onDrop: { _, next in
-            metrics.decoderDrops.increment()
-            statistics.withLockedValue { $0.decoderQueueDrops += 1 }
-            // Later frames refer to the dropped one: the decoder must wait for the next keyframe.
-            if case .frame(let frame, _) = next { next = .frame(frame, afterDrop: true) }
-        })
-        audioWorker = BoundedWorker(name: "audio \(stream)", capacity: settings.audioQueueDepth,
-                                    process: { [weak self] input in self?.processAudio(input) ?? true },
-                                    onDrop: { _, _ in
-            // The Opus clock re-anchors on the source time after the gap.
-            metrics.audioDrops.increment()
-        })
+        video = VideoPipeline(stream: stream, settings: settings, logger: logger, metrics: metrics, statistics: statistics,
+                              completion: completion, emit: emit)
+        audio = AudioPipeline(stream: stream, settings: settings, metrics: metrics, statistics: statistics,
+                              completion: completion, emit: emit)
         emit(.started(generation: generation))
     }
 
@@ -112,18 +47,18 @@ final class TranscodingPipeline: @unchecked Sendable {
             break
         case .videoConfiguration(let config):
             if settings.cmafEnabled { emit(.cmafVideoConfiguration(rendition: LiveTranscoder.passthroughRendition, config)) }
-            videoWorker.submit(.configuration(config), droppable: false)
+            video.submit(.configuration(config), droppable: false)
         case .audioConfiguration(let config):
             if settings.cmafEnabled { emit(.cmafAudioConfiguration(config)) }
-            audioWorker.submit(.configuration(config), droppable: false)
+            audio.submit(.configuration(config), droppable: false)
         case .frame(let frame):
             switch frame.kind {
             case .video:
                 if settings.cmafEnabled { emit(.cmafVideo(rendition: LiveTranscoder.passthroughRendition, frame: frame)) }
-                videoWorker.submit(.frame(frame, afterDrop: false), droppable: true)
+                video.submit(.frame(frame, afterDrop: false), droppable: true)
             case .audio:
                 if settings.cmafEnabled { emit(.cmafAudio(frame)) }
-                if settings.webRTCEnabled { audioWorker.submit(.frame(frame), droppable: true) }
+                if settings.webRTCEnabled { audio.submit(.frame(frame), droppable: true) }
             }
         case .ended:
             end()
@@ -131,287 +66,16 @@ final class TranscodingPipeline: @unchecked Sendable {
     }
 
     func end() {
-        videoWorker.finish(with: .end)
-        audioWorker.finish(with: .end)
+        video.finish()
+        audio.finish()
     }
 
     /// Returns whether the request went through the 300 ms coalescing (false: a keyframe is already on its way).
     func requestKeyframe(rung: String) -> Bool {
-        guard let requester = keyframeRequesters.withLockedValue({ $0[rung] }) else { return false }
-        guard limiter.withLockedValue({ $0.admit(rung: requester.coalescing) }) else { return false }
-        requester.request()
-        return true
+        video.requestKeyframe(rung: rung)
     }
 
-    // MARK: Video thread
-
-    private func processVideo(_ input: VideoInput) -> Bool {
-        switch input {
-        case .configuration(let config):
-            if let decoder { handle(decoder.flush()) }
-            do {
-                let threads = settings.decoderThreads
-                    ?? Self.decoderThreads(width: config.width, height: config.height, fps: config.declaredFrameRate)
-                decoder = try H264Decoder(decoderConfiguration: config.decoderConfiguration, threads: threads)
-            } catch {
-                decoder = nil
-                countVideoErrors(1)
-                logger.warning("unusable H.264 configuration; waiting for the next one",
-                               metadata: ["stream": "\(stream)", "error": "\(error)"])
-            }
-            if let fps = config.declaredFrameRate, fps > 0 { nominalFrameDuration = Int64((1000 / fps).rounded()) }
-            return false
-        case .frame(let frame, let afterDrop):
-            guard let decoder else {
-                statistics.withLockedValue { $0.videoFramesSkipped += 1 }
-                return false
-            }
-            if afterDrop { decoder.skipUntilKeyframe() }
-            let errorsBefore = decoder.errorCount
-            let skippedBefore = decoder.skippedCount
-            let pictures = decoder.decode(frame.data, pts: milliseconds(frame.pts, frame.timescale),
-                                          dts: milliseconds(frame.dts, frame.timescale), isKeyframe: frame.isKeyframe)
-            if decoder.errorCount != errorsBefore { countVideoErrors(decoder.errorCount - errorsBefore) }
-            if decoder.skippedCount != skippedBefore {
-                statistics.withLockedValue { $0.videoFramesSkipped += decoder.skippedCount - skippedBefore }
-            }
-            handle(pictures)
-            return false
-        case .end:
-            if let decoder { handle(decoder.flush()) }
-            decoder = nil
-            let all = Array(encoders.values)
-            let simulcast = Array(simulcastEncoders.values)
-            completion.add(all.count + simulcast.count)
-            for encoder in all { encoder.end() }
-            for encoder in simulcast { encoder.end() }
-            completion.done()
-            return true
-        }
-    }
-
-    /// One decoding thread up to 1080p60: it decodes 1080p30 some six times faster than real time on one core of
-    /// this class, and a second frame thread costs a frame of latency and 20–30 % more decoding CPU (measured on
-    /// 1080p30). Larger sources get two (at most one per core).
-    static func decoderThreads(width: Int, height: Int, fps: Double?) -> Int {
-        let pixelsPerSecond = Double(width * height) * max(fps ?? 30, 30)
-        return pixelsPerSecond <= 1920 * 1080 * 60 ? 1 : min(2, System.coreCount)
-    }
-
-    private func countVideoErrors(_ count: Int) {
-        metrics.videoErrors.increment(by: count)
-        statistics.withLockedValue { $0.videoDecodeErrors += count }
-    }
-
-    private func handle(_ pictures: [DecodedVideoFrame]) {
-        for picture in pictures {
-            statistics.withLockedValue { $0.decodedPictures += 1 }
-            let size = PictureSize(width: picture.width, height: picture.height)
-            if layout?.source != size { relayout(for: size) }
-            if let lastPicturePTS, picture.pts <= lastPicturePTS { continue }
-            let duration = lastPicturePTS.map { min(picture.pts - $0, 1000) } ?? nominalFrameDuration
-            lastPicturePTS = picture.pts
-            // Each rung is scaled from the smallest picture already made at twice its size or more (720p → 360p →
-            // 180p), else from the source: libswscale's cost follows its input's area.
-            var scaledFromThisPicture: [PlanarYUVFrame] = []
-            var groupAdmitted: [Bool] = []
-            for index in groups.indices { groupAdmitted.append(groups[index].limiter.admit(picture.pts)) }
-            var groupPictures = groups.map { [ScaledPicture?](repeating: nil, count: $0.layers) }
-            for index in targets.indices {
-                var wanted: [RungEncoder] = []
-                for slot in targets[index].encoders.indices {
-                    // A CMAF rung never skips a source keyframe: its segments must start where the source's do.
-                    let aligned = picture.isKeyframe && targets[index].encoders[slot].encoder.codec == .h264
-                    if targets[index].encoders[slot].limiter.admit(picture.pts, force: aligned) {
-                        wanted.append(targets[index].encoders[slot].encoder)
-                    }
-                }
-                let group = targets[index].group
-                let inAdmittedGroup = group.map { groupAdmitted[$0.index] } ?? false
-                guard !wanted.isEmpty || inAdmittedGroup else { continue }
-                do {
-                    let size = targets[index].size
-                    let larger = scaledFromThisPicture
-                        .filter { $0.width >= 2 * size.width && $0.height >= 2 * size.height }
-                        .min { $0.width * $0.height < $1.width * $1.height }
-                    let scaler = targets[index].scaler
-                    let output = try larger.map { larger throws(TranscodeError) in try scaler.scale(larger) }
-                        ?? scaler.scale(picture)
-                    scaledFromThisPicture.append(output)
-                    let scaled = ScaledPicture(picture: output, ptsMilliseconds: picture.pts,
-                                               durationMilliseconds: duration, sourceKeyframe: picture.isKeyframe)
-                    for encoder in wanted { encoder.submit(scaled) }
-                    if let group, inAdmittedGroup { groupPictures[group.index][group.position] = scaled }
-                } catch {
-                    countVideoErrors(1)
-                }
-            }
-            for index in groups.indices where groupAdmitted[index] {
-                let pictures = groupPictures[index].compactMap { $0 }
-                if !pictures.isEmpty, pictures.count == groups[index].layers { groups[index].encoder.submit(pictures) }
-            }
-        }
-    }
-
-    /// The source size changed (or is first known): fit the ladder to it and route each size to its encoders.
-    private func relayout(for source: PictureSize) {
-        let layout = LadderLayout(source: source, ladder: settings.ladder)
-        self.layout = layout
-        statistics.withLockedValue { $0.sourceSizeChanges += 1 }
-        var targets: [Target] = []
-        var webRTCLayers: [RenditionLayout.Layer] = []
-        var cmafRenditions: [RenditionLayout.Layer] = []
-        if settings.cmafEnabled {
-            cmafRenditions.append(RenditionLayout.Layer(rung: LiveTranscoder.passthroughRendition, width: source.width,
-                                                         height: source.height, fps: 0, bitrate: 0))
-        }
-        let chains = settings.webRTCEnabled && settings.vp8Simulcast ? simulcastChains(layout.entries) : []
-        var groups: [SimulcastGroup] = []
-        var groupOfEntry: [Int: (index: Int, position: Int)] = [:]
-        for chain in chains {
-            let rungs = chain.map { layout.entries[$0].rung }
-            let encoder = simulcastEncoder(rungs)
-            for (position, entry) in chain.enumerated() { groupOfEntry[entry] = (groups.count, position) }
-            groups.append(SimulcastGroup(encoder: encoder, limiter: FrameRateLimiter(fps: rungs[0].fps), layers: rungs.count))
-        }
-        for (entryIndex, entry) in layout.entries.enumerated() {
-            var slots: [(encoder: RungEncoder, limiter: FrameRateLimiter)] = []
-            let layer = RenditionLayout.Layer(rung: entry.rung.name, width: entry.size.width, height: entry.size.height,
-                                               fps: entry.rung.fps, bitrate: entry.rung.videoKbps * 1000)
-            let group = groupOfEntry[entryIndex]
-            if settings.webRTCEnabled {
-                if group == nil {
-                    let encoder = encoder(entry.rung, .vp8)
-                    slots.append((encoder, FrameRateLimiter(fps: entry.rung.fps)))
-                    keyframeRequesters.withLockedValue { $0[entry.rung.name] = (entry.rung.name, { encoder.requestKeyframe() }) }
-                }
-                webRTCLayers.append(layer)
-            }
-            let smallerThanSource = entry.size.width < source.width || entry.size.height < source.height
-            if settings.cmafEnabled, smallerThanSource, settings.cmafRungs?.contains(entry.rung.name) ?? true {
-                slots.append((encoder(entry.rung, .h264), FrameRateLimiter(fps: entry.rung.fps)))
-                cmafRenditions.append(layer)
-            }
-            guard !slots.isEmpty || group != nil,
-                  let scaler = try? Scaler(width: entry.size.width, height: entry.size.height) else {
-                if let group { groups[group.index].layers = 0 }  // a layer cannot be made: the group is not fed
-                continue
-            }
-            targets.append(Target(size: entry.size, scaler: scaler, encoders: slots, group: group))
-        }
-        self.targets = targets
-        self.groups = groups
-        logger.info("transcoding ladder", metadata: [
-            "stream": "\(stream)", "source": "\(source)",
-            "layers": "\(webRTCLayers.map { "\($0.rung)=\($0.width)x\($0.height)" }.joined(separator: ","))",
-        ])
-        emit(.layout(RenditionLayout(webRTCLayers: webRTCLayers, cmafRenditions: cmafRenditions)))
-    }
-
-    private func encoder(_ rung: Rung, _ codec: RungEncoder.Codec) -> RungEncoder {
-        let key = "\(codec.rawValue):\(rung.name)"
-        if let existing = encoders[key] { return existing }
-        let completion = completion
-        let encoder = RungEncoder(rung: rung, codec: codec, stream: stream, settings: settings, statistics: statistics,
-                                  logger: logger, emit: emit, finished: { completion.done() })
-        encoders[key] = encoder
-        return encoder
-    }
-
-    /// Runs of consecutive ladder entries (indices, largest first) whose VP8 layers libvpx can encode together.
-    private func simulcastChains(_ entries: [LadderLayout.Entry]) -> [[Int]] {
-        var chains: [[Int]] = []
-        var start = 0
-        while start < entries.count {
-            var end = start + 1
-            while end < entries.count, SimulcastEncoder.canEncodeTogether(
-                entries[start...end].map(\.rung), sizes: entries[start...end].map(\.size), settings: settings) {
-                end += 1
-            }
-            if end - start >= 2 { chains.append(Array(start..<end)) }
-            start = end
-        }
-        return chains
-    }
-
-    /// The simulcast encoder of these rungs (one per set of rungs for the stream's life, like `encoder(_:_:)`),
-    /// and each rung's keyframe requests routed to it.
-    private func simulcastEncoder(_ rungs: [Rung]) -> SimulcastEncoder {
-        let key = rungs.map(\.name).joined(separator: "+")
-        let encoder = simulcastEncoders[key] ?? SimulcastEncoder(
-            rungs: rungs, stream: stream, settings: settings, statistics: statistics, logger: logger, emit: emit,
-            finished: { [completion] in completion.done() })
-        simulcastEncoders[key] = encoder
-        keyframeRequesters.withLockedValue { requesters in
-            for rung in rungs { requesters[rung.name] = (key, { encoder.requestKeyframe() }) }
-        }
-        return encoder
-    }
-
-    // MARK: Audio thread
-
-    private func processAudio(_ input: AudioInput) -> Bool {
-        switch input {
-        case .configuration(let config):
-            statistics.withLockedValue { $0.audioConfigurations += 1 }
-            guard settings.webRTCEnabled else { return false }
-            do {
-                aacDecoder = try AACDecoder(audioSpecificConfig: config.decoderConfiguration)
-            } catch {
-                aacDecoder = nil
-                countAudioErrors(1)
-            }
-            return false
-        case .frame(let frame):
-            guard let aacDecoder else {
-                countAudioErrors(1)
-                return false
-            }
-            let errorsBefore = aacDecoder.errorCount
-            let decoded = aacDecoder.decode(frame.data, pts: milliseconds(frame.pts, frame.timescale))
-            if aacDecoder.errorCount != errorsBefore { countAudioErrors(aacDecoder.errorCount - errorsBefore) }
-            for audio in decoded { encodeOpus(audio) }
-            return false
-        case .end:
-            completion.done()
-            return true
-        }
-    }
-
-    private func encodeOpus(_ audio: DecodedAudioFrame) {
-        do {
-            if opus == nil {
-                opus = try OpusEncoder(configuration: OpusEncoderConfiguration(bitrate: settings.opusBitrate))
-                opus?.reset(startingAt: audio.pts * 48)
-            }
-            guard let opus else { return }
-            let samples = try resampler.resample(audio)
-            // Stay on the source timeline: a gap or overlap over 40 ms (lost frames, a new configuration) restarts
-            // the Opus clock at the source's time instead of letting audio drift against video.
-            let expected = opus.nextPTS + Int64(opus.pendingSamples)
-            let actual = audio.pts * 48
-            if abs(actual - expected) > 1920 { opus.reset(startingAt: actual) }
-            let packets = try opus.encode(interleavedSamples: samples)
-            for packet in packets {
-                emit(.webRTCAudio(EncodedFrame(codec: .opus, pts: packet.pts, dts: packet.pts, timescale: packet.timescale,
-                                               isKeyframe: true, data: packet.data)))
-            }
-            if !packets.isEmpty {
-                metrics.opusPackets.increment(by: packets.count)
-                statistics.withLockedValue { $0.opusPackets += packets.count }
-            }
-        } catch {
-            countAudioErrors(1)
-            opus = nil
-        }
-    }
-
-    private func countAudioErrors(_ count: Int) {
-        metrics.audioErrors.increment(by: count)
-        statistics.withLockedValue { $0.audioDecodeErrors += count }
-    }
-
-    private func milliseconds(_ value: Int64, _ timescale: Int32) -> Int64 {
+    static func milliseconds(_ value: Int64, _ timescale: Int32) -> Int64 {
         timescale == 1000 ? value : value * 1000 / Int64(max(1, timescale))
     }
 }

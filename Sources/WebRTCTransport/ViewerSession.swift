@@ -57,7 +57,7 @@ final class ViewerSession {
     /// Bits per second sent to this viewer (media, retransmissions and padding).
     var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
     var video: VideoSender?
-    /// Bandwidth estimation and layer choice (the SFU's per-viewer state); its first field is read per packet.
+    /// Bandwidth estimation and layer choice (`Adaptation`, per viewer); its first field is read per packet.
     var estimator: BandwidthEstimator
     /// The bytes from the object's start that hold the fields above up to the estimator's first: what the egress
     /// prefetches for a viewer whose turn is coming. The first `selectionBytes` hold `phase` to `pendingLayer`,

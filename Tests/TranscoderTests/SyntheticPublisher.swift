@@ -4,7 +4,7 @@ import MediaRouter
 import NIOCore
 import Codecs
 
-/// Makes real H.264 and AAC with the Transcode encoders and pushes it straight into a publication, so tests can
+/// Makes real H.264 and AAC with the Codecs encoders and pushes it straight into a publication, so tests can
 /// damage exactly the bytes they mean to.
 struct SyntheticVideo {
     let configuration: VideoTrackConfig
