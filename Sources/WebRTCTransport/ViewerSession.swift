@@ -21,22 +21,13 @@ final class ViewerSession {
 
     // MARK: Read for every packet, first
     // A fan-out visits every viewer of a stream in turn and finds each one's state cold (a thousand viewers' state
-    // and the encoders' frames pass through the caches between two visits). What `sendAudio`, `sendVideo` and
-    // `commit` read comes first, in the object's first `hotBytes`, which the egress prefetches two viewers ahead
-    // (Swift lays a class's stored properties out in declaration order).
+    // and the encoders' frames pass through the caches between two visits). What the fan-out reads comes first, in
+    // the object's first `hotBytes`, which the egress prefetches two viewers ahead (Swift lays a class's stored
+    // properties out in declaration order, and a struct's inline).
 
     var phase: Phase = .waitingForICE
-    /// Whether video was negotiated: read per frame and per feedback packet without touching `video`
-    /// (reading through the optional copies the whole sender).
-    let hasVideo: Bool
-    /// Video waits for a keyframe after connecting (nothing before it decodes).
-    var awaitingKeyframe = true
-    /// Set when the first video frame went out (for the join-time histogram).
-    var firstVideoSent = false
     /// In the shard's list of viewers with video waiting for the pacer.
     var isBacklogged = false
-    /// Transport-wide sequence number (one space across audio and video, for transport-cc feedback).
-    var transportSequence: UInt16 = 0
     /// `selectedAddress` as the kernel takes it, for the media batch.
     private(set) var datagramAddress: DatagramAddress?
     var outbound: SRTPSession? {
@@ -44,24 +35,11 @@ final class ViewerSession {
     }
     /// Where `outbound` keeps what sealing a packet reads, prefetched a viewer ahead.
     private(set) var sealingState: SRTPSession.SealingStateHint?
-    /// The rung this viewer receives.
-    var layer: String
-    /// The rung being switched to: the viewer moves at that rung's next keyframe, asked for at once.
-    var pendingLayer: String?
-    /// What was sent under each transport-wide sequence number, when the viewer gives transport-cc feedback.
-    var sentLog: SentPacketLog?
-    /// What may be sent now (video and audio; repairs and probe padding go regardless).
-    var pacing: PacingBudget
-    var probe: ProbePadding?
-    var audio: AudioSender?
-    /// Bits per second sent to this viewer (media, retransmissions and padding).
-    var sendRate = RateMeter(windowMicroseconds: 1_000_000, bucketCount: 10)
-    var video: VideoSender?
-    /// Bandwidth estimation and layer choice (`Adaptation`, per viewer); its first field is read per packet.
-    var estimator: BandwidthEstimator
-    /// The bytes from the object's start that hold the fields above up to the estimator's first: what the egress
-    /// prefetches for a viewer whose turn is coming. The first `selectionBytes` hold `phase` to `pendingLayer`,
-    /// which say whether a frame is for this viewer.
+    /// What the viewer is sent: its rung, RTP rewriting, pacing, estimator (its per-packet fields first).
+    var consumer: SimulcastConsumer
+    /// The bytes from the object's start that hold the fields above up to the consumer's estimator's first: what
+    /// the egress prefetches for a viewer whose turn is coming. The first `selectionBytes` hold `phase` to the
+    /// consumer's `pendingLayer`, which say whether a frame is for this viewer.
     static let hotBytes = 960
     static let selectionBytes = 128
 
@@ -77,7 +55,6 @@ final class ViewerSession {
     let negotiated: NegotiatedSession
     /// RTCP CNAME of both streams (RFC 3550 §6.5.1): the receiver syncs the streams that share it.
     let cname: String
-    let maximumLayer: String?
     let createdAt: NIODeadline
     /// The address the offer came from, while the session counts against its not-yet-connected limit.
     var pendingClient: String?
@@ -91,45 +68,17 @@ final class ViewerSession {
         didSet { datagramAddress = selectedAddress.map(DatagramAddress.init) }
     }
     var connectedAt: NIODeadline?
+    /// The viewer's transport after ICE: the DTLS connection, then the SRTP contexts made from its keys.
     var dtls: DTLSConnection?
     var inbound: SRTPSession?
-    /// The video SSRC, read per feedback packet without touching `video`.
-    let videoSSRC: UInt32?
-    var lastKeyframeRequest: NIODeadline?
-    /// When a PLI or FIR of this viewer last reached the encoder (at most one a second does).
-    var lastViewerKeyframeRequest: NIODeadline?
     /// RTCP datagrams this viewer may still send now.
     var rtcpAllowance = RTCPAllowance()
     var lastSenderReport: NIODeadline?
-    /// Latest figures the viewer reported (RTCP RR / REMB).
-    var fractionLost: UInt8 = 0
-    var cumulativeLost: Int32 = 0
-    var rembBitrate: UInt64?
-
-    var selector = LayerSelector()
-    var pendingSince: NIODeadline?
-    /// Set through the operations API (and tests): the selector leaves the viewer on this rung.
-    var pinnedLayer: String?
-    /// Since when the estimate has been under half of the bottom rung's cost while on it (nil: it is not).
-    var starvedSince: NIODeadline?
-    /// Video loss over windows of at least a second, for the estimator's loss-based part.
-    var lossWindow = LossWindow()
-    /// The fraction lost (×256) over the last closed loss window.
-    var windowedLoss: UInt8 = 0
-    var pacedFramesDropped = 0
-    /// Layer switches this viewer made (up: to a better rung).
-    var switchesUp = 0
-    var switchesDown = 0
-    var probesSucceeded = 0
-    var probesFailed = 0
 
     init(id: String, stream: String, localUfrag: String, localPassword: String, offer: WHEPOffer,
-         negotiated: NegotiatedSession, cname: String, layer: String, maximumLayer: String?, video: VideoSender?, audio: AudioSender?,
-         initialBitrate: Int, pacing: PacingBudget, now: NIODeadline) {
+         negotiated: NegotiatedSession, cname: String, consumer: SimulcastConsumer, now: NIODeadline) {
         self.id = id
-        self.pacing = pacing
-        self.estimator = BandwidthEstimator(initialBitrate: initialBitrate)
-        if negotiated.video?.extensionIDs.transportCC != nil { sentLog = SentPacketLog() }
+        self.consumer = consumer
         self.stream = stream
         self.etag = "\"\(id.prefix(12))\""
         self.localUfrag = localUfrag
@@ -138,15 +87,16 @@ final class ViewerSession {
         self.remoteFingerprint = offer.fingerprint.value
         self.negotiated = negotiated
         self.cname = cname
-        self.layer = layer
-        self.maximumLayer = maximumLayer
-        self.video = video
-        self.audio = audio
-        self.hasVideo = video != nil
-        self.videoSSRC = video?.ssrc
         self.createdAt = now
         self.ice = ICELiteAgent(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: offer.iceUfrag,
                                 remotePassword: offer.icePwd, now: now)
+    }
+
+    /// The outlet of the consumer's packets, while the session is sending.
+    @inline(__always)
+    func outlet(_ batch: DatagramBatch) -> SimulcastConsumer.Outlet? {
+        guard let outbound, let datagramAddress else { return nil }
+        return SimulcastConsumer.Outlet(batch: batch, sealer: outbound, address: datagramAddress)
     }
 
     /// Read for every viewer and frame: `datagramAddress` is plain bytes, `selectedAddress` would be copied (retained).

@@ -14,7 +14,7 @@ import MediaRouter
 /// transcoder's VP8 layers and Opus audio.
 ///
 /// The viewers are spread over shards, one per event loop (`WebRTCSettings.threads`), each with its own socket on
-/// the media port (SO_REUSEPORT) and its own `EgressCore`; every shard packetizes and sends each frame for its own
+/// the media port (SO_REUSEPORT) and its own `EgressShard`; every shard packetizes and sends each frame for its own
 /// viewers. This class is the thread-safe front: the HTTP layer's calls and the transcoder's frames hop onto the
 /// shards' loops. Frames waiting for a loop are bounded (`maximumPendingFrames` per shard): a shard that is behind
 /// drops new frames (counted) rather than queueing without end, and the other shards are not held up by it.
@@ -32,18 +32,18 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
     private final class Shard: Sendable {
         let index: Int
         let loop: any EventLoop
-        let core: NIOLoopBoundBox<EgressCore>
+        let core: NIOLoopBoundBox<EgressShard>
         /// Frames handed to the loop and not yet run.
         let pendingFrames = NIOLockedValueBox(0)
         let running = NIOLockedValueBox<(channel: (any Channel)?, timer: RepeatedTask?)>((nil, nil))
 
-        init(index: Int, loop: any EventLoop, core: NIOLoopBoundBox<EgressCore>) {
+        init(index: Int, loop: any EventLoop, core: NIOLoopBoundBox<EgressShard>) {
             self.index = index
             self.loop = loop
             self.core = core
         }
 
-        func submit<T: Sendable>(_ body: @escaping @Sendable (EgressCore) -> T) async -> T? {
+        func submit<T: Sendable>(_ body: @escaping @Sendable (EgressShard) -> T) async -> T? {
             let core = self.core
             return try? await loop.submit { body(core.value) }.get()
         }
@@ -67,14 +67,14 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
         self.directory = directory
         var shards: [Shard] = []
         for (index, loop) in group.makeIterator().enumerated() {
-            let core = try EgressCore(loop: loop, shard: index, directory: directory, settings: settings,
+            let core = try EgressShard(loop: loop, shard: index, directory: directory, settings: settings,
                                       certificate: certificate, logger: logger, clock: clock, requestKeyframe: requestKeyframe)
             shards.append(Shard(index: index, loop: loop, core: NIOLoopBoundBox.makeBoxSendingValue(core, eventLoop: loop)))
         }
         self.shards = shards
         self.fingerprint = certificate.fingerprintSHA256
         for shard in shards {
-            let route: @Sendable (EgressCore.Route) -> Void = { [shards] route in Self.route(route, from: shard.index, shards: shards) }
+            let route: @Sendable (EgressShard.Route) -> Void = { [shards] route in Self.route(route, from: shard.index, shards: shards) }
             try shard.loop.submit { shard.core.value.route = route }.wait()
         }
     }
@@ -155,7 +155,7 @@ public final class WebRTCEgress: RenditionObserver, Sendable {
 
     /// Hands a datagram to the shard owning its session. A session no check has reached yet moves to the shard
     /// the check came in on (later datagrams from that address reach that shard's socket too).
-    private static func route(_ route: EgressCore.Route, from here: Int, shards: [Shard]) {
+    private static func route(_ route: EgressShard.Route, from here: Int, shards: [Shard]) {
         switch route {
         case .forward(let owner, let datagram):
             let target = shards[owner]
@@ -371,21 +371,22 @@ public struct WebRTCSessionSummary: Sendable, Encodable {
     public var shard: Int
 }
 
-extension EgressCore {
+extension EgressShard {
     func summaries() -> [WebRTCSessionSummary] {
         sessions.values.map { session in
-            WebRTCSessionSummary(id: session.id, stream: session.stream, layer: session.layer, state: "\(session.phase)",
+            let consumer = session.consumer
+            return WebRTCSessionSummary(id: session.id, stream: session.stream, layer: consumer.layer, state: "\(session.phase)",
                                  remoteAddress: session.selectedAddress.map { "\($0)" },
-                                 videoPackets: session.video?.packets ?? 0, audioPackets: session.audio?.packets ?? 0,
-                                 videoFrames: session.video?.frames ?? 0, audioFrames: session.audio?.frames ?? 0,
-                                 fractionLost: session.fractionLost, rembBitrate: session.rembBitrate,
-                                 pendingLayer: session.pendingLayer, pinnedLayer: session.pinnedLayer,
-                                 estimatedBitrate: session.estimator.estimate, estimateSource: session.estimator.source.rawValue,
-                                 probing: session.probe != nil, overuseCount: session.estimator.overuseCount,
-                                 switchesUp: session.switchesUp, switchesDown: session.switchesDown,
-                                 probesSucceeded: session.probesSucceeded, probesFailed: session.probesFailed,
-                                 pacingBitrate: session.pacing.bitrate, queuedFrames: session.video?.queue.waiting.count ?? 0,
-                                 pacedFramesDropped: session.pacedFramesDropped, shard: shard)
+                                 videoPackets: consumer.video?.packets ?? 0, audioPackets: consumer.audio?.packets ?? 0,
+                                 videoFrames: consumer.video?.frames ?? 0, audioFrames: consumer.audio?.frames ?? 0,
+                                 fractionLost: consumer.fractionLost, rembBitrate: consumer.rembBitrate,
+                                 pendingLayer: consumer.pendingLayer, pinnedLayer: consumer.pinnedLayer,
+                                 estimatedBitrate: consumer.estimator.estimate, estimateSource: consumer.estimator.source.rawValue,
+                                 probing: consumer.probe != nil, overuseCount: consumer.estimator.overuseCount,
+                                 switchesUp: consumer.switchesUp, switchesDown: consumer.switchesDown,
+                                 probesSucceeded: consumer.probesSucceeded, probesFailed: consumer.probesFailed,
+                                 pacingBitrate: consumer.pacing.bitrate, queuedFrames: consumer.video?.queue.waiting.count ?? 0,
+                                 pacedFramesDropped: consumer.pacedFramesDropped, shard: shard)
         }
     }
 }
@@ -393,9 +394,9 @@ extension EgressCore {
 /// Hands every datagram of the media socket to the core; flushes replies once per read burst.
 final class MediaSocketHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let core: NIOLoopBoundBox<EgressCore>
+    private let core: NIOLoopBoundBox<EgressShard>
 
-    init(core: NIOLoopBoundBox<EgressCore>) {
+    init(core: NIOLoopBoundBox<EgressShard>) {
         self.core = core
     }
 

@@ -17,7 +17,7 @@ struct WebRTCMetrics {
     let retransmissions: Counter
     let retransmissionsMissed: Counter
     let retransmissionsRefused: Counter
-    /// NACKed packets of a viewer without RTX: never resent (see `EgressCore.retransmit`).
+    /// NACKed packets of a viewer without RTX: never resent (see `EgressShard.retransmit`).
     let retransmissionsWithoutRTX: Counter
     let retransmissionsRepeated: Counter
     let rtcpReceived: Counter

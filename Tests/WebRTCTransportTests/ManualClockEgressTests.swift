@@ -32,7 +32,7 @@ final class ClockedEgress {
     let clock = ManualClock()
     let loop = EmbeddedEventLoop()
     let channel: EmbeddedChannel
-    let core: EgressCore
+    let core: EgressShard
     let keyframes = EgressTests.KeyframeLog()
     /// Where the core's media batch sends from, and where the viewer receives.
     let senderDescriptor: CInt
@@ -54,7 +54,7 @@ final class ClockedEgress {
         logger.logLevel = .critical
         let log = keyframes
         let clock = self.clock
-        core = try EgressCore(loop: loop, settings: settings, certificate: try DTLSCertificate.generateSelfSigned(commonName: "LiveRelay"),
+        core = try EgressShard(loop: loop, settings: settings, certificate: try DTLSCertificate.generateSelfSigned(commonName: "LiveRelay"),
                               logger: logger, clock: { clock.now }, requestKeyframe: { log.record($0, $1) })
         senderDescriptor = try MediaSocket.bind(host: "127.0.0.1", port: 0)
         viewerDescriptor = try MediaSocket.bind(host: "127.0.0.1", port: 0)
@@ -286,7 +286,7 @@ final class ManualClockEgressTests: XCTestCase {
         let egress = try ClockedEgress()
         try egress.join()
         try egress.connect()
-        XCTAssertEqual(egress.core.sessions[egress.session]?.layer, "720p")
+        XCTAssertEqual(egress.core.sessions[egress.session]?.consumer.layer, "720p")
         // Two seconds of both rungs at their target rates, so their costs are measured.
         for index in 0..<60 {
             egress.frame("720p", size: 10_400, pts: Int64(index) * 3000, keyframe: index == 0)
@@ -297,15 +297,15 @@ final class ManualClockEgressTests: XCTestCase {
             _ = egress.answerChecks(try egress.written())
             _ = try egress.media()
         }
-        XCTAssertEqual(egress.core.sessions[egress.session]?.layer, "720p", "nothing said about the path yet: no move")
+        XCTAssertEqual(egress.core.sessions[egress.session]?.consumer.layer, "720p", "nothing said about the path yet: no move")
         let ssrc = egress.videoSSRC
         try egress.rtcp { RTCPWriter.writeREMB(senderSSRC: 1, bitrate: 300_000, ssrcs: [ssrc], into: &$0) }
         let asked = egress.keyframes.count
         try egress.run(for: .milliseconds(600), answering: true)
-        XCTAssertEqual(egress.core.sessions[egress.session]?.pendingLayer, "360p", "a switch down is pending")
+        XCTAssertEqual(egress.core.sessions[egress.session]?.consumer.pendingLayer, "360p", "a switch down is pending")
         XCTAssertTrue(egress.keyframes.requests.withLockedValue { $0.dropFirst(asked).contains("cam/360p") })
         // It lands on the 360p keyframe.
         egress.frame("360p", size: 3_300, pts: 60 * 3000, keyframe: true)
-        XCTAssertEqual(egress.core.sessions[egress.session]?.layer, "360p")
+        XCTAssertEqual(egress.core.sessions[egress.session]?.consumer.layer, "360p")
     }
 }

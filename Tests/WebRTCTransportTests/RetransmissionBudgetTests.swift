@@ -40,10 +40,10 @@ final class RetransmissionBudgetTests: XCTestCase {
     }
 
     func testRepairsGoTwiceOnlyUnderSteadyRandomLoss() {
-        XCTAssertFalse(EgressCore.repairsTwice(windowedLoss: 0, congested: false))
-        XCTAssertFalse(EgressCore.repairsTwice(windowedLoss: 3, congested: false), "about 1 %: one copy is enough")
-        XCTAssertTrue(EgressCore.repairsTwice(windowedLoss: 13, congested: false), "5 %")
-        XCTAssertFalse(EgressCore.repairsTwice(windowedLoss: 13, congested: true), "congestion gets no extra packets")
-        XCTAssertFalse(EgressCore.repairsTwice(windowedLoss: 80, congested: false), "over 20 %: beyond repair")
+        XCTAssertFalse(SimulcastConsumer.repairsTwice(windowedLoss: 0, congested: false))
+        XCTAssertFalse(SimulcastConsumer.repairsTwice(windowedLoss: 3, congested: false), "about 1 %: one copy is enough")
+        XCTAssertTrue(SimulcastConsumer.repairsTwice(windowedLoss: 13, congested: false), "5 %")
+        XCTAssertFalse(SimulcastConsumer.repairsTwice(windowedLoss: 13, congested: true), "congestion gets no extra packets")
+        XCTAssertFalse(SimulcastConsumer.repairsTwice(windowedLoss: 80, congested: false), "over 20 %: beyond repair")
     }
 }

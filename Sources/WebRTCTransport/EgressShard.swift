@@ -14,7 +14,7 @@ import MediaRouter
 /// Everything of one WebRTC egress shard that lives on its event loop: its viewer sessions and their indexes, each
 /// stream's layers and clock, and its socket on the media port. Nothing here locks but the shared
 /// `SessionDirectory`, touched per session event; `WebRTCEgress` hops onto the loop.
-final class EgressCore {
+final class EgressShard {
     /// A datagram this shard cannot place itself, for the front to hand to the shard that owns its session.
     enum Route: Sendable {
         /// The first check of a session created on `owner`: the session should come here, with the datagram.
@@ -27,6 +27,8 @@ final class EgressCore {
     let directory: SessionDirectory
     var route: @Sendable (Route) -> Void = { _ in }
     let settings: WebRTCSettings
+    /// The settings every viewer's consumer decides by.
+    let policy: SimulcastConsumer.Policy
     let certificate: DTLSCertificate
     /// One OpenSSL context for every viewer's DTLS connection.
     let dtlsContext: DTLSContext
@@ -83,6 +85,10 @@ final class EgressCore {
         self.dtlsContext = try DTLSContext(role: .server, certificate: certificate)
         self.logger = logger
         self.requestKeyframe = requestKeyframe
+        self.policy = SimulcastConsumer.Policy(
+            pacingFactor: settings.pacingFactor, pacingBurst: Self.microseconds(settings.pacingBurst),
+            maximumPacingDelay: Self.microseconds(settings.maximumPacingDelay),
+            maximumPacketSize: settings.maximumPacketSize, slowViewerTimeout: Self.amount(settings.slowViewerTimeout))
         self.scratch = ByteBufferAllocator().buffer(capacity: settings.maximumPacketSize + 64)
         // libsrtp2's trailer bound (tag and MKI) is what a slot leaves room for, whichever engine protects.
         self.batch = DatagramBatch(slotSize: settings.maximumPacketSize + 64 + SRTPSession.maximumTrailerLength)
@@ -98,7 +104,7 @@ final class EgressCore {
     /// The stream's viewers by the rung they are sent.
     func viewersByLayer(stream: String) -> [String: Int] {
         var counts: [String: Int] = [:]
-        for session in viewersByStream[stream] ?? [] { counts[session.layer, default: 0] += 1 }
+        for session in viewersByStream[stream] ?? [] { counts[session.consumer.layer, default: 0] += 1 }
         return counts
     }
 
@@ -162,12 +168,14 @@ final class EgressCore {
         }
         let initialBitrate = Self.layerCosts(&streams[stream]!, now: Self.microseconds(now))
             .first { $0.rung == layer }?.bitrate ?? 1_000_000
-        let pacing = PacingBudget(bitrate: pacingBitrate(estimate: nil, cost: initialBitrate),
-                                  burstMicroseconds: Self.microseconds(settings.pacingBurst),
+        let pacing = PacingBudget(bitrate: SimulcastConsumer.pacingBitrate(estimate: nil, cost: initialBitrate, factor: policy.pacingFactor),
+                                  burstMicroseconds: policy.pacingBurst,
                                   minimumCapacity: 2 * settings.maximumPacketSize, now: Self.microseconds(now))
+        let consumer = SimulcastConsumer(layer: layer, maximumLayer: maximumLayer, video: video, audio: audio,
+                                         transportWideFeedback: negotiated.video?.extensionIDs.transportCC != nil,
+                                         initialBitrate: initialBitrate, pacing: pacing)
         let session = ViewerSession(id: id, stream: stream, localUfrag: ufrag, localPassword: password, offer: offer,
-                                    negotiated: negotiated, cname: parameters.cname, layer: layer, maximumLayer: maximumLayer,
-                                    video: video, audio: audio, initialBitrate: initialBitrate, pacing: pacing, now: now)
+                                    negotiated: negotiated, cname: parameters.cname, consumer: consumer, now: now)
         created = true
         session.pendingClient = client
         admitted = false  // the session holds the count now, until it connects or ends
@@ -478,8 +486,7 @@ final class EgressCore {
             session.phase = .connected
             settlePending(session)
             session.connectedAt = now
-            session.awaitingKeyframe = true
-            askForKeyframe(session, now: now)
+            follow(session.consumer.connected(now: now), for: session)
             logger.info("viewer connected", metadata: ["session": "\(session.id.prefix(8))", "srtp": "\(keys.profile)"])
         }
     }
@@ -516,122 +523,87 @@ final class EgressCore {
         for rtcp in packets { handleFeedback(rtcp, session: session, now: now) }
     }
 
-    /// Whether repairs go out twice: loss steady enough to hit a repair too (≥ 2 %), not so much that it is beyond
-    /// repair (> 20 %), and no queue building — congestion is not answered with more packets.
-    static func repairsTwice(windowedLoss: UInt8, congested: Bool) -> Bool {
-        !congested && windowedLoss >= 5 && windowedLoss <= 51
-    }
-
     private func handleFeedback(_ packet: RTCPPacket, session: ViewerSession, now: NIODeadline) {
         switch packet {
         case .pli(_, let mediaSSRC):
-            guard mediaSSRC == session.videoSSRC else { return }
+            guard mediaSSRC == session.consumer.videoSSRC else { return }
             metrics.pliReceived.increment()
             viewerAskedForKeyframe(session, now: now)
         case .fir(_, let entries):
-            guard entries.contains(where: { $0.ssrc == session.videoSSRC }) else { return }
+            guard entries.contains(where: { $0.ssrc == session.consumer.videoSSRC }) else { return }
             metrics.firReceived.increment()
             viewerAskedForKeyframe(session, now: now)
         case .nack(_, let mediaSSRC, let lost):
-            guard mediaSSRC == session.videoSSRC else { return }
+            guard mediaSSRC == session.consumer.videoSSRC else { return }
             metrics.nackReceived.increment()
             retransmit(lost, session: session, now: now)
         case .receiverReport(_, let reports):
-            for report in reports where report.ssrc == session.videoSSRC {
-                session.fractionLost = report.fractionLost
-                session.cumulativeLost = report.cumulativeLost
-                let microseconds = Self.microseconds(now)
-                if let fraction = session.lossWindow.report(highestSequenceNumber: report.highestSequenceNumber,
-                                                            cumulativeLost: report.cumulativeLost, at: microseconds) {
-                    session.windowedLoss = fraction
-                    session.estimator.receivedLossReport(fractionLost: fraction, at: microseconds)
-                }
+            for report in reports where report.ssrc == session.consumer.videoSSRC {
+                session.consumer.receivedReport(report, now: now)
             }
         case .remb(_, let bitrate, _):
-            session.rembBitrate = bitrate
-            session.estimator.receivedREMB(bitrate: bitrate, at: Self.microseconds(now))
+            session.consumer.receivedREMB(bitrate: bitrate, now: now)
         case .transportCC(let feedback):
             metrics.transportFeedbackReceived.increment()
-            receivedTransportFeedback(feedback, session: session, now: now)
+            session.consumer.receivedTransportFeedback(feedback, now: now)
         default:
             break
         }
     }
 
-    /// Sends NACKed packets again from the frame history, as RTX (RFC 4588), within the viewer's budget. A viewer
-    /// without RTX gets no repairs (its answer did not offer NACK): resending a packet under its own SSRC and
-    /// sequence number with a new header would seal different bytes under the same SRTP nonce.
-    /// On a path with steady random loss (2–20 % and no queue building) each repair goes out twice, as two RTX
-    /// packets: a repair lost too would cost the receiver another round of its NACK timer (libwebrtc waits 100 ms
-    /// when it cannot measure the round trip), long enough to freeze the picture; two copies make that 1 in 400
-    /// instead of 1 in 20, for a few percent more bits.
+    /// Answers a NACK from the frame history (`SimulcastConsumer.retransmit`), and counts what it did.
     private func retransmit(_ lost: [UInt16], session: ViewerSession, now: NIODeadline) {
-        guard session.hasVideo, let outbound = session.outbound, session.selectedAddress != nil else { return }
-        guard session.video?.rtx != nil else {
+        guard session.consumer.hasVideo, let outlet = session.outlet(batch) else { return }
+        guard session.consumer.video?.rtx != nil else {
             metrics.retransmissionsWithoutRTX.increment(by: lost.count)
             return
         }
-        guard var video = session.video.take() else { return }
-        let sendTime = RTPHeaderExtensionLayout.absSendTime(nanoseconds: UInt64(now.uptimeNanoseconds))
-        let copies = Self.repairsTwice(windowedLoss: session.windowedLoss,
-            congested: session.estimator.overusedRecently(at: Self.microseconds(now))) ? 2 : 1
-        var refused = 0
-        var missed = 0
-        var repeated = 0
-        let budget = video.retransmissionBudget
-        for sequenceNumber in lost.prefix(64) {
-            // Short of tokens for two copies, one still goes; none left, the packet is refused (each one counted).
-            guard video.retransmissionBudget > 0 else {
-                metrics.retransmissionsRefused.increment()
-                refused += 1
-                continue
-            }
-            guard let (frame, index) = video.locate(sequenceNumber) else {
-                metrics.retransmissionsMissed.increment()
-                missed += 1
-                continue
-            }
-            guard video.mayRetransmit(sequenceNumber, at: Self.microseconds(now)) else {
-                metrics.retransmissionsRepeated.increment()
-                repeated += 1
-                continue
-            }
-            for _ in 0..<min(copies, video.retransmissionBudget) {
-                guard let rtx = video.rtx,
-                      video.packetizer.writeRetransmission(index: index, of: frame.data, timestamp: frame.timestamp,
-                                                           pictureID: frame.pictureID, originalSequenceNumber: sequenceNumber,
-                                                           rtx: rtx, rtxSequenceNumber: video.rtxSequenceNumber,
-                                                           absSendTime: sendTime, into: &scratch) else { break }
-                video.rtxSequenceNumber &+= 1
-                video.retransmissionBudget -= 1
-                send(&scratch, layout: video.packetizer.header.extensions, session: session, with: outbound,
-                     isProbe: false, now: now, kind: .retransmission)
-            }
-        }
+        let outcome = session.consumer.retransmit(lost, through: outlet, scratch: &scratch, tally: &sentTally, now: now)
+        if outcome.refused > 0 { metrics.retransmissionsRefused.increment(by: outcome.refused) }
+        if outcome.missed > 0 { metrics.retransmissionsMissed.increment(by: outcome.missed) }
+        if outcome.repeated > 0 { metrics.retransmissionsRepeated.increment(by: outcome.repeated) }
         logger.trace("NACK answered", metadata: [
             "session": "\(session.id.prefix(8))", "lost": "\(lost.count)", "first": "\(lost.first ?? 0)", "last": "\(lost.last ?? 0)",
-            "next": "\(video.packetizer.sequenceNumber)", "copies": "\(copies)", "budget": "\(budget)", "refused": "\(refused)",
-            "notInHistory": "\(missed)", "repeated": "\(repeated)"])
-        session.video = video
+            "next": "\(session.consumer.video?.packetizer.sequenceNumber ?? 0)", "copies": "\(outcome.copies)",
+            "budget": "\(outcome.budget)", "refused": "\(outcome.refused)", "notInHistory": "\(outcome.missed)",
+            "repeated": "\(outcome.repeated)"])
         flushMedia(now: now)
     }
 
-    /// A viewer's PLI or FIR: passed on at most once a second per viewer, so one viewer cannot keep an encoder
-    /// making keyframes (every viewer of the rung would pay for them in bits).
+    /// A viewer's PLI or FIR: passed on at most once a second per viewer (`SimulcastConsumer.viewerAskedForKeyframe`).
     private func viewerAskedForKeyframe(_ session: ViewerSession, now: NIODeadline) {
-        if let last = session.lastViewerKeyframeRequest, now - last < .seconds(1) {
+        guard let action = session.consumer.viewerAskedForKeyframe(now: now) else {
             metrics.keyframeRequestsLimited.increment()
             return
         }
-        session.lastViewerKeyframeRequest = now
-        askForKeyframe(session, force: true, now: now)
+        follow(action, for: session)
     }
 
     /// The transcoder coalesces requests per rung, so asking for every viewer that needs one is cheap.
     func askForKeyframe(_ session: ViewerSession, force: Bool = false, now: NIODeadline) {
-        if !force, let last = session.lastKeyframeRequest, now - last < .milliseconds(300) { return }
-        session.lastKeyframeRequest = now
-        _ = requestKeyframe(session.stream, session.pendingLayer ?? session.layer)
+        follow(session.consumer.keyframeWanted(force: force, now: now), for: session)
+    }
+
+    /// Does what a viewer's consumer asks for.
+    func follow(_ action: SimulcastConsumer.Action?, for session: ViewerSession) {
+        switch action {
+        case nil:
+            return
+        case .requestKeyframe(let rung):
+            _ = requestKeyframe(session.stream, rung)
+        case .probeStarted:
+            metrics.probesStarted.increment()
+        case .probeFinished(let succeeded):
+            (succeeded ? metrics.probesSucceeded : metrics.probesFailed).increment()
+            logger.debug("probe finished", metadata: ["session": "\(session.id.prefix(8))", "succeeded": "\(succeeded)",
+                                                     "estimate": "\(session.consumer.estimator.estimate ?? 0)"])
+        case .close(let reason):
+            if reason == .tooSlow {
+                logger.info("viewer too slow for the bottom rung", metadata: [
+                    "session": "\(session.id.prefix(8))", "estimate": "\(session.consumer.estimator.measuredEstimate ?? 0)"])
+            }
+            _ = closeSession(id: session.id, reason: reason)
+        }
     }
 
     // MARK: Media from the transcoder
@@ -673,18 +645,10 @@ final class EgressCore {
 
     /// A new layout (the source changed size): viewers whose rung is gone move to the best one they may have.
     private func relayer(stream: String, layers: [RenditionLayout.Layer], now: NIODeadline) {
-        guard !layers.isEmpty else { return }
         for session in viewersByStream[stream] ?? [] {
-            session.selector.reset()
-            if let pending = session.pendingLayer, !layers.contains(where: { $0.rung == pending }) { session.pendingLayer = nil }
-            if let pinned = session.pinnedLayer, !layers.contains(where: { $0.rung == pinned }) { session.pinnedLayer = nil }
-            guard !layers.contains(where: { $0.rung == session.layer }) else { continue }
-            session.layer = (try? Self.chooseLayer(layers, maximum: session.maximumLayer)) ?? layers[0].rung
-            session.awaitingKeyframe = true
-            askForKeyframe(session, force: true, now: now)
+            follow(session.consumer.ladderChanged(layers, now: now), for: session)
         }
     }
-
 
     private func sendVideo(_ frame: EncodedFrame, layer: String, stream: String, now: NIODeadline) {
         guard frame.data.readableBytes > 0 else { return }
@@ -695,28 +659,25 @@ final class EgressCore {
         for index in viewers.indices {
             Self.prefetchAhead(viewers, from: index, rung: layer)
             let session = viewers[index]
-            guard session.isSending, session.layer == layer || session.pendingLayer == layer else { continue }
-            guard session.hasVideo, session.outbound != nil, session.datagramAddress != nil else { continue }
-            if session.pendingLayer == layer {
-                // A switch lands on the new rung's keyframe; until then the old rung goes on.
-                guard frame.isKeyframe else { continue }
-                completeSwitch(session, to: layer)
+            guard session.isSending, session.consumer.follows(layer) else { continue }
+            guard session.consumer.hasVideo, let outlet = session.outlet(batch) else { continue }
+            switch session.consumer.verdict(rung: layer, isKeyframe: frame.isKeyframe) {
+            case .skip:
+                continue
+            case .send:
+                break
+            case .sendAfterSwitch(let from):
+                countSwitch(session, from: from, to: layer)
             }
-            if session.awaitingKeyframe {
-                guard frame.isKeyframe else { continue }
-                session.awaitingKeyframe = false
-            }
-            if !session.firstVideoSent {
-                session.firstVideoSent = true
+            if !session.consumer.firstVideoSent {
+                session.consumer.firstVideoSent = true
                 metrics.joinTime.recordNanoseconds(Int64(now.uptimeNanoseconds) - Int64(session.createdAt.uptimeNanoseconds))
             }
-            // Mutated where it lies (`&session.video!`): binding the unwrapped value would copy the whole sender (a
-            // retain per reference it holds, and its queue then copied on write), and moving it out and back
-            // copied its 320 bytes three times.
-            guard session.video != nil else { continue }
-            enqueue(frame, into: &session.video!, for: session, now: now, at: microseconds)
-            sendQueued(&session.video!, to: session, at: microseconds, stamp: sendTime)
-            if !session.isBacklogged, Self.hasQueuedVideo(&session.video!) {
+            let (dropped, keyframe) = session.consumer.enqueue(data: frame.data, pts: frame.pts, isKeyframe: frame.isKeyframe,
+                                                               policy: policy, now: now, at: microseconds)
+            if dropped > 0 { framesDropped(dropped, session: session, keyframe: keyframe) }
+            session.consumer.sendQueued(through: outlet, tally: &sentTally, at: microseconds, stamp: sendTime)
+            if !session.isBacklogged, session.consumer.hasQueuedVideo {
                 session.isBacklogged = true
                 backlog.append(session)
                 scheduleDrain()
@@ -726,64 +687,23 @@ final class EgressCore {
         if sent { flushMedia(now: now) }
     }
 
-    /// Read through `inout`, so the sender is not copied to answer.
-    @inline(__always)
-    private static func hasQueuedVideo(_ video: inout VideoSender) -> Bool { !video.queue.isEmpty }
-
-    /// Queues a frame for the viewer's pacer. Frames that waited too long are dropped, and unless this one is a
-    /// keyframe the viewer waits for the next (asked for at once).
-    private func enqueue(_ frame: EncodedFrame, into video: inout VideoSender, for session: ViewerSession, now: NIODeadline,
-                         at microseconds: Int64) {
-        let waiting = VideoSendQueue.WaitingFrame(data: frame.data, timestamp: UInt32(truncatingIfNeeded: frame.pts) &+ video.timestampOffset,
-                                                  isKeyframe: frame.isKeyframe, queuedAt: microseconds)
-        switch video.queue.enqueue(waiting, maximumDelay: Self.microseconds(settings.maximumPacingDelay)) {
-        case .queued:
-            return
-        case .droppedBeforeKeyframe(let count):
-            metrics.pacedFramesDropped.increment(by: count)
-            session.pacedFramesDropped += count
-        case .dropped(let count):
-            metrics.pacedFramesDropped.increment(by: count)
-            session.pacedFramesDropped += count
-            session.awaitingKeyframe = true
-            askForKeyframe(session, force: true, now: now)
-        }
+    /// Frames that waited too long for the pacer were dropped; unless the new one is a keyframe the viewer waits for
+    /// the next (asked for at once).
+    private func framesDropped(_ count: Int, session: ViewerSession, keyframe: SimulcastConsumer.Action?) {
+        metrics.pacedFramesDropped.increment(by: count)
+        follow(keyframe, for: session)
         logger.debug("video frames dropped before the pacer sent them", metadata: [
-            "session": "\(session.id.prefix(8))", "pacingBitrate": "\(session.pacing.bitrate)"])
+            "session": "\(session.id.prefix(8))", "pacingBitrate": "\(session.consumer.pacing.bitrate)"])
     }
 
-    /// Sends the viewer's queued video as far as its pacing budget allows, each packet written straight into the
-    /// send slot it is encrypted and sent from. Returns the packets sent.
-    @discardableResult
-    private func sendQueued(_ video: inout VideoSender, to session: ViewerSession, at microseconds: Int64, stamp: UInt32) -> Int {
-        guard let outbound = session.outbound, let address = session.datagramAddress else { return 0 }
-        let layout = video.packetizer.header.extensions
-        session.pacing.refill(at: microseconds)
-        var packets = 0
-        var rtpBytes = 0
-        var sentBytes = 0
-        while session.pacing.allowsSending, let next = video.queue.next(packetizer: &video.packetizer, stamp: stamp) {
-            if next.index == 0 {
-                video.frames &+= 1
-                let packets = video.queue.sending
-                video.remember(.init(data: packets.frame, timestamp: video.queue.sendingTimestamp, pictureID: packets.pictureID,
-                                     firstSequenceNumber: packets.firstSequenceNumber, packetCount: packets.count))
-            }
-            // The first packet is the longest: every slot is reserved for that size.
-            guard let slot = batch.reserve(video.queue.sending.length(ofPacket: 0)) else { continue }
-            let length = video.queue.sending.write(next.index, to: slot)
-            if next.restamp { layout.setAbsSendTime(stamp, at: slot) }
-            guard let size = commit(slot, length: length, layout: layout, session: session, with: outbound, to: address,
-                                    isProbe: false, at: microseconds, kind: .video) else { continue }
-            session.pacing.spend(size)
-            packets += 1
-            rtpBytes += length
-            sentBytes += size
-        }
-        video.packets &+= UInt32(truncatingIfNeeded: packets)
-        video.octets &+= UInt32(truncatingIfNeeded: rtpBytes)
-        if sentBytes > 0 { session.sendRate.add(bytes: sentBytes, at: microseconds) }
-        return packets
+    /// A switch landed on its keyframe: counted up (to a better rung) or down.
+    private func countSwitch(_ session: ViewerSession, from: String, to rung: String) {
+        let layers = streams[session.stream]?.layers ?? []
+        let up = (layers.firstIndex { $0.rung == rung } ?? 0) < (layers.firstIndex { $0.rung == from } ?? 0)
+        (up ? metrics.switchesUp : metrics.switchesDown).increment()
+        session.consumer.countSwitch(up: up)
+        logger.debug("viewer switched layer", metadata: ["session": "\(session.id.prefix(8))", "from": "\(from)",
+                                                         "to": "\(rung)", "estimate": "\(session.consumer.estimator.estimate ?? 0)"])
     }
 
     private func scheduleDrain() {
@@ -805,9 +725,9 @@ final class EgressCore {
         while index < backlog.count {
             let session = backlog[index]
             var done = true
-            if session.phase == .connected, session.video != nil {
-                paced += sendQueued(&session.video!, to: session, at: microseconds, stamp: stamp)
-                done = !Self.hasQueuedVideo(&session.video!)
+            if session.phase == .connected, let outlet = session.outlet(batch) {
+                paced += session.consumer.sendQueued(through: outlet, tally: &sentTally, at: microseconds, stamp: stamp)
+                done = !session.consumer.hasQueuedVideo
             }
             if done {
                 session.isBacklogged = false
@@ -824,15 +744,6 @@ final class EgressCore {
         if !backlog.isEmpty { scheduleDrain() }
     }
 
-    /// Bits per second a viewer is paced at: `pacingFactor` × the larger of its estimate and its rung's cost.
-    func pacingBitrate(estimate: Int?, cost: Int) -> Int {
-        guard settings.pacingFactor > 0 else { return Self.unpacedBitrate }
-        return Int(settings.pacingFactor * Double(max(estimate ?? 0, cost)))
-    }
-
-    /// With pacing off: a rate whose 20 ms burst holds any frame.
-    static let unpacedBitrate = 100_000_000_000
-
     private func sendAudio(_ frame: EncodedFrame, stream: String, now: NIODeadline) {
         var sent = false
         let microseconds = Self.microseconds(now)
@@ -841,28 +752,10 @@ final class EgressCore {
         for index in viewers.indices {
             Self.prefetchAhead(viewers, from: index)
             let session = viewers[index]
-            guard session.isSending else { continue }
-            guard session.audio != nil, let outbound = session.outbound, let address = session.datagramAddress else { continue }
-            // Moved out and back, kept optional: a copy would retain what the sender holds, for every packet.
-            var audio = session.audio.take()
-            // A frame too large for one packet (Opus cannot be fragmented) is skipped.
-            if let length = audio!.packetizer.packetLength(frame: frame.data), let slot = batch.reserve(length) {
-                let timestamp = UInt32(truncatingIfNeeded: frame.pts) &+ audio!.timestampOffset
-                audio!.packetizer.write(frame: frame.data, timestamp: timestamp, absSendTime: sendTime, to: slot)
-                audio!.packets &+= 1
-                audio!.octets &+= UInt32(truncatingIfNeeded: length)
-                // Audio is never held back (it is small and steady), but it uses up the budget video is paced by.
-                if let size = commit(slot, length: length, layout: audio!.packetizer.header.extensions, session: session,
-                                     with: outbound, to: address, isProbe: false, at: microseconds, kind: .audio) {
-                    session.sendRate.add(bytes: size, at: microseconds)
-                    session.pacing.refill(at: microseconds)
-                    session.pacing.spend(size)
-                }
-            }
-            audio!.frames &+= 1
-            session.audio = audio
+            guard session.isSending, session.consumer.hasAudio, let outlet = session.outlet(batch) else { continue }
+            session.consumer.sendAudio(frame, through: outlet, tally: &sentTally, at: microseconds, stamp: sendTime)
             // Audio comes every 20 ms: the pacing step of probe padding.
-            if session.probe != nil { pad(session, now: now) }
+            if session.consumer.probe != nil { pad(session, now: now) }
             sent = true
         }
         if sent { flushMedia(now: now) }
@@ -885,47 +778,11 @@ final class EgressCore {
         guard index + 1 < viewers.count else { return }
         let next = viewers[index + 1]
         if let rung {
-            guard next.layer == rung || next.pendingLayer == rung else { return }
+            guard next.consumer.follows(rung) else { return }
             MemoryHint.prefetch(Unmanaged.passUnretained(next).toOpaque() + ViewerSession.selectionBytes,
                                 bytes: ViewerSession.hotBytes - ViewerSession.selectionBytes)
         }
         next.sealingState?.prefetch()
-    }
-
-    /// Stamps the transport-wide sequence number, encrypts into the media batch, and notes the packet for the
-    /// estimator. Sent at the next `flushMedia()` (or when the batch fills).
-    func send(_ packet: inout ByteBuffer, layout: RTPHeaderExtensionLayout, session: ViewerSession, with srtp: SRTPSession,
-              isProbe: Bool, now: NIODeadline, kind: SentPacketKind) {
-        guard let address = session.datagramAddress else { return }
-        let length = packet.readableBytes
-        guard let slot = batch.reserve(length) else { return }
-        packet.withUnsafeReadableBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: length) }
-        let microseconds = Self.microseconds(now)
-        guard let size = commit(slot, length: length, layout: layout, session: session, with: srtp, to: address,
-                                isProbe: isProbe, at: microseconds, kind: kind) else { return }
-        session.sendRate.add(bytes: size, at: microseconds)
-    }
-
-    /// The packet of `length` bytes written into the batch's reserved `slot`: stamps its transport-wide sequence
-    /// number, protects and queues it, and notes it for the estimator. Returns the datagram's size (nil: not
-    /// queued, counted by the batch). The caller adds it to the viewer's send rate (once per frame).
-    @inline(__always)
-    private func commit(_ slot: UnsafeMutableRawPointer, length: Int, layout: RTPHeaderExtensionLayout,
-                        session: ViewerSession, with srtp: SRTPSession, to address: DatagramAddress, isProbe: Bool,
-                        at microseconds: Int64, kind: SentPacketKind) -> Int? {
-        let sequenceNumber = session.transportSequence
-        let stamped = layout.transportSequenceNumberID != nil
-        if stamped {
-            layout.setTransportSequenceNumber(sequenceNumber, at: slot)
-            session.transportSequence &+= 1
-        }
-        guard let size = batch.commit(length, protectedBy: srtp, to: address) else { return nil }
-        sentTally.count(kind, bytes: size)
-        if session.estimator.isProbing { session.estimator.sentDuringProbe(at: microseconds) }
-        if stamped {
-            session.sentLog?.record(sequenceNumber: sequenceNumber, sendTime: microseconds, size: size, isProbe: isProbe)
-        }
-        return size
     }
 
     /// Sends the media batch, then whatever the NIO channel holds, and brings the packet counters up to date.
@@ -986,15 +843,15 @@ final class EgressCore {
                 continue
             }
             guard session.phase == .connected else { continue }
-            if session.awaitingKeyframe { askForKeyframe(session, now: now) }
+            if session.consumer.awaitingKeyframe { askForKeyframe(session, now: now) }
             if let media = streams[session.stream], media.live { adapt(session, now: now) }
             guard session.phase == .connected else { continue }  // adapt may have closed it (too slow)
-            if session.probe != nil { pad(session, now: now) }
+            if session.consumer.probe != nil { pad(session, now: now) }
             if session.lastSenderReport.map({ now - $0 >= .seconds(1) }) ?? true {
                 session.lastSenderReport = now
-                session.video?.refillRetransmissionBudget()
+                session.consumer.video?.refillRetransmissionBudget()
                 sendSenderReports(session, now: now)
-                if let estimate = session.estimator.estimate { metrics.estimates.record(estimate) }
+                if let estimate = session.consumer.estimator.estimate { metrics.estimates.record(estimate) }
             }
         }
         if now - lastLayerCount >= .seconds(1) {
@@ -1009,12 +866,12 @@ final class EgressCore {
               let source = streams[session.stream]?.clock.sourceSeconds(at: now) else { return }
         let ntp = MediaClock.ntpNow()
         let cname = session.cname
-        if let video = session.video {
+        if let video = session.consumer.video {
             let rtp = UInt32(truncatingIfNeeded: Int64(source * 90_000)) &+ video.timestampOffset
             writeReport(ssrc: video.ssrc, ntp: ntp, rtp: rtp, packets: video.packets, octets: video.octets, cname: cname,
                         with: outbound, to: address)
         }
-        if let audio = session.audio {
+        if let audio = session.consumer.audio {
             let rtp = UInt32(truncatingIfNeeded: Int64(source * 48_000)) &+ audio.timestampOffset
             writeReport(ssrc: audio.ssrc, ntp: ntp, rtp: rtp, packets: audio.packets, octets: audio.octets, cname: cname,
                         with: outbound, to: address)
