@@ -38,3 +38,7 @@ if [ "${LIVERELAY_SKIP_PIP:-0}" != "1" ]; then
     python3 -m pip install -q "${need_pip[@]}"
   fi
 fi
+
+# Browser player libraries for the pages (hls.js, Video.js), from pinned PyPI packages; honours LIVERELAY_SKIP_PIP.
+# A failure here leaves the pages without them (they say so) and does not stop the build or the tests.
+"$(dirname "$0")/setup_players.sh" || echo "setup: browser player libraries not installed (see above); the pages will say so"
