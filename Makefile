@@ -14,12 +14,16 @@ run: setup
 	$(SWIFT) build -c release --product liverelay
 	$$($(SWIFT) build -c release --show-bin-path)/liverelay serve --demo
 
-# Every test: unit and integration against real ffmpeg, GStreamer and PostgreSQL. Serial: the integration tests run
-# real-time encoders and databases, and on 2 cores running them side by side starves the timing-sensitive ones.
+# Every test: unit and integration against real ffmpeg, GStreamer, browsers and PostgreSQL. The modules whose tests
+# need no real time (parsers, state machines on a manual clock, codecs) run in parallel; the rest run one at a time:
+# they run real-time encoders, browsers and databases, and on 2 cores running them side by side starves the
+# timing-sensitive ones (and they read process-wide counters such as open descriptors).
 # First, every parser's fuzzer for 30 s (fuzz-smoke), so the test runner's summary stays the last thing printed.
+PARALLEL_TESTS = ^(AdaptationTests|CMAFTests|CodecsTests|DTLSTests|DatagramIOTests|MediaCoreTests|MediaRouterTests|RTPTests|RTMPTests|SDPTests|SRTPTests|STUNTests)\.
 test: setup layers fuzz-smoke
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	$(SWIFT) test --skip-build --parallel --filter '$(PARALLEL_TESTS)'
+	$(SWIFT) test --skip-build --no-parallel --skip '$(PARALLEL_TESTS)'
 
 # Every import goes down a layer of Sources/README.md's table (and the checker still catches one that does not).
 layers:
