@@ -11,8 +11,8 @@ public struct VP8EncoderConfiguration: Sendable, Equatable {
     /// Longest distance between keyframes in seconds; viewers that join or switch layers ask for one anyway.
     public var keyframeIntervalSeconds: Double
     /// Encoder threads (default 1). libwebrtc uses 2 above VGA, but libvpx's VP8 row threads synchronise by
-    /// spinning: on a loaded 2-core host (measured here, other work running) 720p took 52 ms a frame with 2 threads
-    /// against 6 ms with one. The ladder already runs one thread per layer, which spreads the cores better.
+    /// spinning, which on a loaded host costs far more than it gains (docs/benchmarks.md, "Live transcoder"). The ladder
+    /// already runs one thread per layer, which spreads the cores better.
     public var threads: Int
     /// libvpx speed: −6 on desktop, −4 for small pictures (libwebrtc); negative means "real-time, this speed".
     public var cpuUsed: Int?

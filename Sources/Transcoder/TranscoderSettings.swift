@@ -49,7 +49,7 @@ public struct TranscoderSettings: Sendable, Equatable {
     public var encoderQueueDepth: Int
     /// The same for the VP8 (WebRTC) encoders, kept short: every waiting picture is a frame interval of glass-to-glass
     /// latency, so a VP8 encoder that falls behind drops a picture (as libwebrtc's frame dropper does) instead of
-    /// letting a backlog grow. Measured here: at 8, the 720p layer on a loaded host swung between 110 and 450 ms.
+    /// letting a backlog grow (a deep queue lets a loaded host's 720p latency swing by hundreds of milliseconds).
     public var vp8EncoderQueueDepth: Int
     /// Compressed video frames waiting for the decoder before the transcoder drops up to the next keyframe.
     public var decoderQueueDepth: Int

@@ -136,9 +136,9 @@ final class VideoPipeline: @unchecked Sendable {
         }
     }
 
-    /// One decoding thread up to 1080p60: it decodes 1080p30 some six times faster than real time on one core of
-    /// this class, and a second frame thread costs a frame of latency and 20–30 % more decoding CPU (measured on
-    /// 1080p30). Larger sources get two (at most one per core).
+    /// One decoding thread up to 1080p60: one core decodes that faster than real time, and a second frame thread
+    /// costs a frame of latency and more decoding CPU (docs/benchmarks.md, "Live transcoder"). Larger sources get two
+    /// (at most one per core).
     static func decoderThreads(width: Int, height: Int, fps: Double?) -> Int {
         let pixelsPerSecond = Double(width * height) * max(fps ?? 30, 30)
         return pixelsPerSecond <= 1920 * 1080 * 60 ? 1 : min(2, System.coreCount)

@@ -762,10 +762,10 @@ final class EgressShard {
     }
 
     /// A fan-out's loop over a stream's viewers finds each one's state cold (main memory, or at best the shared
-    /// cache), and waiting for it, a few cache lines at a time, was most of what the loop cost beyond the kernel and
-    /// the cipher. So the loop asks for it ahead: the per-packet fields of the viewer two places on
-    /// (`ViewerSession.hotBytes`), and the sealing state of the one next in turn, whose session (fetched on the
-    /// previous turn) says where that is.
+    /// cache), and waiting for it, a few cache lines at a time, is the loop's largest cost beyond the kernel and
+    /// the cipher (docs/benchmarks.md, "WebRTC fan-out"). So the loop asks for it ahead: the per-packet fields of
+    /// the viewer two places on (`ViewerSession.hotBytes`), and the sealing state of the one next in turn, whose
+    /// session (fetched on the previous turn) says where that is.
     ///
     /// A video frame is for one rung's viewers only: then the viewer two on gets only the lines that say whether it
     /// is one of them (`ViewerSession.selectionBytes`), and the rest is asked for a turn ahead if it is.

@@ -141,9 +141,7 @@ struct VideoSender {
     /// Once a second: the bucket gains as many packets as were sent in the last second (at least
     /// `minimumRetransmissionsPerSecond`) and holds at most two seconds' worth. A burst of loss (a receiver that
     /// stalled for a moment, a run of NACKs repeated while this loop was busy) is repaired at once, while over time
-    /// repairs cannot more than double what a lossy viewer is sent. Half a second's worth, the earlier rule, was
-    /// used up by such bursts on a loaded 2-core host at 5 % random loss (with repairs sent twice), and every
-    /// refused repair froze the picture until the next keyframe or a late repair.
+    /// repairs cannot more than double what a lossy viewer is sent.
     mutating func refillRetransmissionBudget() {
         let sent = Int(packets &- packetsAtRefill)
         packetsAtRefill = packets
