@@ -148,8 +148,12 @@ public struct CommentStore: Sendable {
         public var reason: String
     }
 
-    public func audit(stream: String) async throws -> [AuditEntry] {
-        try await database.sql.raw("SELECT action, actor, subject, reason FROM moderation_audit WHERE stream = \(bind: stream) ORDER BY id")
+    /// The stream's moderation trail, oldest first; with `limit`, only its last `limit` entries.
+    public func audit(stream: String, limit: Int? = nil) async throws -> [AuditEntry] {
+        let query: SQLQueryString = limit.map {
+            "SELECT action, actor, subject, reason FROM (SELECT id, action, actor, subject, reason FROM moderation_audit WHERE stream = \(bind: stream) ORDER BY id DESC LIMIT \(bind: $0)) AS recent ORDER BY id"
+        } ?? "SELECT action, actor, subject, reason FROM moderation_audit WHERE stream = \(bind: stream) ORDER BY id"
+        return try await database.sql.raw(query)
             .all().map { row in
                 AuditEntry(action: try row.decode(column: "action", as: String.self), actor: try row.decode(column: "actor", as: String.self),
                            subject: try row.decode(column: "subject", as: String.self), reason: try row.decode(column: "reason", as: String.self))

@@ -149,6 +149,13 @@ public struct AudienceAPI: Sendable {
             return BanList(bans: try await audience.comments.bans(stream: stream.incarnation))
         }
 
+        streams.get(":name/audit") { request, context in
+            let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
+            _ = try await authorization.require(.moderator, request, stream: stream)
+            let entries = try await audience.comments.audit(stream: stream.incarnation, limit: 100)
+            return AuditList(entries: entries.map { AuditItem(action: $0.action, actor: $0.actor, subject: $0.subject, reason: $0.reason) })
+        }
+
         streams.delete(":name/bans/:sub") { request, context in
             let stream = try await authorization.visibleStream(try context.parameters.require("name"), request)
             let claims = try await authorization.require(.moderator, request, stream: stream)
@@ -271,4 +278,16 @@ struct BanResponse: ResponseEncodable {
 struct FlashResponse: ResponseEncodable {
     var flash: Flash
     func encode(to encoder: any Encoder) throws { try flash.encode(to: encoder) }
+}
+
+/// The last moderation actions on a stream, oldest first.
+struct AuditList: ResponseEncodable {
+    var entries: [AuditItem]
+}
+
+struct AuditItem: ResponseEncodable {
+    var action: String
+    var actor: String
+    var subject: String
+    var reason: String
 }

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The browser pages (`signaling/`): `/` lists how to watch, `/watch/{stream}` plays a stream, `/static/*` serves
-/// their scripts and styles. The files are read once at start and served from memory; only names that were in
-/// the folder then can be asked for, so a path can never reach outside it.
+/// The browser pages (`signaling/`): `/` lists the live streams, `/watch/{stream}` plays one, `/moderate/{stream}`
+/// is the moderator's desk, `/static/*` serves their scripts and styles and `/static/vendor/*` the player libraries
+/// the set-up installs (`tools/setup_players.sh`). The files are read once at start and served from memory; only
+/// names that were in the folders then can be asked for, so a path can never reach outside them.
 public struct PageRoutes: Sendable {
     struct Asset: Sendable {
         var body: ByteBuffer
@@ -13,20 +14,32 @@ public struct PageRoutes: Sendable {
     }
 
     let assets: [String: Asset]
+    let vendor: [String: Asset]
 
     public init(directory: String, logger: Logger) {
-        var assets: [String: Asset] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         if files.isEmpty {
             logger.warning("no browser pages found; /watch pages are unavailable", metadata: ["directory": "\(directory)"])
         }
+        assets = Self.load(files, from: directory)
+        let vendorDirectory = (directory as NSString).appendingPathComponent("vendor")
+        let vendorFiles = (try? FileManager.default.contentsOfDirectory(atPath: vendorDirectory)) ?? []
+        vendor = Self.load(vendorFiles, from: vendorDirectory)
+        if !files.isEmpty, vendor.isEmpty {
+            logger.warning("no player libraries in signaling/vendor (tools/setup_players.sh installs them); pages play WebRTC and native HLS only")
+        }
+    }
+
+    /// The files of one folder that have a known type and are at most 1 MiB.
+    private static func load(_ files: [String], from directory: String) -> [String: Asset] {
+        var assets: [String: Asset] = [:]
         for name in files {
-            guard let type = Self.contentTypes[(name as NSString).pathExtension],
+            guard let type = contentTypes[(name as NSString).pathExtension],
                   let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)),
                   data.count <= 1 << 20 else { continue }
-            assets[name] = Asset(body: ByteBuffer(bytes: data), contentType: type, etag: "\"\(Self.fnv1a(data))\"")
+            assets[name] = Asset(body: ByteBuffer(bytes: data), contentType: type, etag: "\"\(fnv1a(data))\"")
         }
-        self.assets = assets
+        return assets
     }
 
     static let contentTypes = [
@@ -37,13 +50,25 @@ public struct PageRoutes: Sendable {
     public func register(on router: Router<LiveRelayRequestContext>) {
         router.get("/") { request, _ in try serve("index.html", request) }
         router.get("watch/:stream") { request, _ in try serve("watch.html", request) }
+        router.get("moderate/:stream") { request, _ in try serve("moderate.html", request) }
         router.get("static/:file") { request, context in
             try serve(try context.parameters.require("file"), request)
+        }
+        router.get("static/vendor/:file") { request, context in
+            let name = try context.parameters.require("file")
+            guard let asset = vendor[name] else {
+                throw APIError.notFound("no player library named '\(name)' (tools/setup_players.sh installs them)")
+            }
+            return serve(asset, request)
         }
     }
 
     private func serve(_ name: String, _ request: Request) throws -> Response {
         guard let asset = assets[name] else { throw APIError.notFound("no page named '\(name)'") }
+        return serve(asset, request)
+    }
+
+    private func serve(_ asset: Asset, _ request: Request) -> Response {
         if request.headers[.ifNoneMatch] == asset.etag {
             return Response(status: .notModified, headers: [.eTag: asset.etag])
         }

@@ -1,3 +1,4 @@
+import Audience
 import Foundation
 import Hummingbird
 import MediaCore
@@ -9,22 +10,26 @@ public struct StreamsAPI: Sendable {
     let catalog: StreamCatalog
     let router: MediaRouter
     let admin: AdminAuthorization
+    /// Audience tokens, so a viewer or moderator of a private stream may read its status (its watch page does).
+    let tokens: AudienceTokenAuthority?
     /// How broadcasters reach this node's RTMP ingest, e.g. `rtmp://host:1935/live`.
     let rtmpIngestURL: String
     /// Drops what the node holds of a deleted stream beyond the router (packaged window, WebRTC viewers, event
     /// listeners); runs before the DELETE is answered.
     let forget: @Sendable (String) async -> Void
 
-    public init(catalog: StreamCatalog, router: MediaRouter, admin: AdminAuthorization, rtmpIngestURL: String,
-                forget: @escaping @Sendable (String) async -> Void = { _ in }) {
+    public init(catalog: StreamCatalog, router: MediaRouter, admin: AdminAuthorization, tokens: AudienceTokenAuthority? = nil,
+                rtmpIngestURL: String, forget: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.catalog = catalog
         self.router = router
         self.admin = admin
+        self.tokens = tokens
         self.rtmpIngestURL = rtmpIngestURL
         self.forget = forget
     }
 
     public func register(on router: Router<LiveRelayRequestContext>) {
+        registerPublicListing(on: router)
         let streams = router.group("api/streams")
         streams.post { request, context in
             try admin.requireAdmin(request)
@@ -50,10 +55,15 @@ public struct StreamsAPI: Sendable {
         streams.get(":name") { request, context in
             let record = try await find(context)
             let isAdmin = admin.isAdmin(request)
-            // Anyone may ask whether a public stream is live (viewer pages do); keys, the publisher's address and
-            // private streams need the admin token. Without it a private stream is answered exactly as a name no
-            // stream has, so the answer does not tell whether it exists.
-            guard isAdmin || !record.isPrivate else { throw Self.noSuchStream(record.name) }
+            // Anyone may ask whether a public stream is live (viewer pages do); a private one needs a token of it
+            // (viewer or moderator) or the admin token, and keys and the publisher's address need the admin token.
+            // Without credentials for it a private stream is answered exactly as a name no stream has, so the answer
+            // does not tell whether it exists.
+            if record.isPrivate, !isAdmin {
+                guard let tokens else { throw Self.noSuchStream(record.name) }
+                let audience = AudienceAuthorization(tokens: tokens, admin: admin, catalog: catalog)
+                _ = try await audience.visibleStream(record.name, request)
+            }
             return describe(record, includeKey: isAdmin)
         }
         streams.delete(":name") { request, context in
@@ -73,6 +83,19 @@ public struct StreamsAPI: Sendable {
             guard let record = try await catalog.rotateKey(name) else { throw APIError.notFound("no stream named '\(name)'") }
             context.logger.info("publish key rotated", metadata: ["stream": "\(name)"])
             return describe(record, includeKey: true)
+        }
+    }
+
+    /// The node's public streams for its start page: name, whether live and the ingest's picture. No token.
+    private func registerPublicListing(on router: Router<LiveRelayRequestContext>) {
+        router.get("api/public/streams") { _, _ in
+            let records = try await catalog.list()
+            return PublicStreamList(streams: records.filter { !$0.isPrivate }.map { record in
+                let status = self.router.status(of: record.name)
+                return PublicStream(name: record.name, live: status != nil,
+                                    width: status?.video?.width, height: status?.video?.height,
+                                    watchURL: "/watch/\(record.name)")
+            })
         }
     }
 
@@ -98,6 +121,18 @@ public struct StreamsAPI: Sendable {
             ingestURL: includeKey ? rtmpIngestURL : nil,
             ingest: status.map { IngestDescription($0, includeAddress: includeKey) })
     }
+}
+
+struct PublicStreamList: ResponseEncodable {
+    var streams: [PublicStream]
+}
+
+struct PublicStream: ResponseEncodable {
+    var name: String
+    var live: Bool
+    var width: Int?
+    var height: Int?
+    var watchURL: String
 }
 
 struct StreamList: ResponseEncodable {

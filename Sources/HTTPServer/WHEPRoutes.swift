@@ -31,13 +31,14 @@ public struct WHEPRoutes: Sendable {
 
     /// The rung the viewer is served, for pages and tests (the answer itself cannot say it).
     static let layerHeader = HTTPField.Name("X-LiveRelay-Layer")!
+    static let layersHeader = HTTPField.Name("X-LiveRelay-Layers")!
     static let acceptPatchHeader = HTTPField.Name("Accept-Patch")!
 
     static let corsHeaders: HTTPFields = [
         .accessControlAllowOrigin: "*",
         .accessControlAllowMethods: "POST, PATCH, DELETE, OPTIONS",
         .accessControlAllowHeaders: "Authorization, Content-Type, If-Match",
-        .accessControlExposeHeaders: "Location, ETag, Retry-After, X-LiveRelay-Layer",
+        .accessControlExposeHeaders: "Location, ETag, Retry-After, X-LiveRelay-Layer, X-LiveRelay-Layers",
         .accessControlMaxAge: "86400",
     ]
 
@@ -117,6 +118,7 @@ public struct WHEPRoutes: Sendable {
         headers[.eTag] = created.etag
         headers[.cacheControl] = "no-store"
         headers[Self.layerHeader] = created.layer
+        headers[Self.layersHeader] = created.layers.joined(separator: ", ")
         return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: created.answer)))
     }
 

@@ -41,7 +41,7 @@ struct HTTPWiring {
                        offersPerSecond: configuration.webrtc.offersPerSecondPerIP,
                        offerBurst: configuration.webrtc.offerBurstPerIP).register(on: router)
         }
-        StreamsAPI(catalog: catalog, router: mediaRouter, admin: admin, rtmpIngestURL: rtmpIngestURL,
+        StreamsAPI(catalog: catalog, router: mediaRouter, admin: admin, tokens: audience.tokens, rtmpIngestURL: rtmpIngestURL,
                    forget: { name in
                        packager.remove(stream: name)
                        await egress?.closeSessions(stream: name)

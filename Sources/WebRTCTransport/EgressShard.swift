@@ -182,7 +182,7 @@ final class EgressShard {
         insert(session)
         metrics.sessionsCreated.increment()
         logger.info("viewer joined", metadata: ["session": "\(id.prefix(8))", "stream": "\(stream)", "layer": "\(layer)"])
-        return WHEPSessionCreated(id: id, answer: answer.sdp, etag: session.etag, layer: layer)
+        return WHEPSessionCreated(id: id, answer: answer.sdp, etag: session.etag, layer: layer, layers: media.layers.map(\.rung))
     }
 
     /// A trickled fragment: new candidates are welcome (an ICE-lite server learns addresses from checks anyway);

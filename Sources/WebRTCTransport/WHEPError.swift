@@ -45,4 +45,6 @@ public struct WHEPSessionCreated: Sendable {
     public var etag: String
     /// The rung this viewer is served.
     public var layer: String
+    /// The stream's WebRTC rungs, best first (what `maxLayer` may name).
+    public var layers: [String] = []
 }

@@ -39,8 +39,6 @@ struct AuthorizationMatrixTests {
         case anyone
         /// The operator only; no stream involved.
         case admin
-        /// A stream's status: anyone on a public stream (credentials ignored), only the operator on a private one.
-        case streamStatus
         /// Reading a stream: anyone on a public stream, a token of this incarnation on a private one. Credentials
         /// presented on a public stream must be good, unless the row says they are ignored.
         case streamRead
@@ -92,7 +90,14 @@ struct AuthorizationMatrixTests {
         "GET /api/webrtc/sessions": Row(access: .admin, allowed: [200], path: "/api/webrtc/sessions"),
         "PUT /api/webrtc/sessions/{session}/layer": Row(access: .admin, allowed: [404],
                                                          path: "/api/webrtc/sessions/0123456789abcdef/layer", json: #"{"layer": "180p"}"#),
-        "GET /api/streams/{name}": Row(access: .streamStatus, allowed: [200], path: "/api/streams/{name}"),
+        // A stream's status: anyone on a public stream (credentials ignored), a token of it on a private one.
+        "GET /api/streams/{name}": Row(access: .streamRead, allowed: [200], path: "/api/streams/{name}",
+                                       publicIgnoresCredentials: true),
+        "GET /api/streams/{name}/audit": Row(access: .streamModerator, allowed: [200], path: "/api/streams/{name}/audit"),
+        "GET /api/public/streams": Row(access: .anyone, allowed: [200], path: "/api/public/streams"),
+        "GET /moderate/{stream}": Row(access: .anyone, allowed: [200], path: "/moderate/{name}"),
+        // Allowed: 200 where the set-up installed the players, 404 where it could not (no PyPI).
+        "GET /static/vendor/{file}": Row(access: .anyone, allowed: [200, 404], path: "/static/vendor/hls.esm.min.js"),
         "GET /api/streams/{name}/comments": Row(access: .streamRead, allowed: [200], path: "/api/streams/{name}/comments"),
         "GET /api/streams/{name}/reactions": Row(access: .streamRead, allowed: [200], path: "/api/streams/{name}/reactions"),
         // The plain GET of the WebSocket: 426 Upgrade Required to whoever may listen.
@@ -159,8 +164,6 @@ struct AuthorizationMatrixTests {
             return caller == .admin ? allowed : [401]
         case .streamAdmin:
             return caller != .admin ? [401] : state == .deleted ? [404] : allowed
-        case .streamStatus:
-            return state == .deleted ? [404] : state == .public || caller == .admin ? allowed : [404]
         case .streamRead, .streamViewer, .streamModerator:
             break
         }
@@ -182,7 +185,7 @@ struct AuthorizationMatrixTests {
         case .streamRead: return allowed
         case .streamViewer: return caller == .nobody ? [401] : allowed
         case .streamModerator: return caller == .nobody ? [401] : caller == .moderator ? allowed : [403]
-        case .streamAdmin, .streamStatus, .anyone, .admin, .preflight, .session, .offlineMedia: return allowed
+        case .streamAdmin, .anyone, .admin, .preflight, .session, .offlineMedia: return allowed
         }
     }
 
