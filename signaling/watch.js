@@ -244,7 +244,9 @@ async function measureLatency() {
   } else if (viewer.protocol === "dash" && player.seekable.length) {
     viewer.latencyMs = Math.round((player.seekable.end(player.seekable.length - 1) - player.currentTime) * 1000);
   }
-  $("latency").textContent = viewer.latencyMs === null ? "latency –" : `latency ${(viewer.latencyMs / 1000).toFixed(2)} s`;
+  // WebRTC: what the picture trails the server by (buffer and network); HLS/DASH: the distance to the live edge.
+  const what = viewer.protocol === "webrtc" ? "behind the server" : "behind live";
+  $("latency").textContent = viewer.latencyMs === null ? "latency –" : `${(viewer.latencyMs / 1000).toFixed(2)} s ${what}`;
 }
 setInterval(measureLatency, 1000);
 

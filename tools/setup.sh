@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   postgresql
   iproute2 nftables conntrack
   wrk nginx-light
-  chromium chromium-driver firefox-esr
+  chromium chromium-driver firefox-esr fonts-noto-color-emoji
 )
 PIP_PACKAGES=(aiortc selenium mpegdash)
 

@@ -229,6 +229,8 @@ class ViewerHost:
             raise NetnsError(f"percent {percent}: expected 0...100")
         # Whole percents read as the classic `mod 100 < N`; fractions use hundredths of a percent.
         modulus, threshold = (100, int(percent)) if float(percent).is_integer() else (10000, round(percent * 100))
+        # 100 % is every packet (numgen's `mod 100 < 100` is out of its range): UDP blocked.
+        sample = "" if percent >= 100 else f"numgen random mod {modulus} < {threshold} "
         # "table; delete table; table {...}" replaces any previous table atomically, in one transaction.
         script = f"""
 table inet {self.table}
@@ -236,13 +238,13 @@ delete table inet {self.table}
 table inet {self.table} {{
     chain viewer_ingress {{
         type filter hook prerouting priority raw; policy accept;
-        iifname "{self.viewer_interface}" ip daddr {self.viewer_address} meta l4proto udp numgen random mod {modulus} < {threshold} counter drop
+        iifname "{self.viewer_interface}" ip daddr {self.viewer_address} meta l4proto udp {sample}counter drop
     }}
 }}
 """
         self._nft("-f", "-", stdin=script)
         return {"namespace": self.name, "table": f"inet {self.table} (in the namespace)", "percent": percent,
-                "rule": f"numgen random mod {modulus} < {threshold} drop"}
+                "rule": f"{sample}drop"}
 
     def clear_loss(self):
         if self.exists():
