@@ -17,7 +17,6 @@
 import argparse
 import json
 import os
-import signal
 import time
 
 from selenium import webdriver
@@ -25,7 +24,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from whep_chromium import descendants
+from whep_chromium import stop_browser_on_sigterm
 
 SAMPLE = """
 const viewer = window.liverelayViewer || {};
@@ -188,16 +187,7 @@ def main():
     a.add_argument("--moderator", required=True)
     a.add_argument("--screenshots")
     args = parser.parse_args()
-    # Stopped early (SIGTERM), chromedriver and the browser go too.
-    def stop(*_):
-        for pid in descendants(os.getpid()):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        os._exit(143)
-    signal.signal(signal.SIGTERM, stop)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    stop_browser_on_sigterm()
     (play if args.command == "play" else audience)(args)
 
 

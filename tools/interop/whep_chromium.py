@@ -75,14 +75,9 @@ def descendants(root):
     return found
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("url")
-    parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--progress", action="store_true", help="also print each sample as a JSON line")
-    args = parser.parse_args()
-    # A caller that stops the viewer early (SIGTERM) must not leave the browser behind: chromedriver and everything
-    # below it go at once.
+def stop_browser_on_sigterm():
+    """A caller that stops the script early (SIGTERM) must not leave the browser behind: chromedriver and everything
+    below it go at once."""
     def stop(*_):
         for pid in descendants(os.getpid()):
             try:
@@ -93,6 +88,15 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     # A parent may have started this process with SIGTERM blocked (it is inherited through exec): unblock it.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--progress", action="store_true", help="also print each sample as a JSON line")
+    args = parser.parse_args()
+    stop_browser_on_sigterm()
 
     options = Options()
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
