@@ -3,7 +3,7 @@
 // the set-up installs into /static/vendor/. Comments, reactions, flashes and the viewer count come over the events
 // WebSocket whatever the protocol.
 // Query: ?token=… (private streams, and posting), ?mode=webrtc|hls|dash forces one, ?fallback=hls|dash picks the
-// fallback (default hls), ?maxLayer=360p caps the WebRTC rung.
+// fallback (default hls), ?player=native plays HLS with the browser's own player, ?maxLayer=360p caps the WebRTC rung.
 "use strict";
 
 const streamName = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -11,6 +11,7 @@ const query = new URLSearchParams(location.search);
 const token = query.get("token");
 const forcedMode = query.get("mode");
 const fallbackMode = query.get("fallback") === "dash" ? "dash" : "hls";
+const nativeHLS = query.get("player") === "native";
 const $ = (id) => document.getElementById(id);
 const player = $("player");
 const note = $("playback-note");
@@ -133,27 +134,15 @@ async function attachHLS() {
   viewer.protocol = "hls";
   player.srcObject = null;
   let Hls = null;
-  try {
-    ({ H: Hls } = await import("/static/vendor/hls.esm.min.js"));
-  } catch (error) {
-    Hls = null;
+  if (!nativeHLS) {
+    try {
+      ({ H: Hls } = await import("/static/vendor/hls.esm.min.js"));
+    } catch (error) {
+      Hls = null;
+    }
   }
   if (Hls && Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
-    viewer.hls = hls;
-    hls.on(Hls.Events.MANIFEST_PARSED, () => {
-      fillQuality(hls.levels.map((level, index) => ({ value: String(index), label: `${level.height}p` })));
-      player.play().catch(() => {});
-    });
-    hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
-      const level = hls.levels[data.level];
-      viewer.layer = level ? `${level.height}p` : null;
-    });
-    hls.on(Hls.Events.ERROR, (_, data) => {
-      if (data.fatal) note.textContent = `HLS: ${data.details}`;
-    });
-    hls.loadSource(hlsURL);
-    hls.attachMedia(player);
+    startHlsJs(Hls);
     modeLabel.textContent = "LL-HLS (hls.js)";
   } else if (player.canPlayType("application/vnd.apple.mpegurl")) {
     player.src = hlsURL;  // Safari-style native HLS where there is no MSE
@@ -162,6 +151,34 @@ async function attachHLS() {
     viewer.protocol = null;
     missingLibrary("hls.js", "hls.esm.min.js");
   }
+}
+
+const levelName = (level, index) => level.height ? `${level.height}p` : level.name || `level ${index + 1}`;
+
+// One hls.js player on the master playlist. A fatal error (a playlist with no segment yet, just after the stream
+// went live; a network error) starts a new player a second later rather than leave the picture black.
+function startHlsJs(Hls) {
+  const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
+  viewer.hls = hls;
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    fillQuality(hls.levels.map((level, index) => ({ value: String(index), label: levelName(level, index) })));
+    player.play().catch(() => {});
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => {
+    const level = hls.levels[data.level];
+    viewer.layer = level ? levelName(level, data.level) : null;
+  });
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (!data.fatal) return;
+    note.textContent = `HLS: ${data.details}; retrying`;
+    hls.destroy();
+    setTimeout(() => { if (viewer.hls === hls) startHlsJs(Hls); }, 1000);
+  });
+  hls.on(Hls.Events.FRAG_BUFFERED, () => {
+    if (note.textContent.startsWith("HLS:")) note.textContent = "";
+  });
+  hls.loadSource(hlsURL);
+  hls.attachMedia(player);
 }
 
 function attachDASH() {

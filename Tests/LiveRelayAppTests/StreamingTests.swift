@@ -191,9 +191,10 @@ struct StreamingTests {
         // A moderator watches the viewer counts while the browser plays.
         let moderator = try await EventListener.connect(server: node, stream: "cam",
                                                         token: try await node.token("cam", role: "moderator", sub: "mod"))
-        // The viewer page in HLS mode: a plain <video> given the master playlist, no script player.
+        // The viewer page in HLS mode with the browser's own player: a plain <video> given the master playlist.
         let report = try await WHEPTests.runJSON(["python3", "\(WHEPTests.interop)/whep_chromium.py",
-                                                  node.baseURL + "/watch/cam?mode=hls", "--seconds", "14"], timeout: .seconds(90))
+                                                  node.baseURL + "/watch/cam?mode=hls&player=native", "--seconds", "14"],
+                                                 timeout: .seconds(90))
         let videos = (report["samples"] as? [[String: Any]] ?? []).compactMap { $0["video"] as? [String: Any] }
         let playing = videos.filter { ($0["readyState"] as? Int ?? 0) >= 2 }
         let first = try #require(playing.first, "\(report)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Headless Chromium on LiveRelay's viewer page: loads /watch/{stream}, samples the page's <video> element
 (currentTime, size, readyState, error: "video") and its RTCPeerConnection getStats() once a second, prints JSON.
-With `?mode=hls` the page plays the HLS master natively in the <video> instead.
+With `?mode=hls&player=native` the page plays the HLS master natively in the <video> instead.
 
     whep_chromium.py http://127.0.0.1:8080/watch/demo --seconds 15 [--progress]
 
